@@ -1,0 +1,116 @@
+"""The ``chatkpi`` command line (SPEC 14). Global options come before the command.
+
+Exit status 0 on success (also when rows were quarantined: they are reported), 2 with a
+one-line reason on stderr when the command itself cannot do its job.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from kpi_transforms.config import Config, ConfigError, load_config
+from kpi_transforms.errors import ChatKpiError
+from kpi_transforms.warehouse import Warehouse, redact
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="chatkpi", description="Chat logs and sales reports in; reply-pair facts and KPIs out.")
+    parser.add_argument("--config", help="YAML config file (default: $CHATKPI_CONFIG, else built-in defaults)")
+    parser.add_argument("--warehouse", help="SQLAlchemy URL (default: $CHATKPI_WAREHOUSE_URL, else duckdb:///warehouse/chatkpi.duckdb)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sub.add_parser("init", help="create or upgrade the warehouse schema")
+
+    ingest = sub.add_parser("ingest", help="load chat exports and message files (files or folders)")
+    ingest.add_argument("paths", nargs="+", metavar="PATH")
+    ingest.add_argument("--lake", help="folder for the Parquet copy of parsed messages (default: lake_dir of the config)")
+
+    report = sub.add_parser("report", help="print a report")
+    report_sub = report.add_subparsers(dest="report", required=True, metavar="REPORT")
+    durations = report_sub.add_parser("reply-durations", help="seed 000's reply-duration table for a period")
+    durations.add_argument("--period", required=True, help="2025-03 (a month) or 2025-Q1 (a quarter)")
+    durations.add_argument("--agent", help="one agent id (default: the whole team)")
+    durations.add_argument("--format", choices=["table", "md"], default="table")
+    durations.add_argument("--out", help="write to this file instead of standard output")
+
+    demo = sub.add_parser("demo", help="the main job on bundled sample data (embedded DuckDB)")
+    demo.add_argument("--workdir", default=".", help="where warehouse/, lake/ and reports/ are written (default: .)")
+    return parser
+
+
+def _print_ingest(report, out=sys.stdout) -> None:
+    header = f"{'file':<52} {'status':<9} {'layout':<34} {'read':>7} {'new':>7} {'known':>7} {'quar.':>6}"
+    print(header, file=out)
+    print("-" * len(header), file=out)
+    for f in report.files:
+        label = f.label if len(f.label) <= 52 else "…" + f.label[-51:]
+        print(
+            f"{label:<52} {f.status:<9} {(f.layout or '-')[:34]:<34} {f.messages_read:>7} {f.messages_new:>7} "
+            f"{f.messages_known:>7} {f.quarantined_lines:>6}",
+            file=out,
+        )
+        if f.reason and f.status != "loaded":
+            print(f"    reason: {f.reason}", file=out)
+        if f.status == "loaded" and f.date_order_source in ("default", "hint"):
+            print(f"    note: day/month order could not be decided from the file; used {f.date_order} ({f.date_order_source})", file=out)
+    print(
+        f"batch {report.batch_id}: {report.count('loaded')} loaded, {report.count('skipped')} skipped, "
+        f"{report.count('rejected')} rejected; {report.messages_new} new messages; "
+        f"{sum(f.quarantined_lines for f in report.files)} lines quarantined (audit.rejected_row)",
+        file=out,
+    )
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    if args.command == "demo":
+        from kpi_transforms.demo import run_demo
+
+        return run_demo(args.workdir)
+
+    config: Config = load_config(args.config)
+    warehouse = Warehouse(args.warehouse)
+    if args.command == "init":
+        applied = warehouse.init()
+        print(f"warehouse {redact(warehouse.url)}: " + (f"applied {', '.join(applied)}" if applied else "schema up to date"))
+        return 0
+    if args.command == "ingest":
+        from kpi_transforms.ingest import ingest_paths
+
+        report = ingest_paths(args.paths, config, warehouse, lake_dir=args.lake)
+        _print_ingest(report)
+        return 0
+    if args.command == "report" and args.report == "reply-durations":
+        from kpi_transforms.reports import reply_duration_report
+
+        text = reply_duration_report(warehouse, config, args.period, agent_id=args.agent, fmt=args.format)
+        if args.out:
+            with open(args.out, "w", encoding="utf-8") as handle:
+                handle.write(text + "\n")
+            print(f"wrote {args.out}")
+        else:
+            print(text)
+        return 0
+    raise ChatKpiError(f"unknown command {args.command}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return run(argv)
+    except (ConfigError, ChatKpiError, FileNotFoundError) as exc:
+        print(f"chatkpi: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("chatkpi: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""Rebuild ``marts.fct_reply_pair`` and ``marts.fct_thread`` for the threads an ingest touched.
+
+A message that arrives tomorrow can answer today's open queue, so facts are rebuilt per thread
+from all of its messages, never appended. Threads with pending queues are rebuilt too: their
+``within_*`` flags depend on the data horizon, which moves with every ingest.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import pandas as pd
+import pyarrow as pa
+from sqlalchemy.engine import Connection
+
+from kpi_transforms.calendar import BusinessCalendar
+from kpi_transforms.config import Config
+from kpi_transforms.reply_pairs import fct_reply_pair
+from kpi_transforms.threads import fct_thread
+from kpi_transforms.warehouse import Warehouse
+
+log = logging.getLogger(__name__)
+
+PAIR_COLUMNS = [
+    "pair_id", "thread_id", "channel", "customer_id", "agent_id", "question_message_id", "question_at",
+    "question_at_local", "n_customer_messages", "effective_start_at", "first_auto_reply_at", "reply_message_id",
+    "reply_at", "calendar_seconds", "business_seconds", "sla_deadline_at", "within_24h", "within_1_working_day",
+    "status", "is_valid", "in_closed_period",
+]
+THREAD_COLUMNS = [
+    "thread_id", "thread_name", "channel", "customer_id", "primary_agent_id", "first_message_at", "last_message_at",
+    "n_messages", "n_customer_messages", "n_agent_messages", "n_bot_messages", "n_system_messages", "n_reply_pairs",
+    "n_unanswered", "first_response_seconds", "first_response_business_seconds", "is_new_customer",
+]
+
+
+def load_thread_messages(warehouse: Warehouse, conn: Connection, thread_ids: Sequence[str]) -> pd.DataFrame:
+    """All messages of the given threads, as a canonical frame."""
+    if not thread_ids:
+        return pd.DataFrame()
+    conn.exec_driver_sql("delete from staging.stg_thread_key")
+    warehouse.bulk_insert(conn, "staging.stg_thread_key", pa.table({"thread_id": pa.array(list(thread_ids), pa.string())}))
+    frame = warehouse.read_df(
+        "select m.* from marts.fct_message m join staging.stg_thread_key k on k.thread_id = m.thread_id",
+        conn=conn,
+    )
+    conn.exec_driver_sql("delete from staging.stg_thread_key")
+    return normalise_message_frame(frame)
+
+
+def normalise_message_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Warehouse reads -> the dtypes the transforms expect (both engines give the same frame)."""
+    if frame.empty:
+        return frame
+    frame = frame.copy()
+    frame["sent_at"] = pd.to_datetime(frame["sent_at"], utc=True).astype("datetime64[us, UTC]")
+    frame["sent_at_local"] = pd.to_datetime(frame["sent_at_local"]).astype("datetime64[us]")
+    for col in ("message_id", "thread_id", "thread_name", "channel", "sender_name", "sender_role", "agent_id",
+                "customer_id", "message_type", "text", "source_file", "batch_id"):
+        frame[col] = frame[col].astype("string")
+    frame["is_auto_reply"] = frame["is_auto_reply"].astype(bool)
+    frame["source_line"] = frame["source_line"].astype("int64")
+    frame["file_seq"] = frame["file_seq"].astype("int64")
+    return frame
+
+
+def rebuild_facts(warehouse: Warehouse, conn: Connection, affected: Sequence[str], config: Config) -> int:
+    """Recompute pairs and thread facts of ``affected`` threads plus threads with pending
+    queues, inside the caller's transaction. Returns the number of threads rebuilt."""
+    pending = warehouse.read_df(
+        "select distinct thread_id from marts.fct_reply_pair where status = 'unanswered'"
+        " and (within_24h is null or within_1_working_day is null)",
+        conn=conn,
+    )["thread_id"].tolist()
+    threads = sorted(set(affected) | set(pending))
+    if not threads:
+        return 0
+    horizon = warehouse.scalar("select max(sent_at) from marts.fct_message", conn=conn)
+    horizon = pd.Timestamp(horizon).tz_convert("UTC") if pd.Timestamp(horizon).tzinfo else pd.Timestamp(horizon, tz="UTC")
+    calendar = BusinessCalendar.from_config(config)
+    messages = load_thread_messages(warehouse, conn, threads)
+    pairs = fct_reply_pair(messages, calendar, data_horizon=horizon)
+    thread_facts = fct_thread(messages, pairs, calendar)
+
+    warehouse.delete_where_in(conn, "marts.fct_reply_pair", "thread_id", threads)
+    warehouse.delete_where_in(conn, "marts.fct_thread", "thread_id", threads)
+    warehouse.bulk_insert(conn, "marts.fct_reply_pair", _arrow(pairs[PAIR_COLUMNS]))
+    warehouse.bulk_insert(conn, "marts.fct_thread", _arrow(thread_facts[THREAD_COLUMNS]))
+    # A customer is new in their earliest thread only, whichever batch brought the others.
+    conn.exec_driver_sql(
+        "update marts.fct_thread set is_new_customer = (first_message_at <= ("
+        " select min(t2.first_message_at) from marts.fct_thread t2 where t2.customer_id = marts.fct_thread.customer_id))"
+        " where customer_id is not null"
+    )
+    log.info("rebuilt facts of %d threads (%d pairs)", len(threads), len(pairs))
+    return len(threads)
+
+
+def _arrow(frame: pd.DataFrame) -> pa.Table:
+    return pa.Table.from_pandas(frame, preserve_index=False)
