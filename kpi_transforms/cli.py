@@ -30,6 +30,9 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("paths", nargs="+", metavar="PATH")
     ingest.add_argument("--lake", help="folder for the Parquet copy of parsed messages (default: lake_dir of the config)")
 
+    kpi = sub.add_parser("kpi", help="compute, store (replacing the period) and print a period's KPIs")
+    kpi.add_argument("--period", required=True, help="2025-03 (a month) or 2025-Q1 (a quarter)")
+
     report = sub.add_parser("report", help="print a report")
     report_sub = report.add_subparsers(dest="report", required=True, metavar="REPORT")
     durations = report_sub.add_parser("reply-durations", help="seed 000's reply-duration table for a period")
@@ -86,6 +89,12 @@ def run(argv: Sequence[str] | None = None) -> int:
 
         report = ingest_paths(args.paths, config, warehouse, lake_dir=args.lake)
         _print_ingest(report)
+        return 0
+    if args.command == "kpi":
+        from kpi_transforms.kpis import compute_period_kpis, render_kpis
+
+        frame = compute_period_kpis(warehouse, config, args.period)
+        print(render_kpis(frame))
         return 0
     if args.command == "report" and args.report == "reply-durations":
         from kpi_transforms.reports import reply_duration_report

@@ -26,7 +26,7 @@ PAIR_COLUMNS = [
     "pair_id", "thread_id", "channel", "customer_id", "agent_id", "question_message_id", "question_at",
     "question_at_local", "n_customer_messages", "effective_start_at", "first_auto_reply_at", "reply_message_id",
     "reply_at", "calendar_seconds", "business_seconds", "sla_deadline_at", "within_24h", "within_1_working_day",
-    "status", "is_valid", "in_closed_period",
+    "status", "is_valid", "is_in_closed_period",
 ]
 THREAD_COLUMNS = [
     "thread_id", "thread_name", "channel", "customer_id", "primary_agent_id", "first_message_at", "last_message_at",
@@ -39,13 +39,13 @@ def load_thread_messages(warehouse: Warehouse, conn: Connection, thread_ids: Seq
     """All messages of the given threads, as a canonical frame."""
     if not thread_ids:
         return pd.DataFrame()
-    conn.exec_driver_sql("delete from staging.stg_thread_key")
+    warehouse.execute(conn, "delete from staging.stg_thread_key")
     warehouse.bulk_insert(conn, "staging.stg_thread_key", pa.table({"thread_id": pa.array(list(thread_ids), pa.string())}))
     frame = warehouse.read_df(
         "select m.* from marts.fct_message m join staging.stg_thread_key k on k.thread_id = m.thread_id",
         conn=conn,
     )
-    conn.exec_driver_sql("delete from staging.stg_thread_key")
+    warehouse.execute(conn, "delete from staging.stg_thread_key")
     return normalise_message_frame(frame)
 
 
@@ -88,7 +88,8 @@ def rebuild_facts(warehouse: Warehouse, conn: Connection, affected: Sequence[str
     warehouse.bulk_insert(conn, "marts.fct_reply_pair", _arrow(pairs[PAIR_COLUMNS]))
     warehouse.bulk_insert(conn, "marts.fct_thread", _arrow(thread_facts[THREAD_COLUMNS]))
     # A customer is new in their earliest thread only, whichever batch brought the others.
-    conn.exec_driver_sql(
+    warehouse.execute(
+        conn,
         "update marts.fct_thread set is_new_customer = (first_message_at <= ("
         " select min(t2.first_message_at) from marts.fct_thread t2 where t2.customer_id = marts.fct_thread.customer_id))"
         " where customer_id is not null"

@@ -72,6 +72,7 @@ class FileResult:
     # in-memory results, not part of the report
     messages: pd.DataFrame | None = dataclasses.field(default=None, repr=False)
     rejected_rows: pd.DataFrame | None = dataclasses.field(default=None, repr=False)
+    threads: list[tuple[str, str, pd.DataFrame]] | None = dataclasses.field(default=None, repr=False)
 
     @property
     def label(self) -> str:
@@ -226,10 +227,9 @@ def _parse_canonical_unit(result: FileResult, data: bytes, suffix: str, config: 
     result.header_lines = parsed.rows_read - len(parsed.rejected)
     result.quarantined_lines = len(parsed.rejected)
     result.rejected_rows = parsed.rejected
-    # several threads per file: kept as a list of (channel, name, raw) in `messages` attrs
     result.messages = None
     result.messages_read = sum(len(raw) for _c, _n, raw in parsed.threads)
-    result._threads = parsed.threads  # type: ignore[attr-defined]
+    result.threads = parsed.threads
 
 
 def canonicalise(result: FileResult, config: Config, batch_id: str, roster: Roster | None = None) -> pd.DataFrame:
@@ -243,7 +243,7 @@ def canonicalise(result: FileResult, config: Config, batch_id: str, roster: Rost
                 source_file=result.label, file_seq=result.file_seq or 0, batch_id=batch_id, roster=roster,
             )
         )
-    for channel, name, raw in getattr(result, "_threads", []) or []:
+    for channel, name, raw in result.threads or []:
         frames.append(
             canonical_messages(
                 raw, channel=channel, thread_name=name, config=config, source_file=result.label,
@@ -362,8 +362,10 @@ def load_parsed(
 
         frames: list[pd.DataFrame] = []
         for result in parsed:
-            if result.status in ("parsed", "rejected") and result.sha256 in done:
-                result.status, result.reason = "skipped", "content already processed (same sha256)"
+            if result.status in ("parsed", "rejected"):
+                if result.sha256 in done:
+                    result.status, result.reason = "skipped", "content already processed (same sha256)"
+                done.add(result.sha256)
             if result.status != "parsed":
                 continue
             seq += 1
@@ -383,7 +385,7 @@ def load_parsed(
         if not batch.empty:
             batch = batch.sort_values(["file_seq", "source_line"], kind="stable")
             in_batch_dup = batch["message_id"].duplicated(keep="first")
-            conn.exec_driver_sql("delete from staging.stg_message")
+            warehouse.execute(conn, "delete from staging.stg_message")
             warehouse.bulk_insert(conn, "staging.stg_message", to_arrow(batch[~in_batch_dup]))
             existing = set(
                 warehouse.read_df(
@@ -397,11 +399,12 @@ def load_parsed(
                 if result.status == "parsed" and result.file_seq in per_file.index:
                     n_known, size = per_file.loc[result.file_seq]
                     result.messages_known, result.messages_new = int(n_known), int(size - n_known)
-            conn.exec_driver_sql(
+            warehouse.execute(
+                conn,
                 "insert into marts.fct_message select s.* from staging.stg_message s"
                 " where not exists (select 1 from marts.fct_message m where m.message_id = s.message_id)"
             )
-            conn.exec_driver_sql("delete from staging.stg_message")
+            warehouse.execute(conn, "delete from staging.stg_message")
             affected = sorted(set(batch.loc[~known, "thread_id"]))
 
         now = dt.datetime.now(dt.timezone.utc)
@@ -483,3 +486,92 @@ def _write_audit(warehouse: Warehouse, conn, parsed: list[FileResult], batch_id:
              ("batch_id", pa.string()), ("raw", pa.string()), ("reason", pa.string())]
         )
         warehouse.bulk_insert(conn, "audit.rejected_row", pa.Table.from_pandas(rows, schema=schema, preserve_index=False))
+
+
+# -- staged ingest: the steps an Airflow DAG maps over -------------------------------------
+#
+# find_new_files (one task, reads the warehouse) -> stage_file (mapped per file, no warehouse
+# access; writes an artifact folder) -> load_staged (one task, one transaction). Tasks pass
+# only paths and counts.
+
+_SCALAR_FIELDS = [f.name for f in dataclasses.fields(FileResult) if f.name not in ("messages", "rejected_rows", "threads")]
+
+
+def find_new_files(paths: Sequence[str | Path], warehouse: Warehouse) -> dict:
+    """Files under ``paths`` whose content the warehouse has not seen, plus the date-order hints
+    per thread, as plain JSON-able data: ``{"files": [...], "hints": {...}, "skipped": n}``."""
+    warehouse.init()
+    known_shas, hints, _ = _known(warehouse)
+    files, skipped = [], 0
+    for path in discover(paths):
+        if _sha256(path.read_bytes()) in known_shas:
+            skipped += 1
+        else:
+            files.append(str(path))
+    return {"files": files, "hints": hints, "skipped": skipped}
+
+
+def stage_file(path: str | Path, config: Config, stage_dir: str | Path, hints: dict[str, str] | None = None) -> str:
+    """Parse one file into ``<stage_dir>/<sha256>/`` (JSON metadata + Parquet frames) and
+    return that folder. Re-staging the same content overwrites the same folder."""
+    import json
+
+    path = Path(path)
+    results = parse_file(path, config, date_order_hints=hints or {})
+    key = _sha256((str(path.resolve()) + "|" + "|".join(r.sha256 for r in results)).encode())[:32]
+    folder = Path(stage_dir) / key
+    folder.mkdir(parents=True, exist_ok=True)
+    meta = []
+    for i, result in enumerate(results):
+        item = {name: getattr(result, name) for name in _SCALAR_FIELDS}
+        for name in ("first_local_at", "last_local_at"):
+            item[name] = item[name].isoformat() if item[name] else None
+        if result.messages is not None:
+            result.messages.to_parquet(folder / f"{i}-messages.parquet", index=False)
+            item["messages_file"] = f"{i}-messages.parquet"
+        if result.rejected_rows is not None:
+            result.rejected_rows.to_parquet(folder / f"{i}-rejected.parquet", index=False)
+            item["rejected_file"] = f"{i}-rejected.parquet"
+        if result.threads:
+            frames = [raw.assign(__channel__=ch, __thread__=name) for ch, name, raw in result.threads]
+            pd.concat(frames, ignore_index=True).to_parquet(folder / f"{i}-threads.parquet", index=False)
+            item["threads_file"] = f"{i}-threads.parquet"
+        meta.append(item)
+    (folder / "result.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
+    return str(folder)
+
+
+def read_staged(folder: str | Path) -> list[FileResult]:
+    """The FileResults of a folder written by :func:`stage_file`."""
+    import json
+
+    folder = Path(folder)
+    results = []
+    for item in json.loads((folder / "result.json").read_text(encoding="utf-8")):
+        kwargs = {name: item.get(name) for name in _SCALAR_FIELDS}
+        for name in ("first_local_at", "last_local_at"):
+            kwargs[name] = dt.datetime.fromisoformat(kwargs[name]) if kwargs[name] else None
+        result = FileResult(**kwargs)
+        if item.get("messages_file"):
+            result.messages = pd.read_parquet(folder / item["messages_file"])
+        if item.get("rejected_file"):
+            result.rejected_rows = pd.read_parquet(folder / item["rejected_file"])
+        if item.get("threads_file"):
+            frame = pd.read_parquet(folder / item["threads_file"])
+            result.threads = [
+                (str(ch), str(name), group.drop(columns=["__channel__", "__thread__"]).reset_index(drop=True))
+                for (ch, name), group in frame.groupby(["__channel__", "__thread__"], sort=True)
+            ]
+        results.append(result)
+    return results
+
+
+def load_staged(
+    folders: Sequence[str | Path], config: Config, warehouse: Warehouse, *, lake_dir: str | Path | None = None
+) -> IngestReport:
+    """Load staged files in one batch (same as :func:`load_parsed`), in the order given."""
+    parsed: list[FileResult] = []
+    for folder in folders:
+        parsed.extend(read_staged(folder))
+    _second_pass_hints(parsed, config)
+    return load_parsed(parsed, config, warehouse, lake_dir=lake_dir)

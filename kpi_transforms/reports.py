@@ -95,7 +95,7 @@ def _response_rate_counts(pairs: pd.DataFrame) -> tuple[int, int, int]:
     # an unanswered queue is invalid only because it has no reply; exclude closed-period ones:
     # effective_start_at is null when the question can never be worked on, and a closed-period
     # question is marked by is_valid false even once answered, so use the closed flag if present.
-    closed = pairs["in_closed_period"].astype(bool) if "in_closed_period" in pairs else pd.Series(False, index=pairs.index)
+    closed = pairs["is_in_closed_period"].astype(bool) if "is_in_closed_period" in pairs else pd.Series(False, index=pairs.index)
     past_deadline = unanswered & flag.notna() & ~closed
     counted = answered_valid | past_deadline
     within = counted & flag.fillna(False).astype(bool)

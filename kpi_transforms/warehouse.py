@@ -109,20 +109,22 @@ class Warehouse:
         applied_now: list[str] = []
         with self.begin() as conn:
             self._lock(conn, "migrate")
-            conn.exec_driver_sql("create schema if not exists audit")
-            conn.exec_driver_sql(
+            self.execute(conn, "create schema if not exists audit")
+            self.execute(
+                conn,
                 "create table if not exists audit.schema_version ("
-                " version bigint not null primary key, name varchar not null, applied_at timestamptz not null)"
+                " version bigint not null primary key, name varchar not null, applied_at timestamptz not null)",
             )
-            done = {row[0] for row in conn.execute(sa.text("select version from audit.schema_version"))}
+            done = set(self.read_df("select version from audit.schema_version", conn=conn)["version"].tolist())
             for file in files:
                 version = int(file.name[1:].split("__")[0])
                 if version in done:
                     continue
                 for statement in split_statements(self._dialect_sql(file.read_text(encoding="utf-8"))):
-                    conn.exec_driver_sql(statement)
-                conn.execute(
-                    sa.text("insert into audit.schema_version values (:v, :n, current_timestamp)"),
+                    self.execute(conn, statement)
+                self.execute(
+                    conn,
+                    "insert into audit.schema_version values (:v, :n, current_timestamp)",
                     {"v": version, "n": file.name},
                 )
                 applied_now.append(file.name)
@@ -139,6 +141,22 @@ class Warehouse:
 
     def lock(self, conn: Connection, name: str = "ingest") -> None:
         self._lock(conn, name)
+
+    def execute(self, conn: Connection, sql: str, params: Mapping[str, Any] | None = None) -> int:
+        """Run one statement with bound parameters and return the affected row count.
+
+        DuckDB answers DML with a one-row result that must be consumed before the next
+        statement on the connection, so its results are always fetched to the end here."""
+        if self.dialect == "duckdb":
+            raw = conn.connection.driver_connection
+            compiled = sa.text(sql).bindparams(**dict(params or {})).compile(
+                dialect=conn.dialect, compile_kwargs={"render_postcompile": True}
+            )
+            positional = [compiled.params[name] for name in compiled.positiontup] if compiled.positiontup else []
+            rows = raw.execute(str(compiled), positional).fetchall()
+            return int(rows[0][0]) if rows and len(rows[0]) == 1 and isinstance(rows[0][0], int) else 0
+        result = conn.execute(sa.text(sql), dict(params or {}))
+        return result.rowcount if result.rowcount is not None and result.rowcount >= 0 else 0
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -157,7 +175,8 @@ class Warehouse:
         if conn is None:
             with self.begin() as own:
                 return self.scalar(sql, params, own)
-        return conn.execute(sa.text(sql), dict(params or {})).scalar()
+        frame = self.read_df(sql, params, conn)
+        return None if frame.empty else frame.iat[0, 0]
 
     def read_arrow(self, sql: str, params: Mapping[str, Any] | None = None, conn: Connection | None = None) -> pa.Table:
         """A query result as Arrow (native on DuckDB; through the DB-API on PostgreSQL)."""
@@ -190,7 +209,7 @@ class Warehouse:
             view = "chatkpi_arrow_" + uuid.uuid4().hex[:12]
             raw.register(view, data)
             try:
-                raw.execute(f"insert into {table} ({columns}) select {columns} from {view}")
+                raw.execute(f"insert into {table} ({columns}) select {columns} from {view}").fetchall()
             finally:
                 raw.unregister(view)
         else:
@@ -210,16 +229,14 @@ class Warehouse:
         if not keys:
             return 0
         if self.dialect == "postgresql":
-            result = conn.execute(sa.text(f"delete from {table} where {column} = any(:keys)"), {"keys": list(keys)})
-        else:
-            raw = conn.connection.driver_connection
-            view = "chatkpi_keys_" + uuid.uuid4().hex[:12]
-            raw.register(view, pa.table({"k": pa.array(list(keys), pa.string())}))
-            try:
-                result = conn.exec_driver_sql(f"delete from {table} where {column} in (select k from {view})")
-            finally:
-                raw.unregister(view)
-        return result.rowcount if result.rowcount is not None else 0
+            return self.execute(conn, f"delete from {table} where {column} = any(:keys)", {"keys": list(keys)})
+        raw = conn.connection.driver_connection
+        view = "chatkpi_keys_" + uuid.uuid4().hex[:12]
+        raw.register(view, pa.table({"k": pa.array(list(keys), pa.string())}))
+        try:
+            return self.execute(conn, f"delete from {table} where {column} in (select k from {view})")
+        finally:
+            raw.unregister(view)
 
     def table_exists(self, qualified: str) -> bool:
         schema, name = _ident(qualified).split(".")

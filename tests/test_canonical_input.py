@@ -64,3 +64,18 @@ def test_missing_columns_named():
 def test_unusable_files_rejected(data):
     with pytest.raises(RejectedFile):
         parse_canonical(data, ".csv", "Asia/Jakarta")
+
+
+def test_semicolon_csv_and_a_row_with_an_unquoted_delimiter():
+    data = (
+        "thread;sent_at;sender_name;text\n"
+        "T;2025-01-02T09:00:00;A;halo\n"
+        "T;2025-01-02T09:05:00;B;ada; titik koma\n"
+        "T;2025-01-02T09:06:00;B;\"ada; dikutip\"\n"
+    ).encode()
+    parsed = parse_canonical(data, ".csv", "Asia/Jakarta")
+    raw = parsed.threads[0][2]
+    assert raw["text"].tolist() == ["halo", "ada; dikutip"]
+    assert raw["source_line"].tolist() == [2, 4]
+    assert parsed.rejected["source_line"].tolist() == [3]
+    assert "5 fields, the header has 4" in parsed.rejected["reason"].iloc[0]

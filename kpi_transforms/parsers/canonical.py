@@ -70,15 +70,53 @@ def _read(data: bytes, suffix: str) -> pd.DataFrame:
                 record["__line__"] = number
                 records.append(record)
             return pd.DataFrame.from_records(records)
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, sep=None, engine="python")
-        frame["__line__"] = range(2, len(frame) + 2)  # the header is line 1
-        return frame
+        return _read_csv(text)
     except UnicodeDecodeError as exc:
         raise RejectedFile(f"not UTF-8 text (byte {exc.start}); save the file as UTF-8") from exc
     except RejectedFile:
         raise
     except Exception as exc:  # noqa: BLE001 - any reader failure is a reason, not a crash
         raise RejectedFile(f"cannot read {suffix} file: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from exc
+
+
+def _read_csv(text: str) -> pd.DataFrame:
+    """CSV with a sniffed delimiter (, ; tab |). A row with the wrong number of fields is kept
+    as an error row (quarantined later with its line number), not a reason to drop the file."""
+    import csv
+
+    sample = text[:65536]
+    try:
+        dialect = csv.Sniffer().sniff(sample.splitlines()[0] if sample else ",", delimiters=",;\t|")
+        delimiter = dialect.delimiter
+    except csv.Error:
+        delimiter = ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        return pd.DataFrame()
+    records = []
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            records.append({"__error__": f"unreadable CSV row: {exc}", "__line__": reader.line_num})
+            continue
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            records.append(
+                {"__error__": f"row has {len(row)} fields, the header has {len(header)} (unquoted delimiter {delimiter!r}?)",
+                 "__raw__": delimiter.join(row)[:500], "__line__": reader.line_num}
+            )
+            continue
+        record = dict(zip(header, row))
+        record["__line__"] = reader.line_num
+        records.append(record)
+    frame = pd.DataFrame.from_records(records, columns=list(dict.fromkeys(header + ["__error__", "__raw__", "__line__"])))
+    return frame.astype({c: "string" for c in header})
 
 
 def parse_canonical(data: bytes, suffix: str, timezone: str) -> ParsedRows:

@@ -21,7 +21,7 @@ create table if not exists marts.fct_reply_pair (
     within_1_working_day  boolean,
     status                varchar   not null,
     is_valid              boolean   not null,
-    in_closed_period      boolean   not null
+    is_in_closed_period   boolean   not null
 );
 comment on table marts.fct_reply_pair is 'One row per customer queue: consecutive customer messages up to the first human agent reply (SPEC 6).';
 comment on column marts.fct_reply_pair.pair_id is 'Deterministic id of the queue (hash of its first message id).';
@@ -43,7 +43,7 @@ comment on column marts.fct_reply_pair.sla_deadline_at is 'one_working_day_deadl
 comment on column marts.fct_reply_pair.within_24h is 'Answered within 24 calendar hours; for unanswered queues false once 24 h have passed the data horizon, else null (pending).';
 comment on column marts.fct_reply_pair.within_1_working_day is 'Answered by sla_deadline_at; for unanswered queues false once the data horizon passed the deadline, else null (pending).';
 comment on column marts.fct_reply_pair.status is 'answered | unanswered.';
-comment on column marts.fct_reply_pair.in_closed_period is 'The question was sent inside a closed period or store holiday mode: such queues count in no rate.';
+comment on column marts.fct_reply_pair.is_in_closed_period is 'The question was sent inside a closed period or store holiday mode: such queues count in no rate.';
 comment on column marts.fct_reply_pair.is_valid is 'Answered by a human, calendar_seconds >= 0, question not inside a closed period or store holiday mode.';
 
 create table if not exists marts.fct_thread (
