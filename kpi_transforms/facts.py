@@ -87,12 +87,15 @@ def rebuild_facts(warehouse: Warehouse, conn: Connection, affected: Sequence[str
     warehouse.delete_where_in(conn, "marts.fct_thread", "thread_id", threads)
     warehouse.bulk_insert(conn, "marts.fct_reply_pair", _arrow(pairs[PAIR_COLUMNS]))
     warehouse.bulk_insert(conn, "marts.fct_thread", _arrow(thread_facts[THREAD_COLUMNS]))
-    # A customer is new in their earliest thread only, whichever batch brought the others.
+    # A customer is new in their earliest thread only (ties: the smaller thread_id), whichever
+    # batch brought the others; earlier orders are taken into account by fct_thread.
     warehouse.execute(
         conn,
-        "update marts.fct_thread set is_new_customer = (first_message_at <= ("
-        " select min(t2.first_message_at) from marts.fct_thread t2 where t2.customer_id = marts.fct_thread.customer_id))"
-        " where customer_id is not null"
+        "update marts.fct_thread set is_new_customer = false"
+        " where customer_id is not null and is_new_customer and exists ("
+        " select 1 from marts.fct_thread t2 where t2.customer_id = marts.fct_thread.customer_id"
+        " and (t2.first_message_at < marts.fct_thread.first_message_at"
+        " or (t2.first_message_at = marts.fct_thread.first_message_at and t2.thread_id < marts.fct_thread.thread_id)))",
     )
     log.info("rebuilt facts of %d threads (%d pairs)", len(threads), len(pairs))
     return len(threads)

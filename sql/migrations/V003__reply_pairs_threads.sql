@@ -24,7 +24,7 @@ create table if not exists marts.fct_reply_pair (
     is_in_closed_period   boolean   not null
 );
 comment on table marts.fct_reply_pair is 'One row per customer queue: consecutive customer messages up to the first human agent reply (SPEC 6).';
-comment on column marts.fct_reply_pair.pair_id is 'Deterministic id of the queue (hash of its first message id).';
+comment on column marts.fct_reply_pair.pair_id is 'Deterministic id of the queue: the message_id of its first customer message.';
 comment on column marts.fct_reply_pair.thread_id is 'Thread of the queue (marts.fct_thread).';
 comment on column marts.fct_reply_pair.channel is 'whatsapp | email | marketplace | other.';
 comment on column marts.fct_reply_pair.customer_id is 'Customer of the thread.';
