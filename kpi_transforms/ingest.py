@@ -504,11 +504,27 @@ def find_new_files(paths: Sequence[str | Path], warehouse: Warehouse) -> dict:
     known_shas, hints, _ = _known(warehouse)
     files, skipped = [], 0
     for path in discover(paths):
-        if _sha256(path.read_bytes()) in known_shas:
+        if _content_known(path, known_shas):
             skipped += 1
         else:
             files.append(str(path))
     return {"files": files, "hints": hints, "skipped": skipped}
+
+
+def _content_known(path: Path, known_shas: set[str]) -> bool:
+    """Whether the warehouse has seen this file's content. The manifest keys a zip export by
+    its chat members, so a zip is known when all its chat members are (or, for a zip that was
+    rejected as a whole, when the archive itself is)."""
+    data = path.read_bytes()
+    if _sha256(data) in known_shas:
+        return True
+    if path.suffix.lower() != ".zip":
+        return False
+    try:
+        members = extract_chat_texts(data)
+    except RejectedFile:
+        return False
+    return bool(members) and all(_sha256(content) in known_shas for _name, content in members)
 
 
 def stage_file(path: str | Path, config: Config, stage_dir: str | Path, hints: dict[str, str] | None = None) -> str:

@@ -1,0 +1,49 @@
+"""# chatkpi_daily
+
+New landing files in; deduplicated messages, reply pairs and threads in the warehouse out.
+Grain: one ingest batch per run (`audit.batch`), one row per message in `marts.fct_message`.
+
+Every day at 01:00 Asia/Jakarta, for the previous day (data interval 01:00 to 01:00 local):
+
+1. `find_new_files`: the files of the landing folder whose content the warehouse has not seen
+   (landing folder: Variable `chatkpi_landing_dir`, else `$CHATKPI_LANDING_DIR`, else the
+   config's `landing_dir`, read when the task runs). Returns their paths.
+2. `stage_file`: mapped, one task per file; parses it into this run's stage folder
+   `<lake>/_stage/<run_id>/` (or `$CHATKPI_STAGE_DIR/<run_id>/`) without touching the
+   warehouse. Returns the folder.
+3. `load_batch`: one transaction: manifest, quarantine, new messages, facts rebuilt for the
+   threads that received messages; publishes the Assets `x-chatkpi://warehouse/marts.fct_message`,
+   `.../marts.fct_reply_pair`, `.../marts.fct_thread`; removes the stage folder.
+
+Re-running any run is safe: files are recognised by content hash, so a re-run finds nothing new
+and skips the parse and load. A day without new files ends green with the mapped and load tasks
+skipped. Catch-up is off: one run picks up everything that landed since the last one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pendulum
+from airflow.sdk import CronDataIntervalTimetable, dag
+from chatkpi_plugins.callbacks import on_failure_callback
+from chatkpi_plugins.tasks import find_new_files, load_batch, stage_file
+
+
+@dag(
+    schedule=CronDataIntervalTimetable("0 1 * * *", timezone="Asia/Jakarta"),
+    start_date=pendulum.datetime(2025, 1, 1, tz="Asia/Jakarta"),
+    catchup=False,
+    max_active_runs=1,
+    tags=["chatkpi", "ingest"],
+    default_args={"owner": "data-engineering", "retries": 2, "retry_delay": dt.timedelta(minutes=5),
+                  "on_failure_callback": on_failure_callback},
+    doc_md=__doc__,
+)
+def chatkpi_daily():
+    files = find_new_files()
+    staged = stage_file.expand(path=files)
+    load_batch(staged)
+
+
+chatkpi_daily()
