@@ -38,11 +38,40 @@ def _parser() -> argparse.ArgumentParser:
     durations = report_sub.add_parser("reply-durations", help="seed 000's reply-duration table for a period")
     durations.add_argument("--period", required=True, help="2025-03 (a month) or 2025-Q1 (a quarter)")
     durations.add_argument("--agent", help="one agent id (default: the whole team)")
-    durations.add_argument("--format", choices=["table", "md"], default="table")
+    durations.add_argument("--format", choices=["table", "md", "html", "xlsx"], default="table")
     durations.add_argument("--out", help="write to this file instead of standard output")
+    durations.add_argument("--lang", choices=["id", "en"], default="id", help="labels: Indonesian (default) or English")
+    card_report = report_sub.add_parser("scorecard", help="scorecard(s) of a period (computed and stored first)")
+    card_report.add_argument("--period", required=True, help="2025-03 (a month) or 2025-Q1 (a quarter)")
+    card_report.add_argument("--template", help="one template (default: all)")
+    card_report.add_argument("--templates", help="YAML file of scorecard templates (default: the shipped ones)")
+    card_report.add_argument("--agent", help="one agent id (default: the team and every agent)")
+    card_report.add_argument("--format", choices=["table", "md", "html", "xlsx"], default="table")
+    card_report.add_argument("--out", help="write to this file instead of standard output")
+    card_report.add_argument("--lang", choices=["id", "en"], default="id", help="labels: Indonesian (default) or English")
+
+    card = sub.add_parser("scorecard", help="compute, store (replacing the period) and print scorecards")
+    card.add_argument("--period", required=True, help="2025-03 (a month) or 2025-Q1 (a quarter)")
+    card.add_argument("--template", help="one template (default: all)")
+    card.add_argument("--templates", help="YAML file of scorecard templates (default: the shipped ones)")
+    card.add_argument("--agent", help="one agent id (default: the team and every agent)")
+    card.add_argument("--lang", choices=["id", "en"], default="id", help="labels: Indonesian (default) or English")
+
+    audit = sub.add_parser("audit", help="audit sample and review sheet (seed 001)")
+    audit_sub = audit.add_subparsers(dest="audit", required=True, metavar="ACTION")
+    audit_sample = audit_sub.add_parser("sample", help="draw (or reuse) the period's sample; --out writes the review sheet")
+    audit_sample.add_argument("--period", required=True, help="2025-Q1 (a quarter) or 2025-03 (a month)")
+    audit_sample.add_argument("--resample", action="store_true", help="draw again instead of reusing the stored sample")
+    audit_sample.add_argument("--channels", default="whatsapp,email", help="audited channels, comma-separated (default: whatsapp,email)")
+    audit_sample.add_argument("--out", help="write the review sheet (.xlsx) here")
+    audit_sample.add_argument("--lang", choices=["id", "en"], default="id", help="sheet labels: Indonesian (default) or English")
+    audit_import = audit_sub.add_parser("import", help="import a filled review sheet into audit.validation")
+    audit_import.add_argument("file", metavar="FILE.xlsx")
+    audit_import.add_argument("--period", help="reject the sheet unless it is this period's")
 
     demo = sub.add_parser("demo", help="the main job on bundled sample data (embedded DuckDB)")
     demo.add_argument("--workdir", default=".", help="where warehouse/, lake/ and reports/ are written (default: .)")
+    demo.add_argument("--cli", action="store_true", help="run the library functions directly instead of through the Airflow DAGs")
     return parser
 
 
@@ -76,7 +105,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo":
         from kpi_transforms.demo import run_demo
 
-        return run_demo(args.workdir)
+        return run_demo(args.workdir, through_airflow=not args.cli)
 
     config: Config = load_config(args.config)
     warehouse = Warehouse(args.warehouse)
