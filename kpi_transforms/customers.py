@@ -1,0 +1,400 @@
+"""Customer identity (SPEC 4, 7): one customer across WhatsApp, e-mail, marketplace chats and
+the sales report.
+
+Every thread and order carries a *source key*: the ``+62`` phone of a WhatsApp chat named by
+a number, ``name:<normalised chat name>`` otherwise, the lower-cased address of an e-mail
+thread, ``<marketplace>:<buyer>`` of a marketplace chat, and for an order the report's
+customer id, else its phone / e-mail / ``name:`` key. ``marts.map_customer_key`` links source
+keys to a canonical ``customer_id``; it is filled from
+
+* the **customer_map** file (manual, always wins): columns ``customer_id`` and any of
+  ``phone``, ``email``, ``name`` (a WhatsApp / marketplace chat name), ``key`` (any source key
+  as written, e.g. ``tokopedia:98765``), optional ``note``;
+* **customer lists**: a customer id, a name, phones, e-mails (several per cell, separated by
+  ``,`` ``;`` ``/``) and a first-transaction date; the list's id and each phone / e-mail
+  become keys of that customer (names are attributes, not keys: two customers may share one).
+
+Resolution: a key found in the map takes the mapped id (single level, no chains); any other
+key is its own customer id, so a WhatsApp chat named ``0812-...`` and an order with phone
+``+62 812...`` meet without any file. Orders resolve by their customer id, then phone, then
+e-mail; an order nobody maps keeps its phone (else e-mail, else its own key) as id.
+:func:`resolve_customers` applies the map to messages when facts are built;
+:func:`refresh_customers` rebuilds ``marts.dim_customer`` and marks threads of customers who
+transacted before their first thread as not new.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from collections.abc import Sequence
+
+import pandas as pd
+import pyarrow as pa
+from sqlalchemy.engine import Connection
+
+from kpi_transforms.config import Config
+from kpi_transforms.errors import RejectedFile
+from kpi_transforms.identity import normalise_email, normalise_name, normalise_phone
+from kpi_transforms.marketplace_maps import header_key
+from kpi_transforms.orders import ParsedRows, RowTable, _reasons_frame, _rejected, resolve_columns
+from kpi_transforms.parsers.marketplace import Table, cell_text, parse_datetimes
+from kpi_transforms.warehouse import Warehouse
+
+MAP_COLUMNS: dict[str, tuple[str, ...]] = {
+    "customer_id": ("customer_id",),
+    "phone": ("phone",),
+    "email": ("email",),
+    "name": ("name",),
+    "key": ("key",),
+    "note": ("note",),
+}
+LIST_COLUMNS: dict[str, tuple[str, ...]] = {
+    "customer_id": ("ID Pelanggan", "Kode Pelanggan", "No. Pelanggan", "customer_id", "customer id", "id"),
+    "name": ("Nama Pelanggan", "Nama", "Nama Customer", "Nama Perusahaan", "customer_name", "name"),
+    "phones": ("No. HP", "No HP", "Nomor HP", "Telepon", "No. Telepon", "Telp", "HP", "WhatsApp", "No. WA", "No WA",
+               "phones", "phone", "phone_numbers"),
+    "emails": ("Email", "E-mail", "Emails", "Surel", "email", "emails"),
+    "first_transaction": ("Transaksi Pertama", "Tanggal Transaksi Pertama", "Tgl Transaksi Pertama", "Pelanggan Sejak",
+                          "first_transaction_date", "first_transaction", "first_transaction_at", "first_order_date",
+                          "customer_since"),
+}
+_SPLIT = re.compile(r"[,;/|\n]+")
+
+KEY_SCHEMA = pa.schema(
+    [
+        ("customer_key", pa.string()), ("customer_id", pa.string()), ("key_type", pa.string()), ("source_kind", pa.string()),
+        ("source_rank", pa.int16()), ("source_file", pa.string()), ("source_line", pa.int64()), ("file_seq", pa.int64()),
+    ]
+)
+LIST_SCHEMA = pa.schema(
+    [
+        ("customer_id", pa.string()), ("name", pa.string()), ("first_transaction_at", pa.date32()),
+        ("source_file", pa.string()), ("source_line", pa.int64()), ("file_seq", pa.int64()),
+    ]
+)
+DIM_SCHEMA = pa.schema(
+    [
+        ("customer_id", pa.string()), ("name", pa.string()), ("phones", pa.string()), ("emails", pa.string()),
+        ("first_order_at", pa.date32()), ("first_transaction_at", pa.date32()), ("first_thread_at", pa.timestamp("us", tz="UTC")),
+        ("n_threads", pa.int64()), ("n_orders", pa.int64()), ("channels", pa.string()), ("source_keys", pa.string()),
+    ]
+)
+
+
+# -------------------------------------------------------------------------------------------
+# Detection and parsing of the mapping file and customer lists
+# -------------------------------------------------------------------------------------------
+
+
+def is_customer_map(header: list[str]) -> bool:
+    """The mapping file: ``customer_id`` plus phone / email / name / key columns and nothing else."""
+    keys = {header_key(h) for h in header if str(h).strip()}
+    allowed = {header_key(n) for names in MAP_COLUMNS.values() for n in names}
+    return "customerid" in keys and keys <= allowed and bool(keys & {"phone", "email", "name", "key"})
+
+
+def source_key(value: str) -> str | None:
+    """A key as threads and orders carry it: phones to +62..., e-mails lower-cased, ``name:``
+    keys normalised, anything else (marketplace buyer keys, report ids) trimmed."""
+    text = str(value or "").strip()
+    if not text:
+        return None
+    if text.lower().startswith("name:"):
+        return "name:" + normalise_name(text[5:])
+    if (p := normalise_phone(text)) is not None:
+        return p
+    if (e := normalise_email(text)) is not None:
+        return e
+    return text
+
+
+def parse_customer_map(table: Table, config: Config) -> ParsedRows:
+    """Rows of ``customer_map.csv`` -> ``marts.map_customer_key`` (rank 2: wins over lists)."""
+    del config
+    cols = resolve_columns(table.header, MAP_COLUMNS)
+    frame = table.rows
+    reasons = _reasons_frame(table)
+
+    def text(field: str) -> pd.Series:
+        return frame[cols[field]].map(cell_text) if field in cols else pd.Series("", index=frame.index, dtype=object)
+
+    cid, phone, email, name, key = text("customer_id"), text("phone"), text("email"), text("name"), text("key")
+    reasons = reasons.where((reasons != "") | (cid != ""), "empty customer_id")
+    bad_phone = (phone != "") & phone.map(lambda v: normalise_phone(v) is None)
+    reasons = reasons.where((reasons != "") | ~bad_phone, phone.map(lambda v: f"phone {v!r} is not a phone number"))
+    bad_email = (email != "") & email.map(lambda v: normalise_email(v) is None)
+    reasons = reasons.where((reasons != "") | ~bad_email, email.map(lambda v: f"email {v!r} is not an e-mail address"))
+    empty = (phone == "") & (email == "") & (name == "") & (key == "")
+    reasons = reasons.where((reasons != "") | ~empty, "no phone, email, name or key to link")
+    rows = []
+    for i in frame.index[reasons == ""]:
+        line = int(frame.at[i, "__line__"])
+        links = [(cid[i], "id")]
+        if phone[i]:
+            links.append((normalise_phone(phone[i]), "phone"))
+        if email[i]:
+            links.append((normalise_email(email[i]), "email"))
+        if name[i]:
+            links.append(("name:" + normalise_name(name[i]), "name"))
+        if key[i]:
+            links.append((source_key(key[i]), "key"))
+        for value, kind in links:
+            rows.append({"customer_key": value, "customer_id": cid[i], "key_type": kind, "source_kind": "customer_map",
+                         "source_rank": 2, "source_line": line})
+    keys = pd.DataFrame(rows, columns=["customer_key", "customer_id", "key_type", "source_kind", "source_rank", "source_line"])
+    return ParsedRows("customer_map", {"marts.map_customer_key": keys}, _rejected(table, reasons), len(frame))
+
+
+def parse_customer_list(table: Table, config: Config) -> ParsedRows:
+    """Rows of a customer list -> ``marts.ref_customer_list`` attributes plus id / phone /
+    e-mail keys (rank 1) in ``marts.map_customer_key``."""
+    cols = resolve_columns(table.header, LIST_COLUMNS)
+    missing = [f for f in ("customer_id", "name") if f not in cols]
+    if missing:
+        raise RejectedFile(f"customer list lacks column(s) {', '.join(f'{LIST_COLUMNS[f][0]} ({f})' for f in missing)}")
+    frame = table.rows
+    if frame.empty:
+        raise RejectedFile("no rows")
+    reasons = _reasons_frame(table)
+
+    def text(field: str) -> pd.Series:
+        return frame[cols[field]].map(cell_text) if field in cols else pd.Series("", index=frame.index, dtype=object)
+
+    cid, name = text("customer_id"), text("name")
+    reasons = reasons.where((reasons != "") | (cid != ""), "empty customer id")
+    phones = text("phones").map(lambda v: [p.strip() for p in _SPLIT.split(v) if p.strip()])
+    emails = text("emails").map(lambda v: [e.strip() for e in _SPLIT.split(v) if e.strip()])
+    bad_phone = phones.map(lambda ps: next((p for p in ps if normalise_phone(p) is None), None))
+    reasons = reasons.where((reasons != "") | bad_phone.isna(), bad_phone.map(lambda p: f"phone {p!r} is not a phone number"))
+    bad_email = emails.map(lambda es: next((e for e in es if normalise_email(e) is None), None))
+    reasons = reasons.where((reasons != "") | bad_email.isna(), bad_email.map(lambda e: f"email {e!r} is not an e-mail address"))
+    if "first_transaction" in cols:
+        raw = frame[cols["first_transaction"]]
+        first, first_reasons, _o, _s = parse_datetimes(raw, config.timezone)
+        given = raw.map(cell_text) != ""
+        reasons = reasons.where((reasons != "") | ~given | (first_reasons == ""), first_reasons.map(lambda r: f"first transaction: {r}"))
+    else:
+        first = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[us]")
+    ok = reasons == ""
+    attributes = pd.DataFrame(
+        {
+            "customer_id": cid[ok],
+            "name": name[ok].replace("", None),
+            "first_transaction_at": first[ok].map(lambda t: t.date() if pd.notna(t) else None),
+            "source_line": frame.loc[ok, "__line__"].astype("int64"),
+        }
+    ).reset_index(drop=True)
+    rows = []
+    for i in frame.index[ok]:
+        line = int(frame.at[i, "__line__"])
+        links = [(cid[i], "id")] + [(normalise_phone(p), "phone") for p in phones[i]] + [(normalise_email(e), "email") for e in emails[i]]
+        for value, kind in links:
+            rows.append({"customer_key": value, "customer_id": cid[i], "key_type": kind, "source_kind": "customer_list",
+                         "source_rank": 1, "source_line": line})
+    keys = pd.DataFrame(rows, columns=["customer_key", "customer_id", "key_type", "source_kind", "source_rank", "source_line"])
+    return ParsedRows(
+        "customer_list", {"marts.ref_customer_list": attributes, "marts.map_customer_key": keys}, _rejected(table, reasons), len(frame)
+    )
+
+
+# -------------------------------------------------------------------------------------------
+# Warehouse side: resolution, affected threads, dim_customer
+# -------------------------------------------------------------------------------------------
+
+
+def _with_keys(warehouse: Warehouse, conn: Connection, keys: Sequence[str], sql: str) -> pd.DataFrame:
+    """Run ``sql`` (which joins ``staging.stg_row_key k``) with ``keys`` loaded as that table."""
+    warehouse.execute(conn, "delete from staging.stg_row_key")
+    warehouse.bulk_insert(conn, "staging.stg_row_key", pa.table({"row_key": pa.array(sorted(set(keys)), pa.string())}))
+    try:
+        return warehouse.read_df(sql, conn=conn)
+    finally:
+        warehouse.execute(conn, "delete from staging.stg_row_key")
+
+
+def key_map(warehouse: Warehouse, conn: Connection, keys: Sequence[str]) -> dict[str, str]:
+    """source key -> canonical customer id, for the keys that are mapped."""
+    keys = [k for k in set(keys) if k is not None and k == k]
+    if not keys:
+        return {}
+    frame = _with_keys(
+        warehouse, conn, keys,
+        "select m.customer_key, m.customer_id from marts.map_customer_key m join staging.stg_row_key k on k.row_key = m.customer_key",
+    )
+    return dict(zip(frame["customer_key"], frame["customer_id"]))
+
+
+def resolve_customers(warehouse: Warehouse, conn: Connection, messages: pd.DataFrame) -> pd.DataFrame:
+    """``messages`` with ``customer_id`` replaced by the canonical id of the mapping (keys not
+    mapped stay as they are). Called by ``facts.rebuild_facts`` before pairs and threads."""
+    if messages.empty or "customer_id" not in messages.columns:
+        return messages
+    mapping = key_map(warehouse, conn, messages["customer_id"].dropna().unique().tolist())
+    if not mapping:
+        return messages
+    out = messages.copy()
+    out["customer_id"] = out["customer_id"].map(lambda k: mapping.get(k, k) if k is not None and k == k else k).astype("string")
+    return out
+
+
+def resolve_order_customers(warehouse: Warehouse, conn: Connection) -> None:
+    """Set ``marts.fct_order.customer_id`` from the key map (id, then phone, then e-mail),
+    else the order's phone / e-mail / key: one set-based statement."""
+    warehouse.execute(
+        conn,
+        "update marts.fct_order set customer_id = coalesce("
+        " (select m.customer_id from marts.map_customer_key m where m.customer_key = marts.fct_order.customer_key),"
+        " (select m.customer_id from marts.map_customer_key m where m.customer_key = marts.fct_order.customer_phone),"
+        " (select m.customer_id from marts.map_customer_key m where m.customer_key = marts.fct_order.customer_email),"
+        " customer_phone, customer_email, customer_key)",
+    )
+
+
+def threads_of_keys(warehouse: Warehouse, conn: Connection, keys: Sequence[str]) -> list[str]:
+    """Threads whose source key or resolved customer is one of ``keys``."""
+    keys = [k for k in keys if k]
+    if not keys:
+        return []
+    raw = _with_keys(
+        warehouse, conn, keys,
+        "select distinct m.thread_id from marts.fct_message m join staging.stg_row_key k on k.row_key = m.customer_id",
+    )
+    resolved = _with_keys(
+        warehouse, conn, keys,
+        "select distinct t.thread_id from marts.fct_thread t join staging.stg_row_key k on k.row_key = t.customer_id",
+    )
+    return sorted(set(raw["thread_id"]) | set(resolved["thread_id"]))
+
+
+def _after_keys(warehouse: Warehouse, conn: Connection, winners: pd.DataFrame) -> list[str]:
+    resolve_order_customers(warehouse, conn)
+    keys = set(winners["customer_key"].dropna()) | set(winners["customer_id"].dropna())
+    return threads_of_keys(warehouse, conn, sorted(keys))
+
+
+def _after_list(warehouse: Warehouse, conn: Connection, winners: pd.DataFrame) -> list[str]:
+    return threads_of_keys(warehouse, conn, sorted(set(winners["customer_id"].dropna())))
+
+
+KEY_TABLE = RowTable("marts.map_customer_key", "customer_key", KEY_SCHEMA, precedence=("source_rank",), after_merge=_after_keys, order=10)
+LIST_TABLE = RowTable("marts.ref_customer_list", "customer_id", LIST_SCHEMA, after_merge=_after_list, order=11)
+ROW_TABLES = (KEY_TABLE, LIST_TABLE)
+
+
+def _join(values) -> str | None:
+    items = sorted({str(v) for v in values if v is not None and v == v and str(v)})
+    return ", ".join(items) if items else None
+
+
+def build_dim_customer(warehouse: Warehouse, conn: Connection) -> pd.DataFrame:
+    """One row per canonical customer (``marts.dim_customer``) from threads, their source
+    keys, orders, the key map and customer lists."""
+    threads = warehouse.read_df(
+        "select thread_id, thread_name, channel, customer_id, first_message_at from marts.fct_thread where customer_id is not null",
+        conn=conn,
+    )
+    raw_keys = warehouse.read_df(
+        "select distinct t.customer_id, m.customer_id as source_key from marts.fct_message m"
+        " join marts.fct_thread t on t.thread_id = m.thread_id where t.customer_id is not null and m.customer_id is not null",
+        conn=conn,
+    )
+    orders = warehouse.read_df(
+        "select customer_id, order_date, customer_name, customer_key, customer_phone, customer_email, source_line, file_seq"
+        " from marts.fct_order where customer_id is not null",
+        conn=conn,
+    )
+    keys = warehouse.read_df("select customer_key, customer_id, key_type from marts.map_customer_key", conn=conn)
+    listed = warehouse.read_df("select customer_id, name, first_transaction_at from marts.ref_customer_list", conn=conn)
+
+    ids = sorted(set(threads["customer_id"]) | set(orders["customer_id"]) | set(keys["customer_id"]) | set(listed["customer_id"]))
+    dim = pd.DataFrame({"customer_id": pd.Series(ids, dtype=object)})
+    if not ids:
+        return dim.assign(**{name: [] for name in DIM_SCHEMA.names if name != "customer_id"})
+
+    # names: customer list, else the sales report, else the first WhatsApp / marketplace chat name
+    names = dict(zip(listed["customer_id"], listed["name"]))
+    if len(orders):
+        named = orders.dropna(subset=["customer_name"]).sort_values(["file_seq", "source_line"])
+        for cid, name in zip(named["customer_id"], named["customer_name"]):
+            names.setdefault(cid, name)
+    chats = threads[threads["channel"].isin(["whatsapp", "marketplace"])].copy()
+    chats["first_message_at"] = pd.to_datetime(chats["first_message_at"], utc=True)
+    for cid, name in chats.sort_values("first_message_at")[["customer_id", "thread_name"]].itertuples(index=False):
+        names.setdefault(cid, name)
+
+    all_keys = pd.concat(
+        [
+            raw_keys.rename(columns={"source_key": "key"})[["customer_id", "key"]],
+            keys.rename(columns={"customer_key": "key"})[["customer_id", "key"]],
+            orders.rename(columns={"customer_phone": "key"})[["customer_id", "key"]],
+            orders.rename(columns={"customer_email": "key"})[["customer_id", "key"]],
+        ],
+        ignore_index=True,
+    ).dropna()
+    phones = all_keys[all_keys["key"].astype(str).str.fullmatch(r"\+\d{7,15}")].groupby("customer_id")["key"].agg(_join)
+    emails = all_keys[all_keys["key"].astype(str).str.contains("@") & ~all_keys["key"].astype(str).str.contains(":")]
+    emails = emails.groupby("customer_id")["key"].agg(_join)
+    source_keys = pd.concat(
+        [raw_keys.rename(columns={"source_key": "key"})[["customer_id", "key"]],
+         orders.rename(columns={"customer_key": "key"})[["customer_id", "key"]]], ignore_index=True
+    ).dropna().groupby("customer_id")["key"].agg(_join)
+
+    first_order = pd.to_datetime(orders["order_date"]).groupby(orders["customer_id"]).min() if len(orders) else pd.Series(dtype="datetime64[us]")
+    n_orders = orders.groupby("customer_id").size() if len(orders) else pd.Series(dtype="int64")
+    listed_first = pd.to_datetime(listed["first_transaction_at"]).groupby(listed["customer_id"]).min() if len(listed) else pd.Series(dtype="datetime64[us]")
+    threads["first_message_at"] = pd.to_datetime(threads["first_message_at"], utc=True)
+    by_customer = threads.groupby("customer_id")
+    dim["name"] = dim["customer_id"].map(names)
+    dim["phones"] = dim["customer_id"].map(phones)
+    dim["emails"] = dim["customer_id"].map(emails)
+    dim["first_order_at"] = dim["customer_id"].map(first_order.to_dict())
+    list_first = dim["customer_id"].map(listed_first.to_dict())
+    order_first, known_first = pd.to_datetime(dim["first_order_at"].astype(object)), pd.to_datetime(list_first.astype(object))
+    dim["first_transaction_at"] = order_first.where(known_first.isna() | (order_first.notna() & (order_first <= known_first)), known_first)
+    dim["first_thread_at"] = pd.to_datetime(dim["customer_id"].map(by_customer["first_message_at"].min().to_dict()), utc=True)
+    dim["n_threads"] = dim["customer_id"].map(by_customer.size()).fillna(0).astype("int64")
+    dim["n_orders"] = dim["customer_id"].map(n_orders).fillna(0).astype("int64")
+    dim["channels"] = dim["customer_id"].map(by_customer["channel"].agg(_join))
+    dim["source_keys"] = dim["customer_id"].map(source_keys)
+    for col in ("first_order_at", "first_transaction_at"):
+        dim[col] = pd.to_datetime(dim[col]).map(lambda t: t.date() if pd.notna(t) else None)
+    return dim
+
+
+def refresh_customers(warehouse: Warehouse, conn: Connection, config: Config) -> int:
+    """Rebuild ``marts.dim_customer`` and set ``is_new_customer = false`` on threads of
+    customers whose first transaction (order or customer list) is on an earlier local date
+    than the thread's first message. Called at the end of ``facts.rebuild_facts`` and after
+    identity / order files are merged. Returns the number of customers."""
+    dim = build_dim_customer(warehouse, conn)
+    warehouse.execute(conn, "delete from marts.dim_customer")
+    if len(dim):
+        warehouse.bulk_insert(conn, "marts.dim_customer", pa.Table.from_pandas(dim[DIM_SCHEMA.names], schema=DIM_SCHEMA, preserve_index=False))
+    known = dim.dropna(subset=["first_transaction_at"])
+    if len(known):
+        threads = warehouse.read_df(
+            "select thread_id, customer_id, first_message_at from marts.fct_thread where is_new_customer", conn=conn
+        )
+        if len(threads):
+            tz = zoneinfo.ZoneInfo(config.timezone)
+            local_day = pd.to_datetime(threads["first_message_at"], utc=True).dt.tz_convert(tz).dt.date
+            first = threads["customer_id"].map(dict(zip(known["customer_id"], known["first_transaction_at"])))
+            earlier = [f is not None and f == f and f < day for f, day in zip(first, local_day)]
+            not_new = threads.loc[earlier, "thread_id"].tolist()
+            if not_new:
+                warehouse.execute(conn, "delete from staging.stg_row_key")
+                warehouse.bulk_insert(conn, "staging.stg_row_key", pa.table({"row_key": pa.array(not_new, pa.string())}))
+                warehouse.execute(
+                    conn,
+                    "update marts.fct_thread set is_new_customer = false"
+                    " where thread_id in (select row_key from staging.stg_row_key)",
+                )
+                warehouse.execute(conn, "delete from staging.stg_row_key")
+    return len(dim)
+
+
+__all__ = [
+    "ROW_TABLES", "build_dim_customer", "is_customer_map", "parse_customer_list", "parse_customer_map",
+    "refresh_customers", "resolve_customers", "source_key", "threads_of_keys",
+]
