@@ -1,0 +1,220 @@
+"""Reports: the self-contained HTML page renders in headless Chromium without errors, the
+``.xlsx`` holds the same tables, labels switch language, and the CLI writes both."""
+
+from __future__ import annotations
+
+import collections
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from openpyxl import load_workbook
+
+from kpi_transforms.report_html import collect_report_data, render_html, report_data, write_demo_reports, write_report
+from kpi_transforms.warehouse import Warehouse
+from tests.test_bi_views import DEMO, demo_config, demo_duckdb  # noqa: F401 - fixture
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _find_chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if path := shutil.which(name):
+            return path
+    return None
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's chromium, installed once per session when missing (as root, with apt-get)."""
+    found = _find_chromium()
+    if found:
+        return found
+    why = None
+    if not shutil.which("apt-get"):
+        why = "apt-get is not available"
+    elif hasattr(os, "geteuid") and os.geteuid() != 0:
+        why = "installing chromium needs root (apt-get install -y chromium)"
+    if why is None:
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, env=env)
+            if done.returncode != 0:
+                why = f"{' '.join(cmd)} failed: {(done.stderr or done.stdout).strip().splitlines()[-1:]}"
+                break
+        found = _find_chromium()
+        if found:
+            return found
+        why = why or "chromium is still missing after apt-get install"
+    if IN_CI:
+        pytest.fail(f"headless Chromium is required in CI: {why}")
+    pytest.skip(f"no headless Chromium: {why}")
+
+
+def run_chromium(chromium: str, html: Path, tmp: Path, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={tmp / 'profile'}", "--enable-logging=stderr", "--v=0", "--window-size=1280,2000",
+         *extra, html.as_uri()],
+        capture_output=True, text=True, timeout=180,
+    )
+
+
+def png_pixels(path: Path) -> tuple[int, int, list[bytes]]:
+    """A tiny PNG reader (8-bit RGB / RGBA, non-interlaced): width, height, pixel rows."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    pos, idat = 8, b""
+    while pos < len(data):
+        (length,), kind = struct.unpack(">I", data[pos:pos + 4]), data[pos + 4:pos + 8]
+        body = data[pos + 8:pos + 8 + length]
+        if kind == b"IHDR":
+            width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", body)
+            assert depth == 8 and colour in (2, 6) and interlace == 0
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + length
+    bpp = 3 if colour == 2 else 4
+    raw, stride = zlib.decompress(idat), width * bpp
+    rows, prev = [], np.zeros(stride, dtype=np.uint8)
+    for y in range(height):
+        kind = raw[y * (stride + 1)]
+        line = np.frombuffer(raw, dtype=np.uint8, count=stride, offset=y * (stride + 1) + 1).copy()
+        if kind == 1:  # Sub: running sum per channel, modulo 256
+            line = np.cumsum(line.reshape(width, bpp), axis=0, dtype=np.uint8).reshape(-1)
+        elif kind == 2:  # Up
+            line = line + prev
+        elif kind in (3, 4):  # Average, Paeth: each byte depends on the one decoded before it
+            out, up = bytearray(line.tobytes()), prev.tobytes()
+            for i in range(stride):
+                a = out[i - bpp] if i >= bpp else 0
+                b = up[i]
+                if kind == 3:
+                    out[i] = (out[i] + ((a + b) >> 1)) & 0xFF
+                else:
+                    c = up[i - bpp] if i >= bpp else 0
+                    p = a + b - c
+                    pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                    out[i] = (out[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 0xFF
+            line = np.frombuffer(bytes(out), dtype=np.uint8)
+        rows.append(line)
+        prev = line
+    pixels = np.stack(rows).reshape(height, width, bpp)[:, ::7, :3]
+    return width, height, [bytes(px) for px in pixels.reshape(-1, 3)]
+
+
+@pytest.fixture
+def report_html(demo_duckdb, tmp_path) -> Path:
+    """The Indonesian team report of 2025-Q1 with the scorecards computed and stored first
+    (durations and charts on top, so the 2000-pixel screenshot shows them)."""
+    wh = Warehouse(demo_duckdb)
+    data = report_data(wh, demo_config(), "scorecard", "2025-Q1")
+    out = tmp_path / "report.html"
+    out.write_text(render_html(data, focus="reply-durations"), encoding="utf-8")
+    return out
+
+
+def test_html_report_is_self_contained(report_html):
+    text = report_html.read_text(encoding="utf-8")
+    lowered = text.lower()
+    for forbidden in ("http://", "https://", "src=", "<script", "@import", "url(", "<link"):
+        assert forbidden not in lowered, forbidden
+    assert "default-src 'none'" in text
+    assert text.count("<svg") >= 7  # histogram, heatmap, 2 trend lines, 3 agent panels
+    for heading in ("Laporan KPI Chat — periode 2025-Q1", "Tabel Durasi Balas Sales", "Scorecard",
+                    "Distribusi First Response Time", "Volume pesan per hari dan jam", "Tren bulanan", "Perbandingan agen"):
+        assert heading in text
+    assert "746,9" in text and "Dibalas dalam 1 hari kerja" in text
+    assert "customer_relations_officer — seluruh tim" in text and "sales_chat — agen lia" in text
+
+
+def test_html_report_renders_in_headless_chromium(chromium, report_html, tmp_path):
+    shot = tmp_path / "report.png"
+    done = run_chromium(chromium, report_html, tmp_path, f"--screenshot={shot}")
+    assert done.returncode == 0, done.stderr[-2000:]
+    for marker in ("Uncaught", "ERROR:CONSOLE", "Refused to", "Failed to load resource"):
+        assert marker not in done.stderr, [line for line in done.stderr.splitlines() if marker in line]
+    assert shot.is_file() and shot.stat().st_size > 30_000
+    width, height, sample = png_pixels(shot)
+    assert (width, height) == (1280, 2000)
+    colours = collections.Counter(sample)
+    assert len(colours) > 30, "the screenshot is (nearly) one colour"
+    assert colours.most_common(1)[0][1] < 0.97 * len(sample)
+    assert any(r > 150 and b < 120 for r, g, b in colours)  # orange trend / agent bars rendered
+    assert any(b > 150 and r < 100 for r, g, b in colours)  # blue histogram bars rendered
+
+    dom = run_chromium(chromium, report_html, tmp_path, "--dump-dom")
+    assert dom.returncode == 0
+    assert "Uncaught" not in dom.stderr and "ERROR:CONSOLE" not in dom.stderr
+    html = dom.stdout
+    for heading in ("<h1>Laporan KPI Chat — periode 2025-Q1</h1>", "<h2>Tabel Durasi Balas Sales</h2>", "<h2>Scorecard</h2>",
+                    "<h2>Grafik</h2>", "Distribusi First Response Time (jam kerja, pasangan valid)"):
+        assert heading in html
+    assert html.count("<svg") >= 7 and html.count("<rect") > 7 * 24
+    assert ">746,9<" in html and ">91,3<" in html  # seed-000 figures of the demo
+    assert ">45,9 min<" in html  # lia's average FRT in the agents panel
+
+
+def test_english_report_and_agent_scope(demo_duckdb, tmp_path):
+    wh = Warehouse(demo_duckdb)
+    data = collect_report_data(wh, demo_config(), "2025-Q1", agent_id="lia", lang="en")
+    html = render_html(data)
+    assert "Chat KPI report — period 2025-Q1" in html and "agent lia" in html
+    assert "Sales reply durations" in html and "Answered within 1 working day" in html
+    assert "No scorecard stored for this period yet" in html  # reply-durations reads, never writes
+    assert list(data.frt.columns) == ["bucket_order", "bucket_label", "n_pairs", "pct_of_pairs"]
+    assert data.frt["n_pairs"].sum() == 11  # lia's valid pairs in Q1
+    assert data.heatmap.sum() > 0 and data.heatmap.shape == (7, 24)
+    assert list(data.trend["period_label"]) == ["2025-01", "2025-02", "2025-03"]
+    assert wh.scalar("select count(*) from marts.fct_scorecard") == 0
+
+
+def test_xlsx_report_has_the_same_tables(demo_duckdb, tmp_path):
+    wh = Warehouse(demo_duckdb)
+    out = tmp_path / "r.xlsx"
+    assert write_report(wh, demo_config(), "scorecard", "2025-Q1", "xlsx", out, template="sales_chat") == f"wrote {out}"
+    wb = load_workbook(out)
+    assert wb.sheetnames == ["Durasi Balas", "Scorecard", "Distribusi FRT", "Heatmap", "Tren Bulanan", "Per Agen"]
+    durations = [[c.value for c in row] for row in wb["Durasi Balas"].iter_rows(min_row=3, max_row=7)]
+    assert durations[0] == ["Metrik", "Hasil", "Satuan", "Dasar Perhitungan", "Catatan"]
+    assert durations[1][:3] == ["Rata-rata durasi balas sales", "746,9", "menit"]
+    card = [c.value for row in wb["Scorecard"].iter_rows() for c in row if c.value is not None]
+    assert "sales_chat — seluruh tim" in card and "sales_chat — agen rina" in card
+    totals = [v for v in card if isinstance(v, str) and v.startswith("Total: ")]
+    assert len(totals) == 3 and all("bobot template 100" in v for v in totals)  # team, lia, rina
+    frt = [[c.value for c in row] for row in wb["Distribusi FRT"].iter_rows(min_row=4, max_row=11)]
+    assert [r[0] for r in frt][:2] == ["0-5 min", "5-15 min"] and sum(r[1] for r in frt) == 22
+    assert len(wb["Distribusi FRT"]._charts) == 1
+    heat = wb["Heatmap"]
+    assert sum(heat.cell(r, c).value for r in range(4, 11) for c in range(2, 26)) > 50
+    assert [c.value for c in wb["Per Agen"][4]][:1] == ["lia"]
+
+
+def test_cli_report_formats_and_demo_reports(demo_duckdb, tmp_path):
+    cfg = str(DEMO / "chatkpi.yaml")
+
+    def chatkpi(*args):
+        return subprocess.run([sys.executable, "-m", "kpi_transforms.cli", "--config", cfg, "--warehouse", demo_duckdb, *args],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=300)
+
+    done = chatkpi("report", "scorecard", "--period", "2025-Q1", "--template", "sales_chat", "--agent", "lia", "--format", "md")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("### Scorecard sales_chat — periode 2025-Q1, agen lia")
+    assert "| KPI | Bobot | Target | Nilai | Capaian % | Skor | Catatan |" in done.stdout
+    done = chatkpi("report", "reply-durations", "--period", "2025-Q1", "--format", "xlsx")
+    assert done.returncode == 2 and done.stderr.strip() == "chatkpi: error: --format xlsx needs --out FILE.xlsx"
+
+    done = chatkpi("report", "reply-durations", "--period", "2025-Q1", "--format", "html", "--lang", "en", "--out", str(tmp_path / "d.html"))
+    assert done.returncode == 0, done.stderr
+    text = (tmp_path / "d.html").read_text(encoding="utf-8")
+    assert "Sales reply durations" in text and "sales_chat — agent lia" in text  # the stored scorecard is shown
+    paths = write_demo_reports(Warehouse(demo_duckdb), demo_config(), tmp_path / "reports")
+    assert [p.name for p in paths] == ["chatkpi_2025-Q1.html", "chatkpi_2025-Q1.xlsx", "audit_2025-Q1.xlsx"]
+    assert all(p.stat().st_size > 5_000 for p in paths)
