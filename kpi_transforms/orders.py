@@ -378,8 +378,31 @@ def parse_intent_labels(table: Table, config: Config) -> ParsedRows:
     return ParsedRows("manual_intent_label", {"marts.manual_intent_label": out}, _rejected(table, reasons), len(frame))
 
 
-CASE_TABLE = RowTable("marts.manual_case_resolution", "override_key", CASE_SCHEMA, order=40)
-INTENT_TABLE = RowTable("marts.manual_intent_label", "label_key", INTENT_SCHEMA, order=40)
+def _after_manual(warehouse, conn, winners: pd.DataFrame) -> list[str]:
+    """Threads whose facts a manual file changes: named directly, or through the question
+    message of a labelled queue. Manual files always win, also when they arrive after the chat."""
+    threads = set(winners["thread_id"].dropna()) if "thread_id" in winners else set()
+    if "question_message_id" in winners:
+        questions = sorted(set(winners["question_message_id"].dropna()))
+        if questions:
+            threads |= set(_threads_of_messages(warehouse, conn, questions))
+    known = set(warehouse.read_df("select distinct thread_id from marts.fct_thread", conn=conn)["thread_id"])
+    return sorted(threads & known)
+
+
+def _threads_of_messages(warehouse, conn, message_ids: list[str]) -> list[str]:
+    warehouse.execute(conn, "delete from staging.stg_thread_key")
+    warehouse.bulk_insert(conn, "staging.stg_thread_key", pa.table({"thread_id": pa.array(message_ids, pa.string())}))
+    found = warehouse.read_df(
+        "select distinct m.thread_id from marts.fct_message m join staging.stg_thread_key k on k.thread_id = m.message_id",
+        conn=conn,
+    )["thread_id"].tolist()
+    warehouse.execute(conn, "delete from staging.stg_thread_key")
+    return found
+
+
+CASE_TABLE = RowTable("marts.manual_case_resolution", "override_key", CASE_SCHEMA, after_merge=_after_manual, order=40)
+INTENT_TABLE = RowTable("marts.manual_intent_label", "label_key", INTENT_SCHEMA, after_merge=_after_manual, order=40)
 RATING_SCHEMA = pa.schema(
     [
         ("rating_id", pa.string()), ("thread_id", pa.string()), ("channel", pa.string()),

@@ -1,0 +1,109 @@
+"""Quote responses (SPEC 7, seed 000 "Quote Response Speed").
+
+Grain of ``marts.fct_quote_response``: one row per customer queue whose intent is
+``quote_request``. Its quote is the first human agent message at or after the question (in
+thread order) that carries a quote: a price (``Rp 12.500``, ``12rb``, ``12k``, ``@12.500``,
+``12.500/pcs``, ``harganya 12500``: the regular expressions ``quote_prices`` of
+``intent_keywords.yaml``) or a price-list / offer document (``quote_attachments``: penawaran,
+quotation, price list, ... in a file message, or with a word saying it is attached:
+``attachment_markers``). Several requests still waiting when a quote is sent share it, each
+measured from its own question. A request without a quote so far has null quote columns.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from kpi_transforms.calendar import BusinessCalendar
+from kpi_transforms.intents import Keywords, ThreadView, contains_any, contains_regex, thread_view
+from kpi_transforms.reply_pairs import HUMAN, STRING, bool_mask, epoch_us, utc_column
+
+QUOTE_COLUMNS = (
+    "pair_id",
+    "thread_id",
+    "customer_id",
+    "agent_id",
+    "question_at",
+    "question_at_local",
+    "quote_message_id",
+    "quote_at",
+    "calendar_seconds",
+    "business_seconds",
+    "is_in_closed_period",
+)
+_NAT = np.iinfo(np.int64).min
+
+
+def quote_positions(view: ThreadView, keywords: Keywords) -> np.ndarray:
+    """Sorted positions of the human agent messages that carry a quote."""
+    human = np.flatnonzero(view.classes == HUMAN)
+    if len(human) == 0:
+        return human
+    text = view.text.iloc[human]
+    is_file = bool_mask(pd.Series(view.column("message_type")).iloc[human].reset_index(drop=True) == "media")
+    document = contains_any(text, keywords.quote_attachments) & (is_file | contains_any(text, keywords.attachment_markers))
+    return human[contains_regex(text, keywords.quote_prices) | document]
+
+
+def fct_quote_response(
+    messages: pd.DataFrame, pairs: pd.DataFrame, calendar: BusinessCalendar, keywords: Keywords
+) -> pd.DataFrame:
+    """One row per quote-request queue (``pairs.intent == 'quote_request'``) with its first quote."""
+    pairs = pairs.reset_index(drop=True)
+    if len(pairs) == 0 or "intent" not in pairs.columns:
+        return _empty()
+    requests = np.flatnonzero(bool_mask(pairs["intent"] == "quote_request"))
+    if len(requests) == 0:
+        return _empty()
+    view = thread_view(messages, pairs)
+    quote_pos = view.next_in(quote_positions(view, keywords), view.question_pos[requests], strict=False)
+    quoted = quote_pos >= 0
+    rows = view.order.perm[np.maximum(quote_pos, 0)]
+    quote_ids = view.messages["message_id"].astype(STRING).array.take(rows)
+    quote_ids[~quoted] = pd.NA
+    quote_agent = view.messages["agent_id"].astype(STRING).array.take(rows)
+    request = pairs.iloc[requests].reset_index(drop=True)
+    agent = pd.array(np.where(quoted, quote_agent.to_numpy(dtype=object, na_value=None),
+                              request["agent_id"].astype(object).to_numpy()), dtype=STRING)
+    question_us = epoch_us(request["question_at"])
+    question_s = np.floor_divide(question_us, 1_000_000)
+    quote_s = np.where(quoted, view.sent_s[np.maximum(quote_pos, 0)], question_s)
+    business = calendar.business_seconds(question_s, quote_s)
+    calendar_seconds = quote_s - question_s
+    out = pd.DataFrame(
+        {
+            "pair_id": request["pair_id"].astype(STRING),
+            "thread_id": request["thread_id"].astype(STRING),
+            "customer_id": request["customer_id"].astype(STRING),
+            "agent_id": agent,
+            "question_at": request["question_at"],
+            "question_at_local": request["question_at_local"],
+            "quote_message_id": quote_ids,
+            "quote_at": utc_column(np.where(quoted, quote_s * 1_000_000, _NAT)),
+            "calendar_seconds": pd.array(np.where(quoted, calendar_seconds, 0), dtype="Int64"),
+            "business_seconds": pd.array(np.where(quoted, business, 0), dtype="Int64"),
+            "is_in_closed_period": bool_mask(request["is_in_closed_period"]) if "is_in_closed_period" in request else False,
+        },
+        columns=list(QUOTE_COLUMNS),
+    )
+    out.loc[~quoted, ["calendar_seconds", "business_seconds"]] = pd.NA
+    return out
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "pair_id": pd.Series([], dtype=STRING),
+            "thread_id": pd.Series([], dtype=STRING),
+            "customer_id": pd.Series([], dtype=STRING),
+            "agent_id": pd.Series([], dtype=STRING),
+            "question_at": pd.Series([], dtype="datetime64[us, UTC]"),
+            "question_at_local": pd.Series([], dtype="datetime64[us]"),
+            "quote_message_id": pd.Series([], dtype=STRING),
+            "quote_at": pd.Series([], dtype="datetime64[us, UTC]"),
+            "calendar_seconds": pd.Series([], dtype="Int64"),
+            "business_seconds": pd.Series([], dtype="Int64"),
+            "is_in_closed_period": pd.Series([], dtype=bool),
+        }
+    )
