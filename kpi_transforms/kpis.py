@@ -2,7 +2,7 @@
 
 Grain of :func:`fct_kpi`: one row per KPI code and agent (plus the team row, ``agent_id``
 null) for one period. Every code of :data:`KPI_CODES` is present for the team and for every
-agent that has a fact in the period; docs/DECISIONS_KPI.md defines each one.
+agent that has a fact in the period; docs/DECISIONS.md ("KPIs") defines each one.
 
 * A fact belongs to the period of the local date of its start event: the question (pairs,
   quote requests), the opening of a case, the follow-up, the order, the rating.
