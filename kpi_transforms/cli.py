@@ -75,7 +75,8 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _print_ingest(report, out=sys.stdout) -> None:
+def _print_ingest(report, out=None) -> None:
+    out = out or sys.stdout
     header = f"{'file':<52} {'status':<9} {'layout':<34} {'read':>7} {'new':>7} {'known':>7} {'quar.':>6}"
     print(header, file=out)
     print("-" * len(header), file=out)
@@ -124,6 +125,30 @@ def run(argv: Sequence[str] | None = None) -> int:
 
         frame = compute_period_kpis(warehouse, config, args.period)
         print(render_kpis(frame))
+        return 0
+    if args.command == "scorecard":
+        from kpi_transforms.scorecards import compute_scorecards, render_scorecards
+
+        result = compute_scorecards(warehouse, config, args.period, template=args.template, agent_id=args.agent, templates_path=args.templates)
+        print(render_scorecards(result, lang=args.lang))
+        return 0
+    if args.command == "audit":
+        from kpi_transforms import audit
+
+        if args.audit == "sample":
+            channels = [c.strip() for c in args.channels.split(",") if c.strip()]
+            sampled = audit.sample_threads(warehouse, args.period, resample=args.resample, channels=channels)
+            print(audit.render_sample(sampled))
+            if args.out:
+                print(f"wrote {audit.write_review_sheet(warehouse, sampled.period, args.out, lang=args.lang)}")
+            return 0
+        print(audit.import_review_sheet(warehouse, args.file, expect_period=args.period).summary())
+        return 0
+    if args.command == "report" and (args.report == "scorecard" or args.format in ("html", "xlsx") or args.lang == "en"):
+        from kpi_transforms.report_html import write_report
+
+        print(write_report(warehouse, config, args.report, args.period, args.format, args.out, agent_id=args.agent,
+                           template=getattr(args, "template", None), lang=args.lang, templates_path=getattr(args, "templates", None)))
         return 0
     if args.command == "report" and args.report == "reply-durations":
         from kpi_transforms.reports import reply_duration_report

@@ -80,4 +80,10 @@ def run_demo(workdir: str | Path = ".", *, through_airflow: bool = True) -> int:
     print(reply_duration_report(warehouse, config, "2025-Q1"))
     print()
     print(reply_duration_report(warehouse, config, "2025-Q1", agent_id="lia", fmt="md"))
+    print()
+    from kpi_transforms.report_html import write_demo_reports
+
+    print("== reports")
+    for path in write_demo_reports(warehouse, config, work / "reports"):
+        print(f"wrote {path}")
     return 0

@@ -16,6 +16,9 @@ from sqlalchemy.engine import Connection
 
 from kpi_transforms.calendar import BusinessCalendar
 from kpi_transforms.config import Config
+from kpi_transforms.cases import rebuild_case_facts
+from kpi_transforms.customers import refresh_customers, resolve_customers
+from kpi_transforms.intents import pair_intents
 from kpi_transforms.reply_pairs import fct_reply_pair
 from kpi_transforms.threads import fct_thread
 from kpi_transforms.warehouse import Warehouse
@@ -26,7 +29,7 @@ PAIR_COLUMNS = [
     "pair_id", "thread_id", "channel", "customer_id", "agent_id", "question_message_id", "question_at",
     "question_at_local", "n_customer_messages", "effective_start_at", "first_auto_reply_at", "reply_message_id",
     "reply_at", "calendar_seconds", "business_seconds", "sla_deadline_at", "within_24h", "within_1_working_day",
-    "status", "is_valid", "is_in_closed_period",
+    "status", "is_valid", "is_in_closed_period", "intent",
 ]
 THREAD_COLUMNS = [
     "thread_id", "thread_name", "channel", "customer_id", "primary_agent_id", "first_message_at", "last_message_at",
@@ -65,9 +68,15 @@ def normalise_message_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def rebuild_facts(warehouse: Warehouse, conn: Connection, affected: Sequence[str], config: Config) -> int:
+def rebuild_facts(
+    warehouse: Warehouse, conn: Connection, affected: Sequence[str], config: Config, *, dq_results: list | None = None
+) -> int:
     """Recompute pairs and thread facts of ``affected`` threads plus threads with pending
-    queues, inside the caller's transaction. Returns the number of threads rebuilt."""
+    queues, inside the caller's transaction. Returns the number of threads rebuilt.
+
+    The new facts pass the data-quality gate before they replace the old ones; a failure raises
+    :class:`~kpi_transforms.quality.DataQualityError` (the caller's transaction rolls back).
+    The gate's :class:`~kpi_transforms.quality.DQResult` is appended to ``dq_results``."""
     pending = warehouse.read_df(
         "select distinct thread_id from marts.fct_reply_pair where status = 'unanswered'"
         " and (within_24h is null or within_1_working_day is null)",
@@ -80,8 +89,17 @@ def rebuild_facts(warehouse: Warehouse, conn: Connection, affected: Sequence[str
     horizon = pd.Timestamp(horizon).tz_convert("UTC") if pd.Timestamp(horizon).tzinfo else pd.Timestamp(horizon, tz="UTC")
     calendar = BusinessCalendar.from_config(config)
     messages = load_thread_messages(warehouse, conn, threads)
+    messages = resolve_customers(warehouse, conn, messages)  # customer_map / customer lists -> canonical ids
     pairs = fct_reply_pair(messages, calendar, data_horizon=horizon)
+    pairs["intent"] = pair_intents(warehouse, conn, messages, pairs, config)  # complaint | quote_request | order | other
     thread_facts = fct_thread(messages, pairs, calendar)
+    from kpi_transforms.quality import DataQualityError, validate_facts
+
+    gate = validate_facts(messages, pairs[PAIR_COLUMNS], thread_facts[THREAD_COLUMNS])
+    if dq_results is not None:
+        dq_results.append(gate)
+    if not gate.success:
+        raise DataQualityError(gate)
 
     warehouse.delete_where_in(conn, "marts.fct_reply_pair", "thread_id", threads)
     warehouse.delete_where_in(conn, "marts.fct_thread", "thread_id", threads)
@@ -97,6 +115,8 @@ def rebuild_facts(warehouse: Warehouse, conn: Connection, affected: Sequence[str
         " and (t2.first_message_at < marts.fct_thread.first_message_at"
         " or (t2.first_message_at = marts.fct_thread.first_message_at and t2.thread_id < marts.fct_thread.thread_id)))",
     )
+    refresh_customers(warehouse, conn, config)  # marts.dim_customer; not new after an earlier order
+    rebuild_case_facts(warehouse, conn, threads, messages, pairs, config, calendar, horizon)  # quotes, cases, follow-ups
     log.info("rebuilt facts of %d threads (%d pairs)", len(threads), len(pairs))
     return len(threads)
 

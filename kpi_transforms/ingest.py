@@ -38,7 +38,13 @@ from kpi_transforms.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 
-SUPPORTED = {".txt": "whatsapp", ".zip": "whatsapp", ".csv": "canonical", ".jsonl": "canonical", ".parquet": "canonical"}
+# File kinds by extension. ``table`` files (.csv / .xlsx) are dispatched by their header:
+# canonical messages, marketplace chat, sales report, customer list, customer_map or a manual
+# override file (see :func:`detect_table_kind` and docs/INPUTS.md).
+SUPPORTED = {
+    ".txt": "whatsapp", ".zip": "whatsapp", ".csv": "table", ".xlsx": "table", ".jsonl": "canonical",
+    ".parquet": "canonical", ".mbox": "email", ".eml": "email",
+}
 MAX_FILE_BYTES = 1024 * 1024 * 1024
 
 
@@ -73,6 +79,8 @@ class FileResult:
     messages: pd.DataFrame | None = dataclasses.field(default=None, repr=False)
     rejected_rows: pd.DataFrame | None = dataclasses.field(default=None, repr=False)
     threads: list[tuple[str, str, pd.DataFrame]] | None = dataclasses.field(default=None, repr=False)
+    # row-table frames (table name -> rows) merged on their natural key by merge_row_tables
+    tables: dict[str, pd.DataFrame] | None = dataclasses.field(default=None, repr=False)
 
     @property
     def label(self) -> str:
@@ -185,6 +193,10 @@ def parse_file(
         try:
             if kind == "whatsapp":
                 _parse_whatsapp_unit(result, data, config, roster, date_order_hints or {})
+            elif kind == "email":
+                _parse_email_unit(result, data, path.suffix.lower(), config, roster)
+            elif kind == "table":
+                _parse_table_unit(result, data, path.suffix.lower(), config, roster)
             else:
                 _parse_canonical_unit(result, data, path.suffix.lower(), config, roster)
         except RejectedFile as exc:
@@ -232,6 +244,212 @@ def _parse_canonical_unit(result: FileResult, data: bytes, suffix: str, config: 
     result.threads = parsed.threads
 
 
+# -- e-mail and row files (.csv / .xlsx dispatched by header) ---------------------------------
+
+
+def _parse_email_unit(result: FileResult, data: bytes, suffix: str, config: Config, roster: Roster) -> None:
+    from kpi_transforms.parsers.email import parse_email
+
+    parsed = parse_email(data, config, kind="eml" if suffix == ".eml" else "mbox", roster=roster)
+    if not parsed.records:
+        reason = parsed.rejected["reason"].iloc[0] if len(parsed.rejected) else "no e-mail message"
+        raise RejectedFile(f"no usable e-mail message: {reason}")
+    result.layout = parsed.kind
+    result.lines_read = parsed.lines_read
+    result.header_lines = parsed.messages_read
+    result.quarantined_lines = len(parsed.rejected)
+    result.rejected_rows = parsed.rejected
+    result.messages_read = parsed.messages_read
+    result.threads = parsed.threads
+    if len(parsed.threads) == 1:
+        result.chat_name = parsed.threads[0][1]
+
+
+# Which parser reads a table, by the kind detect_table_kind names.
+TABLE_KINDS = (
+    "customer_map", "canonical", "marketplace", "manual_intent_label", "manual_case_resolution", "orders", "customer_list",
+)
+
+
+def _table_candidates(header: list[str]) -> list[tuple[str, int, list[str]]]:
+    """(kind, columns recognised, missing required columns) for every table layout."""
+    from kpi_transforms import customers, orders
+    from kpi_transforms.parsers import canonical
+    from kpi_transforms.parsers.marketplace import detect_marketplace
+
+    out = []
+    names = {str(h).strip().lower() for h in header}
+    canon = {canonical.ALIASES.get(n, n) for n in names}
+    known = set(canonical.REQUIRED) | set(canonical.OPTIONAL)
+    out.append(("canonical", len(canon & known), [c for c in canonical.REQUIRED if c not in canon]))
+    found = detect_marketplace(header)
+    if found is not None:
+        out.append(("marketplace", len(found.columns), [f"{found.map.columns[f][0]} ({f})" for f in found.missing]))
+    if customers.is_customer_map(header):
+        out.append(("customer_map", len(header), []))
+    order_cols = orders.resolve_columns(header, orders.ORDER_COLUMNS)
+    out.append(("orders", len(order_cols), [f"{orders.ORDER_COLUMNS[f][0]} ({f})" for f in orders.ORDER_REQUIRED if f not in order_cols]))
+    list_cols = orders.resolve_columns(header, customers.LIST_COLUMNS)
+    out.append(("customer_list", len(list_cols), [f"{customers.LIST_COLUMNS[f][0]} ({f})" for f in ("customer_id", "name") if f not in list_cols]))
+    case_cols = orders.resolve_columns(header, orders.CASE_COLUMNS)
+    case_missing = [m for m in ["thread_id"] if m not in case_cols]
+    if "resolved_at" not in case_cols and "resolution" not in case_cols:
+        case_missing.append("resolved_at")
+    out.append(("manual_case_resolution", len(case_cols), case_missing))
+    intent_cols = orders.resolve_columns(header, orders.INTENT_COLUMNS)
+    intent_missing = [m for m in ["intent"] if m not in intent_cols]
+    if "thread_id" not in intent_cols and "question_message_id" not in intent_cols:
+        intent_missing.append("thread_id or question_message_id")
+    out.append(("manual_intent_label", len(intent_cols), intent_missing))
+    return out
+
+
+def _table_header_score(cells: list[str]) -> int:
+    """How well a row looks like a known header (used to skip title rows above it)."""
+    return max((n for _kind, n, _missing in _table_candidates(cells)), default=0)
+
+
+def detect_table_kind(header: list[str]) -> str:
+    """The kind of a ``.csv`` / ``.xlsx`` from its header; RejectedFile naming the closest
+    layout's missing columns when no layout is complete."""
+    candidates = _table_candidates(header)
+    complete = {kind for kind, n, missing in candidates if not missing and n > 0}
+    for kind in TABLE_KINDS:
+        if kind in complete:
+            return kind
+    kind, n, missing = max(candidates, key=lambda c: (c[1], -len(c[2])))
+    shown = ", ".join(str(h) for h in header[:12])
+    if n == 0:
+        raise RejectedFile(
+            f"unknown table layout (header: {shown}); expected canonical messages, a marketplace chat export, "
+            "a sales report, a customer list, customer_map or a manual override file (see docs/INPUTS.md)"
+        )
+    if kind == "marketplace":
+        from kpi_transforms.parsers.marketplace import detect_marketplace, missing_columns_reason
+
+        raise RejectedFile(missing_columns_reason(detect_marketplace(header)))
+    label = {"canonical": "canonical message file", "orders": "sales report", "customer_list": "customer list",
+             "manual_case_resolution": "case-resolution file", "manual_intent_label": "intent-label file"}.get(kind, kind)
+    raise RejectedFile(f"looks like a {label} but lacks column(s) {', '.join(missing)} (header: {shown}); see docs/INPUTS.md")
+
+
+def _parse_table_unit(result: FileResult, data: bytes, suffix: str, config: Config, roster: Roster) -> None:
+    from kpi_transforms import customers, orders
+    from kpi_transforms.parsers.marketplace import parse_marketplace, read_rows
+
+    table = read_rows(data, suffix, score=_table_header_score)
+    kind = detect_table_kind(table.header)
+    result.kind = kind
+    if kind == "canonical":
+        if suffix != ".csv":
+            raise RejectedFile("canonical message files are read as .csv, .jsonl or .parquet; save the sheet as CSV UTF-8")
+        _parse_canonical_unit(result, data, suffix, config, roster)
+        return
+    result.layout = table.layout
+    if kind == "marketplace":
+        parsed = parse_marketplace(table, config)
+        kept = parsed.rejected["reason"].str.contains("message kept", regex=False) if len(parsed.rejected) else pd.Series([], dtype=bool)
+        result.layout = f"{parsed.marketplace} chat, {table.layout}"
+        result.threads = parsed.threads
+        result.messages_read = sum(len(raw) for _c, _n, raw in parsed.threads)
+        result.lines_read = parsed.rows_read
+        result.header_lines = result.messages_read
+        result.quarantined_lines = int((~kept).sum())
+        result.rejected_rows = parsed.rejected
+        result.date_order, result.date_order_source = parsed.date_order, parsed.date_order_source
+        result.tables = {orders.RATING_TABLE.name: parsed.ratings} if len(parsed.ratings) else None
+        if len(parsed.threads) == 1:
+            result.chat_name = parsed.threads[0][1]
+        return
+    parser = {
+        "orders": orders.parse_orders, "customer_list": customers.parse_customer_list,
+        "customer_map": customers.parse_customer_map, "manual_case_resolution": orders.parse_case_resolutions,
+        "manual_intent_label": orders.parse_intent_labels,
+    }[kind]
+    parsed_rows = parser(table, config)
+    result.tables = {name: frame for name, frame in parsed_rows.tables.items() if len(frame)}
+    result.lines_read = parsed_rows.rows_read
+    result.quarantined_lines = len(parsed_rows.rejected)
+    result.header_lines = parsed_rows.rows_read - len(parsed_rows.rejected)
+    result.rejected_rows = parsed_rows.rejected
+    result.date_order, result.date_order_source = parsed_rows.date_order, parsed_rows.date_order_source
+    if not result.tables:
+        raise RejectedFile(f"no usable row ({len(parsed_rows.rejected)} quarantined)")
+
+
+def row_tables() -> dict[str, "object"]:
+    """Every row table the loaders know (kpi_transforms.orders.RowTable), by table name."""
+    from kpi_transforms import customers, orders
+
+    return {spec.name: spec for spec in (*orders.ROW_TABLES, *customers.ROW_TABLES)}
+
+
+def _sortable(values: pd.Series, kind: pa.DataType) -> pd.Series:
+    if pa.types.is_date(kind) or pa.types.is_timestamp(kind):
+        return pd.to_datetime(values, errors="coerce").dt.strftime("%Y-%m-%dT%H:%M:%S").fillna("")
+    if pa.types.is_integer(kind):
+        return pd.to_numeric(values, errors="coerce").fillna(-1).astype("int64")
+    return values.astype(str)
+
+
+def merge_row_tables(warehouse: Warehouse, conn, parsed: list[FileResult], config: Config) -> list[str]:
+    """Merge the row-table frames of the batch's loaded files into their tables, inside the
+    caller's transaction; return the threads whose facts must be rebuilt.
+
+    Per natural key the row with the highest (``precedence`` columns, ``file_seq``,
+    ``source_line``) wins among the stored row and the batch's rows: stored rows that lose are
+    deleted, winning batch rows inserted. Identity tables merge first (``RowTable.order``)."""
+    specs = row_tables()
+    pending: dict[str, list[pd.DataFrame]] = {}
+    for result in parsed:
+        if result.status != "parsed" or not result.tables:
+            continue
+        for name, frame in result.tables.items():
+            if name not in specs:
+                raise KeyError(f"no RowTable registered for {name}")
+            pending.setdefault(name, []).append(frame.assign(source_file=result.label, file_seq=result.file_seq))
+    if not pending:
+        return []
+    threads: set[str] = set()
+    for name in sorted(pending, key=lambda n: (specs[n].order, n)):
+        spec = specs[name]
+        batch = pd.concat(pending[name], ignore_index=True)
+        batch = pd.DataFrame({col: batch[col] if col in batch else None for col in spec.schema.names})
+        order = [*spec.precedence, "file_seq", "source_line"]
+        types = {field.name: field.type for field in spec.schema}
+        ranked = batch.assign(**{f"__p{i}": _sortable(batch[c], types[c]) for i, c in enumerate(order)})
+        pcols = [f"__p{i}" for i in range(len(order))]
+        ranked = ranked.sort_values(pcols, kind="stable").drop_duplicates(spec.key, keep="last")
+        warehouse.execute(conn, "delete from staging.stg_row_key")
+        warehouse.bulk_insert(conn, "staging.stg_row_key", pa.table({"row_key": pa.array(ranked[spec.key].astype(str).tolist(), pa.string())}))
+        stored = warehouse.read_df(
+            f"select t.{spec.key}, {', '.join('t.' + c for c in order)} from {name} t"
+            f" join staging.stg_row_key k on k.row_key = t.{spec.key}",
+            conn=conn,
+        )
+        warehouse.execute(conn, "delete from staging.stg_row_key")
+        if len(stored):
+            stored_rank = pd.DataFrame({f"__p{i}": _sortable(stored[c], types[c]) for i, c in enumerate(order)})
+            stored_rank[spec.key] = stored[spec.key].astype(str).to_numpy()
+            merged = ranked[[spec.key, *pcols]].assign(__new=True).astype({spec.key: str})
+            both = pd.concat([stored_rank.assign(__new=False), merged], ignore_index=True)
+            both = both.sort_values([*pcols, "__new"], kind="stable").drop_duplicates(spec.key, keep="last")
+            winners_new = set(both.loc[both["__new"], spec.key])
+        else:
+            winners_new = set(ranked[spec.key].astype(str))
+        winners = ranked[ranked[spec.key].astype(str).isin(winners_new)].drop(columns=pcols)
+        if winners.empty:
+            continue
+        warehouse.delete_where_in(conn, name, spec.key, winners[spec.key].astype(str).tolist())
+        warehouse.bulk_insert(conn, name, pa.Table.from_pandas(winners[spec.schema.names], schema=spec.schema, preserve_index=False))
+        if spec.after_merge is not None:
+            threads |= set(spec.after_merge(warehouse, conn, winners))
+    from kpi_transforms.customers import refresh_customers
+
+    refresh_customers(warehouse, conn, config)
+    return sorted(threads)
+
+
 def canonicalise(result: FileResult, config: Config, batch_id: str, roster: Roster | None = None) -> pd.DataFrame:
     """The parsed raw messages of one file as ``marts.fct_message`` rows."""
     roster = roster or Roster.from_config(config)
@@ -252,22 +470,54 @@ def canonicalise(result: FileResult, config: Config, batch_id: str, roster: Rost
         )
     if not frames:
         return pd.DataFrame(columns=MESSAGE_COLUMNS)
-    return pd.concat(frames, ignore_index=True)
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
 
 def write_lake(messages: pd.DataFrame, lake_dir: str | Path, sha: str) -> str | None:
     """Write a file's messages to ``<lake>/messages/local_date=YYYY-MM-DD/<sha>.parquet``.
-    Same content, same file names: re-running overwrites instead of adding."""
+    Same content, same file names: re-running overwrites instead of adding.
+
+    One Arrow conversion for the whole file; each day is a zero-copy slice (rows sorted by
+    local day, file order kept within a day), found with integer arithmetic on the timestamps,
+    and the day files are encoded on two threads (zstd level 1: faster than snappy here and
+    about half the size). Cost still grows with the number of (file, day) pairs: see
+    docs/PERFORMANCE.md on the lake's small files."""
     if messages.empty:
         return None
+    import concurrent.futures as cf
+
+    import numpy as np
+    import pyarrow.compute as pc
+
+    writers = 2  # Parquet encoding releases the GIL: two day files are encoded at once
     root = Path(lake_dir) / "messages"
-    local_date = messages["sent_at_local"].dt.strftime("%Y-%m-%d")
     table = to_arrow(messages)
-    for day, index in local_date.groupby(local_date, sort=True).groups.items():
-        part = root / f"local_date={day}"
+    local = table.column("sent_at_local")
+    if local.null_count:  # rows without a time have no partition (as before: left out)
+        table = table.filter(pc.is_valid(local))
+        local = table.column("sent_at_local")
+    if table.num_rows == 0:
+        return None
+    days = np.floor_divide(local.cast(pa.int64()).to_numpy(), 86_400_000_000)
+    if (days[1:] < days[:-1]).any():
+        order = np.argsort(days, kind="stable")
+        table, days = table.take(pa.array(order)), days[order]
+    starts = np.r_[0, np.flatnonzero(days[1:] != days[:-1]) + 1]
+    ends = np.r_[starts[1:], len(days)]
+    names = np.datetime_as_string(days[starts].astype("datetime64[D]"))
+    name = f"{sha[:24]}.parquet"
+
+    def write(k: int) -> None:
+        part = root / f"local_date={names[k]}"
         part.mkdir(parents=True, exist_ok=True)
-        rows = pa.array(messages.index.get_indexer(index))
-        pq.write_table(table.take(rows), part / f"{sha[:24]}.parquet")
+        piece = table.slice(int(starts[k]), int(ends[k] - starts[k]))
+        pq.write_table(piece, part / name, compression="zstd", compression_level=1)
+
+    if len(starts) == 1:
+        write(0)
+    else:
+        with cf.ThreadPoolExecutor(min(writers, len(starts)), thread_name_prefix="chatkpi-lake") as pool:
+            list(pool.map(write, range(len(starts))))
     return str(root)
 
 
@@ -346,86 +596,150 @@ def load_parsed(
     progress: Callable[[FileResult], None] | None = None,
     rebuild: bool = True,
 ) -> IngestReport:
-    """Load parsed files in one transaction: manifest, quarantine, staging, merge, facts."""
+    """Load parsed files in one transaction: manifest, quarantine, staging, merge, facts.
+
+    The data-quality gate (:mod:`kpi_transforms.quality`) checks the batch before the staging
+    insert and the rebuilt facts before they replace the old ones. A failed gate raises
+    :class:`~kpi_transforms.quality.DataQualityError` after the transaction rolled back (the
+    warehouse is as before); its checks are then recorded in ``audit.dq_result`` in a
+    transaction of their own and Data Docs are written to ``<lake>/../dq_docs``."""
+    from kpi_transforms.quality import (
+        DataQualityError,
+        build_data_docs,
+        docs_dir_for,
+        dq_rows,
+        quarantine_implausible,
+        scrub_nul,
+        validate_messages,
+    )
+
     batch_id = uuid.uuid4().hex
     started = dt.datetime.now(dt.timezone.utc)
     lake = Path(lake_dir or config.lake_dir)
     roster = Roster.from_config(config)
     warehouse.init()
+    dq_results: list = []
 
-    with warehouse.begin() as conn:
-        warehouse.lock(conn, "ingest")
-        # Re-check under the lock: a concurrent ingest may have taken some files meanwhile.
-        done = set(warehouse.read_df("select file_sha256 from audit.file_manifest", conn=conn)["file_sha256"])
-        done |= set(warehouse.read_df("select file_sha256 from audit.rejected_file", conn=conn)["file_sha256"])
-        seq = int(warehouse.scalar("select coalesce(max(file_seq), 0) from audit.file_manifest", conn=conn) or 0)
+    try:
+        with warehouse.begin() as conn:
+            warehouse.lock(conn, "ingest")
+            # Re-check under the lock: a concurrent ingest may have taken some files meanwhile.
+            done = set(warehouse.read_df("select file_sha256 from audit.file_manifest", conn=conn)["file_sha256"])
+            done |= set(warehouse.read_df("select file_sha256 from audit.rejected_file", conn=conn)["file_sha256"])
+            seq = int(warehouse.scalar("select coalesce(max(file_seq), 0) from audit.file_manifest", conn=conn) or 0)
 
-        frames: list[pd.DataFrame] = []
-        for result in parsed:
-            if result.status in ("parsed", "rejected"):
-                if result.sha256 in done:
-                    result.status, result.reason = "skipped", "content already processed (same sha256)"
-                done.add(result.sha256)
-            if result.status != "parsed":
-                continue
-            seq += 1
-            result.file_seq = seq
-            messages = canonicalise(result, config, batch_id, roster)
-            result.messages = messages
-            if not messages.empty:
-                result.first_local_at = messages["sent_at_local"].min().to_pydatetime()
-                result.last_local_at = messages["sent_at_local"].max().to_pydatetime()
-                if result.thread_id is None and messages["thread_id"].nunique() == 1:
-                    result.thread_id = messages["thread_id"].iloc[0]
-            result.lake_path = write_lake(messages, lake, result.sha256)
-            frames.append(messages)
-
-        batch = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=MESSAGE_COLUMNS)
-        affected: list[str] = []
-        if not batch.empty:
-            batch = batch.sort_values(["file_seq", "source_line"], kind="stable")
-            in_batch_dup = batch["message_id"].duplicated(keep="first")
-            warehouse.execute(conn, "delete from staging.stg_message")
-            warehouse.bulk_insert(conn, "staging.stg_message", to_arrow(batch[~in_batch_dup]))
-            existing = set(
-                warehouse.read_df(
-                    "select s.message_id from staging.stg_message s join marts.fct_message m on m.message_id = s.message_id",
-                    conn=conn,
-                )["message_id"]
-            )
-            known = in_batch_dup | batch["message_id"].isin(existing)
-            per_file = known.groupby(batch["file_seq"]).agg(["sum", "size"])
+            frames: list[pd.DataFrame] = []
             for result in parsed:
-                if result.status == "parsed" and result.file_seq in per_file.index:
-                    n_known, size = per_file.loc[result.file_seq]
-                    result.messages_known, result.messages_new = int(n_known), int(size - n_known)
-            warehouse.execute(
+                if result.status in ("parsed", "rejected"):
+                    if result.sha256 in done:
+                        result.status, result.reason = "skipped", "content already processed (same sha256)"
+                    done.add(result.sha256)
+                if result.status != "parsed":
+                    continue
+                seq += 1
+                result.file_seq = seq
+                messages = canonicalise(result, config, batch_id, roster)
+                try:
+                    # Dates the parser accepts but no export can hold (after ingest time + 1 day)
+                    # are quarantined per line, so the gate below never sees them.
+                    messages = quarantine_implausible(result, messages, started)
+                except RejectedFile as exc:
+                    seq -= 1
+                    result.status, result.reason, result.file_seq, result.messages = "rejected", exc.reason, None, None
+                    continue
+                # NUL characters are valid UTF-8 but PostgreSQL text cannot store them.
+                messages = scrub_nul(messages)
+                result.rejected_rows = scrub_nul(result.rejected_rows)
+                for name, table in (getattr(result, "tables", None) or {}).items():
+                    result.tables[name] = scrub_nul(table)
+                if result.chat_name:
+                    result.chat_name = result.chat_name.replace("\x00", "\ufffd")
+                result.messages = messages
+                if not messages.empty:
+                    result.first_local_at = messages["sent_at_local"].min().to_pydatetime()
+                    result.last_local_at = messages["sent_at_local"].max().to_pydatetime()
+                    if result.thread_id is None and messages["thread_id"].nunique() == 1:
+                        result.thread_id = messages["thread_id"].iloc[0]
+                result.lake_path = write_lake(messages, lake, result.sha256)
+                frames.append(messages)
+
+            batch = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=MESSAGE_COLUMNS)
+            affected: list[str] = []
+            in_batch_dup = pd.Series(False, index=batch.index, dtype=bool)
+            if not batch.empty:
+                batch = batch.sort_values(["file_seq", "source_line"], kind="stable")
+                in_batch_dup = batch["message_id"].duplicated(keep="first")
+            loaded = [r for r in parsed if r.status == "parsed"]
+            if loaded:
+                gate = validate_messages(
+                    batch[~in_batch_dup], loaded, in_batch_duplicates=int(in_batch_dup.sum()), now=started
+                )
+                dq_results.append(gate)
+                if not gate.success:
+                    raise DataQualityError(gate)
+            if not batch.empty:
+                warehouse.execute(conn, "delete from staging.stg_message")
+                warehouse.bulk_insert(conn, "staging.stg_message", to_arrow(batch[~in_batch_dup]))
+                existing = set(
+                    warehouse.read_df(
+                        "select s.message_id from staging.stg_message s join marts.fct_message m on m.message_id = s.message_id",
+                        conn=conn,
+                    )["message_id"]
+                )
+                known = in_batch_dup | batch["message_id"].isin(existing)
+                per_file = known.groupby(batch["file_seq"]).agg(["sum", "size"])
+                for result in parsed:
+                    if result.status == "parsed" and result.file_seq in per_file.index:
+                        n_known, size = per_file.loc[result.file_seq]
+                        result.messages_known, result.messages_new = int(n_known), int(size - n_known)
+                warehouse.execute(
+                    conn,
+                    "insert into marts.fct_message select s.* from staging.stg_message s"
+                    " where not exists (select 1 from marts.fct_message m where m.message_id = s.message_id)"
+                )
+                warehouse.execute(conn, "delete from staging.stg_message")
+                affected = sorted(set(batch.loc[~known, "thread_id"]))
+
+            # -- row tables (orders, customer lists / map, manual overrides, chat ratings) ------
+            # merged on their natural key; identity / order changes add the threads to rebuild.
+            affected = sorted(set(affected) | set(merge_row_tables(warehouse, conn, parsed, config)))
+
+            now = dt.datetime.now(dt.timezone.utc)
+            _write_audit(warehouse, conn, parsed, batch_id, now)
+            if rebuild:
+                from kpi_transforms.facts import rebuild_facts
+
+                rebuild_facts(warehouse, conn, affected, config, dq_results=dq_results)
+            if dq_results:
+                warehouse.bulk_insert(conn, "audit.dq_result", dq_rows(dq_results, batch_id, now))
+            warehouse.bulk_insert(
                 conn,
-                "insert into marts.fct_message select s.* from staging.stg_message s"
-                " where not exists (select 1 from marts.fct_message m where m.message_id = s.message_id)"
+                "audit.batch",
+                pd.DataFrame(
+                    {
+                        "batch_id": [batch_id], "started_at": [started], "finished_at": [now],
+                        "n_files": [len(parsed)], "n_loaded": [sum(r.status == "parsed" for r in parsed)],
+                        "n_rejected": [sum(r.status == "rejected" for r in parsed)],
+                        "n_skipped": [sum(r.status == "skipped" for r in parsed)],
+                        "messages_new": [sum(r.messages_new for r in parsed)],
+                    }
+                ),
             )
-            warehouse.execute(conn, "delete from staging.stg_message")
-            affected = sorted(set(batch.loc[~known, "thread_id"]))
-
-        now = dt.datetime.now(dt.timezone.utc)
-        _write_audit(warehouse, conn, parsed, batch_id, now)
-        if rebuild:
-            from kpi_transforms.facts import rebuild_facts
-
-            rebuild_facts(warehouse, conn, affected, config)
-        warehouse.bulk_insert(
-            conn,
-            "audit.batch",
-            pd.DataFrame(
-                {
-                    "batch_id": [batch_id], "started_at": [started], "finished_at": [now],
-                    "n_files": [len(parsed)], "n_loaded": [sum(r.status == "parsed" for r in parsed)],
-                    "n_rejected": [sum(r.status == "rejected" for r in parsed)],
-                    "n_skipped": [sum(r.status == "skipped" for r in parsed)],
-                    "messages_new": [sum(r.messages_new for r in parsed)],
-                }
-            ),
-        )
+    except DataQualityError as exc:
+        # The batch transaction has rolled back: the previous facts stay visible. Record the
+        # verdict in a transaction of its own, log it, and leave Data Docs for a person.
+        results = dq_results if any(r is exc.result for r in dq_results) else [*dq_results, exc.result]
+        try:
+            with warehouse.begin() as conn:
+                warehouse.bulk_insert(conn, "audit.dq_result", dq_rows(results, batch_id, dt.datetime.now(dt.timezone.utc)))
+        except Exception as audit_error:  # noqa: BLE001 - never hide the gate's verdict behind this one
+            log.warning("could not record the data-quality verdict of batch %s: %s", batch_id, audit_error)
+        log.error("batch %s stopped by the data-quality gate, nothing was loaded:\n%s", batch_id, exc.result.summary())
+        try:
+            exc.docs = build_data_docs(results, docs_dir_for(lake), run_name=batch_id)
+        except Exception as docs_error:  # noqa: BLE001 - the verdict matters more than its web pages
+            log.warning("could not write Data Docs for batch %s: %s", batch_id, docs_error)
+        raise
     for result in parsed:
         if result.status == "parsed":
             result.status = "loaded"
@@ -494,7 +808,7 @@ def _write_audit(warehouse: Warehouse, conn, parsed: list[FileResult], batch_id:
 # access; writes an artifact folder) -> load_staged (one task, one transaction). Tasks pass
 # only paths and counts.
 
-_SCALAR_FIELDS = [f.name for f in dataclasses.fields(FileResult) if f.name not in ("messages", "rejected_rows", "threads")]
+_SCALAR_FIELDS = [f.name for f in dataclasses.fields(FileResult) if f.name not in ("messages", "rejected_rows", "threads", "tables")]
 
 
 def find_new_files(paths: Sequence[str | Path], warehouse: Warehouse) -> dict:
@@ -549,9 +863,14 @@ def stage_file(path: str | Path, config: Config, stage_dir: str | Path, hints: d
             result.rejected_rows.to_parquet(folder / f"{i}-rejected.parquet", index=False)
             item["rejected_file"] = f"{i}-rejected.parquet"
         if result.threads:
-            frames = [raw.assign(__channel__=ch, __thread__=name) for ch, name, raw in result.threads]
+            frames = [raw.assign(__channel__=ch, __thread__=name, __thread_no__=k) for k, (ch, name, raw) in enumerate(result.threads)]
             pd.concat(frames, ignore_index=True).to_parquet(folder / f"{i}-threads.parquet", index=False)
             item["threads_file"] = f"{i}-threads.parquet"
+        if result.tables:
+            item["tables_files"] = {}
+            for k, (name, frame) in enumerate(sorted(result.tables.items())):
+                frame.to_parquet(folder / f"{i}-table-{k}.parquet", index=False)
+                item["tables_files"][name] = f"{i}-table-{k}.parquet"
         meta.append(item)
     (folder / "result.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
     return str(folder)
@@ -574,10 +893,15 @@ def read_staged(folder: str | Path) -> list[FileResult]:
             result.rejected_rows = pd.read_parquet(folder / item["rejected_file"])
         if item.get("threads_file"):
             frame = pd.read_parquet(folder / item["threads_file"])
+            if "__thread_no__" not in frame.columns:  # staged before threads were numbered
+                frame["__thread_no__"] = frame.groupby(["__channel__", "__thread__"], sort=True).ngroup()
             result.threads = [
-                (str(ch), str(name), group.drop(columns=["__channel__", "__thread__"]).reset_index(drop=True))
-                for (ch, name), group in frame.groupby(["__channel__", "__thread__"], sort=True)
+                (str(group["__channel__"].iloc[0]), str(group["__thread__"].iloc[0]),
+                 group.drop(columns=["__channel__", "__thread__", "__thread_no__"]).reset_index(drop=True))
+                for _k, group in frame.groupby("__thread_no__", sort=True)
             ]
+        if item.get("tables_files"):
+            result.tables = {name: pd.read_parquet(folder / file) for name, file in item["tables_files"].items()}
         results.append(result)
     return results
 

@@ -1,0 +1,64 @@
+"""Suite ``fct_reply_pair``: one row per customer queue (``marts.fct_reply_pair``, SPEC 6), for
+the threads being rebuilt.
+
+Computed columns (prepared by ``kpi_transforms.quality`` from the other frames of the rebuild):
+
+* ``thread_in_fct_thread`` - the pair's ``thread_id`` has a row in the rebuilt ``fct_thread``;
+* ``question_in_fct_message`` - ``question_message_id`` is a message of the thread set;
+* ``reply_in_fct_message`` - ``reply_message_id`` is such a message (null when unanswered).
+"""
+
+from __future__ import annotations
+
+from . import CHANNELS, PAIR_STATUSES
+
+NAME = "fct_reply_pair"
+ID_COLUMNS = ["pair_id", "thread_id"]
+PARAMETERS = ()
+
+
+def expectations() -> list:
+    import great_expectations as gx
+    from great_expectations.expectations.row_conditions import Column
+
+    E = gx.expectations
+    return [
+        E.ExpectColumnValuesToNotBeNull(column="pair_id", description="Every queue has its deterministic id."),
+        E.ExpectColumnValuesToBeUnique(column="pair_id", description="One row per queue."),
+        E.ExpectColumnValuesToBeUnique(
+            column="reply_message_id", description="One human reply closes at most one queue (SPEC 6)."
+        ),
+        E.ExpectColumnValuesToBeInSet(column="status", value_set=list(PAIR_STATUSES), description="answered | unanswered."),
+        E.ExpectColumnValuesToBeInSet(column="channel", value_set=list(CHANNELS), description="Channels of SPEC 4."),
+        E.ExpectColumnValuesToNotBeNull(
+            column="reply_at", row_condition=Column("status") == "answered",
+            description="An answered queue has its reply time.",
+        ),
+        E.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A="reply_at", column_B="question_at", or_equal=True, ignore_row_if="either_value_is_missing",
+            description="A reply never comes before its question.",
+        ),
+        E.ExpectColumnValuesToBeBetween(
+            column="calendar_seconds", min_value=0, description="Calendar durations are not negative."
+        ),
+        E.ExpectColumnValuesToBeBetween(
+            column="business_seconds", min_value=0, description="Business durations are not negative."
+        ),
+        E.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A="calendar_seconds", column_B="business_seconds", or_equal=True,
+            ignore_row_if="either_value_is_missing",
+            description="Working time inside a span never exceeds the span: business_seconds <= calendar_seconds.",
+        ),
+        E.ExpectColumnValuesToBeInSet(
+            column="thread_in_fct_thread", value_set=[True],
+            description="Every pair's thread exists in fct_thread (pairs.thread_id is a subset of threads.thread_id).",
+        ),
+        E.ExpectColumnValuesToBeInSet(
+            column="question_in_fct_message", value_set=[True],
+            description="Every question is a message of its thread.",
+        ),
+        E.ExpectColumnValuesToBeInSet(
+            column="reply_in_fct_message", value_set=[True],
+            description="Every reply is a message of its thread.",
+        ),
+    ]
