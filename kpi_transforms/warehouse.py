@@ -294,26 +294,16 @@ def _for_csv(table: pa.Table) -> pa.Table:
     return pa.table(columns, names=table.column_names)
 
 
-class _CsvStream(io.RawIOBase):
-    """A read-only binary file whose content is ``table`` as header-less CSV (see
-    :func:`_for_csv`), produced one record batch at a time as COPY reads it."""
+class _ChunkStream(io.RawIOBase):
+    """A read-only binary file fed chunk by chunk by ``_next_chunk`` (for COPY ... FROM STDIN)."""
 
-    def __init__(self, table: pa.Table, batch_rows: int = 65_536):
-        self._batches = iter(table.to_batches(max_chunksize=batch_rows))
-        self._chunk = memoryview(b"")
-        self._options = pacsv.WriteOptions(include_header=False)
+    _chunk: memoryview
 
     def readable(self) -> bool:
         return True
 
     def _next_chunk(self) -> bool:
-        for batch in self._batches:
-            if batch.num_rows:
-                sink = pa.BufferOutputStream()
-                pacsv.write_csv(_for_csv(pa.Table.from_batches([batch])), sink, self._options)
-                self._chunk = memoryview(sink.getvalue())
-                return True
-        return False
+        raise NotImplementedError
 
     def read(self, size: int = -1) -> bytes:
         if not self._chunk and not self._next_chunk():
@@ -326,6 +316,25 @@ class _CsvStream(io.RawIOBase):
         data = self.read(len(buffer))
         buffer[: len(data)] = data
         return len(data)
+
+
+class _CsvStream(_ChunkStream):
+    """A read-only binary file whose content is ``table`` as header-less CSV (see
+    :func:`_for_csv`), produced one record batch at a time as COPY reads it."""
+
+    def __init__(self, table: pa.Table, batch_rows: int = 65_536):
+        self._batches = iter(table.to_batches(max_chunksize=batch_rows))
+        self._chunk = memoryview(b"")
+        self._options = pacsv.WriteOptions(include_header=False)
+
+    def _next_chunk(self) -> bool:
+        for batch in self._batches:
+            if batch.num_rows:
+                sink = pa.BufferOutputStream()
+                pacsv.write_csv(_for_csv(pa.Table.from_batches([batch])), sink, self._options)
+                self._chunk = memoryview(sink.getvalue())
+                return True
+        return False
 
 
 # -- PostgreSQL binary COPY from Arrow ------------------------------------------------------
@@ -414,7 +423,7 @@ def _binary_field(column: pa.Array, pg_type: str) -> pa.Array:
     raise TypeError(f"no binary COPY encoder for {kind} -> {pg_type}")
 
 
-class _BinaryCopyStream(io.RawIOBase):
+class _BinaryCopyStream(_ChunkStream):
     """A read-only binary file with ``table`` in PostgreSQL's binary COPY format, produced one
     record batch at a time as COPY reads it (``pg_types``: target type per column)."""
 
@@ -425,8 +434,6 @@ class _BinaryCopyStream(io.RawIOBase):
         self._chunk = memoryview(b"PGCOPY\n\xff\r\n\x00" + bytes(8))  # signature, flags, header extension
         self._ended = False
 
-    def readable(self) -> bool:
-        return True
 
     def _next_chunk(self) -> bool:
         import pyarrow.compute as pc
@@ -446,18 +453,6 @@ class _BinaryCopyStream(io.RawIOBase):
             self._chunk = memoryview(b"\xff\xff")  # file trailer
             return True
         return False
-
-    def read(self, size: int = -1) -> bytes:
-        if not self._chunk and not self._next_chunk():
-            return b""
-        size = len(self._chunk) if size is None or size < 0 else size
-        out, self._chunk = self._chunk[:size], self._chunk[size:]
-        return out.tobytes()
-
-    def readinto(self, buffer) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
 
 
 def _first_line(exc: BaseException) -> str:
