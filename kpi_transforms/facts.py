@@ -19,23 +19,17 @@ from kpi_transforms.config import Config
 from kpi_transforms.cases import rebuild_case_facts
 from kpi_transforms.customers import refresh_customers, resolve_customers
 from kpi_transforms.intents import pair_intents
+from kpi_transforms.reply_pairs import PAIR_COLUMNS as _PAIR_TRANSFORM_COLUMNS
 from kpi_transforms.reply_pairs import fct_reply_pair
+from kpi_transforms.threads import THREAD_COLUMNS as _THREAD_TRANSFORM_COLUMNS
 from kpi_transforms.threads import fct_thread
 from kpi_transforms.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 
-PAIR_COLUMNS = [
-    "pair_id", "thread_id", "channel", "customer_id", "agent_id", "question_message_id", "question_at",
-    "question_at_local", "n_customer_messages", "effective_start_at", "first_auto_reply_at", "reply_message_id",
-    "reply_at", "calendar_seconds", "business_seconds", "sla_deadline_at", "within_24h", "within_1_working_day",
-    "status", "is_valid", "is_in_closed_period", "intent",
-]
-THREAD_COLUMNS = [
-    "thread_id", "thread_name", "channel", "customer_id", "primary_agent_id", "first_message_at", "last_message_at",
-    "n_messages", "n_customer_messages", "n_agent_messages", "n_bot_messages", "n_system_messages", "n_reply_pairs",
-    "n_unanswered", "first_response_seconds", "first_response_business_seconds", "is_new_customer",
-]
+# marts.fct_reply_pair: the columns fct_reply_pair produces, plus the queue intent added here.
+PAIR_COLUMNS = [*_PAIR_TRANSFORM_COLUMNS, "intent"]
+THREAD_COLUMNS = list(_THREAD_TRANSFORM_COLUMNS)
 
 
 def load_thread_messages(warehouse: Warehouse, conn: Connection, thread_ids: Sequence[str]) -> pd.DataFrame:
