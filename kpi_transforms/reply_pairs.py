@@ -164,6 +164,31 @@ def _ordered(keys: list[np.ndarray]) -> tuple[bool, bool]:
     return bool((before | equal).all()), bool(equal.any())
 
 
+def _lexsort(keys: list[np.ndarray]) -> np.ndarray:
+    """Row order by ``keys`` (most significant first), as ``np.lexsort(keys[::-1])`` except
+    among rows equal on every key (the caller breaks those ties itself).
+
+    ``np.lexsort`` runs a stable merge sort per key (~250 ms for 1 M rows and two keys);
+    NumPy's unstable quicksort of one int64 key is vectorised and ~15x faster. So sort by the
+    first key, then order only the runs of equal first keys by all keys: within a run the
+    positions are contiguous, so sorting the tied rows together and writing them back into
+    the same positions keeps each run in place."""
+    perm = np.argsort(keys[0])
+    if len(keys) == 1 or len(perm) < 2:
+        return perm
+    first = keys[0][perm]
+    equal = first[1:] == first[:-1]
+    if not equal.any():
+        return perm
+    tied = np.zeros(len(perm), dtype=bool)
+    tied[1:] |= equal
+    tied[:-1] |= equal
+    where = np.flatnonzero(tied)
+    rows = perm[where]
+    perm[where] = rows[np.lexsort([k[rows] for k in keys[::-1]])]
+    return perm
+
+
 @dataclasses.dataclass(frozen=True)
 class ThreadOrder:
     """Messages put in thread order; arrays are aligned with the sorted rows."""
@@ -201,7 +226,7 @@ def thread_order(messages: pd.DataFrame) -> ThreadOrder:
         perm = np.arange(len(codes), dtype=np.int64)
         sorted_keys = keys
     else:
-        perm = np.lexsort(keys[::-1])
+        perm = _lexsort(keys)
         sorted_keys = [k[perm] for k in keys]
         ties = bool(_ordered(sorted_keys)[1])
     if ties:  # same thread, instant and source position: only duplicate rows get here

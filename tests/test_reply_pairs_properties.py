@@ -156,3 +156,19 @@ def test_pending_flags_only_on_unanswered(horizon_days):
     else:
         assert pd.isna(open_row.within_24h) and pd.isna(open_row.within_1_working_day)
     assert np.all(pairs["n_customer_messages"] >= 1)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3), st.integers(0, 3)), min_size=0, max_size=60),
+)
+def test_lexsort_matches_numpy_on_keys_with_ties(rows):
+    """The quicksort-then-fix-ties order equals np.lexsort wherever rows differ on some key
+    (rows equal on every key may come in any order: thread_order breaks those by message_id)."""
+    from kpi_transforms.reply_pairs import _lexsort
+
+    keys = [np.array([r[k] for r in rows], dtype=np.int64) for k in range(3)]
+    got = _lexsort([k.copy() for k in keys])
+    want = np.lexsort(keys[::-1])
+    assert sorted(got.tolist()) == list(range(len(rows)))
+    assert [tuple(k[got]) for k in keys] == [tuple(k[want]) for k in keys]
