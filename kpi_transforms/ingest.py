@@ -678,13 +678,8 @@ def load_parsed(
                 if not gate.success:
                     raise DataQualityError(gate)
             if not batch.empty:
-                warehouse.execute(conn, "delete from staging.stg_message")
-                warehouse.bulk_insert(conn, "staging.stg_message", to_arrow(batch[~in_batch_dup]))
-                existing = set(
-                    warehouse.read_df(
-                        "select s.message_id from staging.stg_message s join marts.fct_message m on m.message_id = s.message_id",
-                        conn=conn,
-                    )["message_id"]
+                existing = warehouse.merge_new(
+                    conn, "marts.fct_message", "staging.stg_message", to_arrow(batch[~in_batch_dup]), "message_id"
                 )
                 known = in_batch_dup | batch["message_id"].isin(existing)
                 per_file = known.groupby(batch["file_seq"]).agg(["sum", "size"])
@@ -692,12 +687,6 @@ def load_parsed(
                     if result.status == "parsed" and result.file_seq in per_file.index:
                         n_known, size = per_file.loc[result.file_seq]
                         result.messages_known, result.messages_new = int(n_known), int(size - n_known)
-                warehouse.execute(
-                    conn,
-                    "insert into marts.fct_message select s.* from staging.stg_message s"
-                    " where not exists (select 1 from marts.fct_message m where m.message_id = s.message_id)"
-                )
-                warehouse.execute(conn, "delete from staging.stg_message")
                 affected = sorted(set(batch.loc[~known, "thread_id"]))
 
             # -- row tables (orders, customer lists / map, manual overrides, chat ratings) ------

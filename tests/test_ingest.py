@@ -141,3 +141,36 @@ def test_lake_partitions_by_local_date(duckdb_url, tmp_path):
     table = ds.dataset(tmp_path / "lake" / "messages", partitioning="hive").to_table()
     # The lake keeps every parsed batch (the April re-export repeats 18 messages).
     assert table.num_rows == len(messages(duckdb_url)) + 18
+
+
+def test_duckdb_message_table_migrates_to_no_index_and_stays_unique(tmp_path, monkeypatch):
+    """V012 rebuilds marts.fct_message without DuckDB's primary-key index (docs/DECISIONS.md,
+    "Message uniqueness on DuckDB"): a warehouse loaded before it keeps every row, and the
+    ingest merge still never stores a message twice, also for overlapping cumulative exports."""
+    import kpi_transforms.warehouse as warehouse_module
+
+    before = tmp_path / "sql"
+    shutil.copytree(warehouse_module.SQL_DIR, before)
+    (before / "migrations" / "V012__duckdb_message_heap.sql").unlink()
+    url = f"duckdb:///{tmp_path / 'old.duckdb'}"
+    config = demo_config()
+    drops = sorted((DEMO / "landing").iterdir())
+    with monkeypatch.context() as patch:
+        patch.setattr(warehouse_module, "SQL_DIR", before)
+        ingest_paths(drops[:1], config, Warehouse(url), lake_dir=tmp_path / "lake")
+    wh = Warehouse(url)
+    march = messages(url)
+    assert wh.scalar("select count(*) from information_schema.table_constraints"
+                     " where table_name = 'fct_message' and constraint_type = 'PRIMARY KEY'") == 1
+
+    assert wh.init() == ["V012__duckdb_message_heap.sql"]
+    assert wh.scalar("select count(*) from information_schema.table_constraints"
+                     " where table_name = 'fct_message' and constraint_type = 'PRIMARY KEY'") == 0
+    pd.testing.assert_frame_equal(messages(url), march)
+    assert wh.scalar("select count(*) from bi.v_messages") == len(march)
+
+    # April's cumulative re-export of Budi's chat repeats 18 known messages: only 4 are added.
+    report = ingest_paths(drops, config, wh, lake_dir=tmp_path / "lake")
+    assert report.messages_new == 4
+    assert wh.scalar("select count(*) - count(distinct message_id) from marts.fct_message") == 0
+    assert wh.scalar("select count(*) from marts.fct_message") == len(march) + 4
