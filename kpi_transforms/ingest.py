@@ -9,6 +9,7 @@ before) or rejected with a reason; every line as a message, a continuation or a 
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import datetime as dt
 import hashlib
@@ -620,6 +621,8 @@ def load_parsed(
     warehouse.init()
     dq_results: list = []
 
+    lakes = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="chatkpi-lake")
+    lake_writes: list[tuple[FileResult, concurrent.futures.Future]] = []
     try:
         with warehouse.begin() as conn:
             warehouse.lock(conn, "ingest")
@@ -660,27 +663,25 @@ def load_parsed(
                     result.last_local_at = messages["sent_at_local"].max().to_pydatetime()
                     if result.thread_id is None and messages["thread_id"].nunique() == 1:
                         result.thread_id = messages["thread_id"].iloc[0]
-                result.lake_path = write_lake(messages, lake, result.sha256)
+                # The lake file is encoded on a background thread (Parquet releases the GIL) while
+                # the next file is canonicalised and the batch gated and merged; joined before commit.
+                lake_writes.append((result, lakes.submit(write_lake, messages, lake, result.sha256)))
+                result.messages = None  # the batch frame below is the only copy kept
                 frames.append(messages)
 
-            batch = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=MESSAGE_COLUMNS)
+            batch = _batch_frame(frames)
+            del frames
             affected: list[str] = []
-            in_batch_dup = pd.Series(False, index=batch.index, dtype=bool)
-            if not batch.empty:
-                batch = batch.sort_values(["file_seq", "source_line"], kind="stable")
-                in_batch_dup = batch["message_id"].duplicated(keep="first")
+            in_batch_dup = batch["message_id"].duplicated(keep="first")
+            fresh = batch[~in_batch_dup] if in_batch_dup.any() else batch
             loaded = [r for r in parsed if r.status == "parsed"]
             if loaded:
-                gate = validate_messages(
-                    batch[~in_batch_dup], loaded, in_batch_duplicates=int(in_batch_dup.sum()), now=started
-                )
+                gate = validate_messages(fresh, loaded, in_batch_duplicates=int(in_batch_dup.sum()), now=started)
                 dq_results.append(gate)
                 if not gate.success:
                     raise DataQualityError(gate)
             if not batch.empty:
-                existing = warehouse.merge_new(
-                    conn, "marts.fct_message", "staging.stg_message", to_arrow(batch[~in_batch_dup]), "message_id"
-                )
+                existing = warehouse.merge_new(conn, "marts.fct_message", "staging.stg_message", to_arrow(fresh), "message_id")
                 known = in_batch_dup | batch["message_id"].isin(existing)
                 per_file = known.groupby(batch["file_seq"]).agg(["sum", "size"])
                 for result in parsed:
@@ -688,6 +689,9 @@ def load_parsed(
                         n_known, size = per_file.loc[result.file_seq]
                         result.messages_known, result.messages_new = int(n_known), int(size - n_known)
                 affected = sorted(set(batch.loc[~known, "thread_id"]))
+            del batch, fresh  # the facts re-read what they need; keep peak memory to one batch
+            for result, write in lake_writes:
+                result.lake_path = write.result()
 
             # -- row tables (orders, customer lists / map, manual overrides, chat ratings) ------
             # merged on their natural key; identity / order changes add the threads to rebuild.
@@ -729,12 +733,30 @@ def load_parsed(
         except Exception as docs_error:  # noqa: BLE001 - the verdict matters more than its web pages
             log.warning("could not write Data Docs for batch %s: %s", batch_id, docs_error)
         raise
+    finally:
+        lakes.shutdown(wait=True)  # no lake write outlives the call, whatever happened
     for result in parsed:
         if result.status == "parsed":
             result.status = "loaded"
         if progress:
             progress(result)
     return IngestReport(batch_id=batch_id, files=parsed, affected_threads=affected)
+
+
+def _batch_frame(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The files' canonical rows as one frame in (file_seq, source_line) order, the order that
+    decides which copy of an in-batch duplicate is kept. Files come in file_seq order and a
+    file's rows are almost always in line order already, so the sort (a full copy of the batch)
+    runs only when needed."""
+    if not frames:
+        return pd.DataFrame(columns=MESSAGE_COLUMNS)
+    batch = frames[0].reset_index(drop=True) if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    seq = batch["file_seq"].to_numpy(dtype="int64")
+    line = batch["source_line"].to_numpy(dtype="int64")
+    in_order = (seq[1:] > seq[:-1]) | ((seq[1:] == seq[:-1]) & (line[1:] >= line[:-1]))
+    if not in_order.all():
+        batch = batch.sort_values(["file_seq", "source_line"], kind="stable", ignore_index=True)
+    return batch
 
 
 def _write_audit(warehouse: Warehouse, conn, parsed: list[FileResult], batch_id: str, now: dt.datetime) -> None:
