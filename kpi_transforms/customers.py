@@ -287,25 +287,43 @@ def _join(values) -> str | None:
     return ", ".join(items) if items else None
 
 
-def build_dim_customer(warehouse: Warehouse, conn: Connection) -> pd.DataFrame:
+def build_dim_customer(warehouse: Warehouse, conn: Connection, customers: Sequence[str] | None = None) -> pd.DataFrame:
     """One row per canonical customer (``marts.dim_customer``) from threads, their source
-    keys, orders, the key map and customer lists."""
-    threads = warehouse.read_df(
-        "select thread_id, thread_name, channel, customer_id, first_message_at from marts.fct_thread where customer_id is not null",
-        conn=conn,
-    )
-    raw_keys = warehouse.read_df(
-        "select distinct t.customer_id, m.customer_id as source_key from marts.fct_message m"
-        " join marts.fct_thread t on t.thread_id = m.thread_id where t.customer_id is not null and m.customer_id is not null",
-        conn=conn,
-    )
-    orders = warehouse.read_df(
-        "select customer_id, order_date, customer_name, customer_key, customer_phone, customer_email, source_line, file_seq"
-        " from marts.fct_order where customer_id is not null",
-        conn=conn,
-    )
-    keys = warehouse.read_df("select customer_key, customer_id, key_type from marts.map_customer_key", conn=conn)
-    listed = warehouse.read_df("select customer_id, name, first_transaction_at from marts.ref_customer_list", conn=conn)
+    keys, orders, the key map and customer lists; only for ``customers`` when given (every
+    value of a row depends on that customer's own threads, orders and keys only)."""
+    only = ""
+    if customers is not None:
+        # the customers are loaded once as staging.stg_row_key and every read joins them
+        warehouse.execute(conn, "delete from staging.stg_row_key")
+        warehouse.bulk_insert(conn, "staging.stg_row_key", pa.table({"row_key": pa.array(sorted(set(customers)), pa.string())}))
+        only = " and {}.customer_id in (select row_key from staging.stg_row_key)"
+    try:
+        threads = warehouse.read_df(
+            "select thread_id, thread_name, channel, customer_id, first_message_at from marts.fct_thread t"
+            " where customer_id is not null" + only.format("t"),
+            conn=conn,
+        )
+        raw_keys = warehouse.read_df(
+            "select distinct t.customer_id, m.customer_id as source_key from marts.fct_message m"
+            " join marts.fct_thread t on t.thread_id = m.thread_id where t.customer_id is not null and m.customer_id is not null"
+            + only.format("t"),
+            conn=conn,
+        )
+        orders = warehouse.read_df(
+            "select customer_id, order_date, customer_name, customer_key, customer_phone, customer_email, source_line, file_seq"
+            " from marts.fct_order o where customer_id is not null" + only.format("o"),
+            conn=conn,
+        )
+        keys = warehouse.read_df(
+            "select customer_key, customer_id, key_type from marts.map_customer_key k where true" + only.format("k"), conn=conn
+        )
+        listed = warehouse.read_df(
+            "select customer_id, name, first_transaction_at from marts.ref_customer_list l where true" + only.format("l"),
+            conn=conn,
+        )
+    finally:
+        if customers is not None:
+            warehouse.execute(conn, "delete from staging.stg_row_key")
 
     ids = sorted(set(threads["customer_id"]) | set(orders["customer_id"]) | set(keys["customer_id"]) | set(listed["customer_id"]))
     dim = pd.DataFrame({"customer_id": pd.Series(ids, dtype=object)})
@@ -362,13 +380,43 @@ def build_dim_customer(warehouse: Warehouse, conn: Connection) -> pd.DataFrame:
     return dim
 
 
-def refresh_customers(warehouse: Warehouse, conn: Connection, config: Config) -> int:
+def stale_customers(warehouse: Warehouse, conn: Connection, threads: Sequence[str]) -> list[str]:
+    """Customers whose ``marts.dim_customer`` row may be out of date after the facts of
+    ``threads`` were rebuilt: those threads' customers, and every customer whose stored thread
+    count differs from ``marts.fct_thread`` (a thread moved to another customer, a customer
+    appeared or lost their last thread). Reads thread-level tables only, never the messages."""
+    rebuilt = _with_keys(
+        warehouse, conn, threads,
+        "select distinct t.customer_id from marts.fct_thread t join staging.stg_row_key k on k.row_key = t.thread_id"
+        " where t.customer_id is not null",
+    )
+    drifted = warehouse.read_df(
+        "select coalesce(t.customer_id, d.customer_id) as customer_id"
+        " from (select customer_id, count(*) as n from marts.fct_thread where customer_id is not null group by customer_id) t"
+        " full join marts.dim_customer d on d.customer_id = t.customer_id"
+        " where d.customer_id is null or coalesce(t.n, 0) <> d.n_threads",
+        conn=conn,
+    )
+    return sorted(set(rebuilt["customer_id"]) | set(drifted["customer_id"].dropna()))
+
+
+def refresh_customers(
+    warehouse: Warehouse, conn: Connection, config: Config, threads: Sequence[str] | None = None
+) -> int:
     """Rebuild ``marts.dim_customer`` and set ``is_new_customer = false`` on threads of
     customers whose first transaction (order or customer list) is on an earlier local date
-    than the thread's first message. Called at the end of ``facts.rebuild_facts`` and after
-    identity / order files are merged. Returns the number of customers."""
-    dim = build_dim_customer(warehouse, conn)
-    warehouse.execute(conn, "delete from marts.dim_customer")
+    than the thread's first message. Called at the end of ``facts.rebuild_facts`` with the
+    rebuilt ``threads`` (only the :func:`stale_customers` are rebuilt, so a daily batch costs
+    what its threads cost, not what the warehouse holds) and, for every customer, after
+    identity / order files are merged. Returns the number of customers rebuilt."""
+    customers = None if threads is None else stale_customers(warehouse, conn, threads)
+    if customers is not None and not customers:
+        return 0
+    dim = build_dim_customer(warehouse, conn, customers)
+    if customers is None:
+        warehouse.execute(conn, "delete from marts.dim_customer")
+    else:
+        warehouse.delete_where_in(conn, "marts.dim_customer", "customer_id", customers)
     if len(dim):
         warehouse.bulk_insert(conn, "marts.dim_customer", pa.Table.from_pandas(dim[DIM_SCHEMA.names], schema=DIM_SCHEMA, preserve_index=False))
     known = dim.dropna(subset=["first_transaction_at"])
@@ -396,5 +444,5 @@ def refresh_customers(warehouse: Warehouse, conn: Connection, config: Config) ->
 
 __all__ = [
     "ROW_TABLES", "build_dim_customer", "is_customer_map", "parse_customer_list", "parse_customer_map",
-    "refresh_customers", "resolve_customers", "source_key", "threads_of_keys",
+    "refresh_customers", "resolve_customers", "source_key", "stale_customers", "threads_of_keys",
 ]

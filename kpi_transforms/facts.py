@@ -109,7 +109,7 @@ def rebuild_facts(
         " and (t2.first_message_at < marts.fct_thread.first_message_at"
         " or (t2.first_message_at = marts.fct_thread.first_message_at and t2.thread_id < marts.fct_thread.thread_id)))",
     )
-    refresh_customers(warehouse, conn, config)  # marts.dim_customer; not new after an earlier order
+    refresh_customers(warehouse, conn, config, threads)  # marts.dim_customer rows of these threads' customers
     rebuild_case_facts(warehouse, conn, threads, messages, pairs, config, calendar, horizon)  # quotes, cases, follow-ups
     log.info("rebuilt facts of %d threads (%d pairs)", len(threads), len(pairs))
     return len(threads)
