@@ -291,38 +291,36 @@ def build_dim_customer(warehouse: Warehouse, conn: Connection, customers: Sequen
     """One row per canonical customer (``marts.dim_customer``) from threads, their source
     keys, orders, the key map and customer lists; only for ``customers`` when given (every
     value of a row depends on that customer's own threads, orders and keys only)."""
-    only = ""
-    if customers is not None:
-        # the customers are loaded once as staging.stg_row_key and every read joins them
+    scoped = customers is not None
+    # the customers are loaded once as staging.stg_row_key and every read joins them
+    only = " and customer_id in (select row_key from staging.stg_row_key)" if scoped else ""
+    only_t = " and t.customer_id in (select row_key from staging.stg_row_key)" if scoped else ""
+    if scoped:
         warehouse.execute(conn, "delete from staging.stg_row_key")
         warehouse.bulk_insert(conn, "staging.stg_row_key", pa.table({"row_key": pa.array(sorted(set(customers)), pa.string())}))
-        only = " and {}.customer_id in (select row_key from staging.stg_row_key)"
     try:
         threads = warehouse.read_df(
-            "select thread_id, thread_name, channel, customer_id, first_message_at from marts.fct_thread t"
-            " where customer_id is not null" + only.format("t"),
+            "select thread_id, thread_name, channel, customer_id, first_message_at from marts.fct_thread"
+            " where customer_id is not null" + only,
             conn=conn,
         )
         raw_keys = warehouse.read_df(
             "select distinct t.customer_id, m.customer_id as source_key from marts.fct_message m"
             " join marts.fct_thread t on t.thread_id = m.thread_id where t.customer_id is not null and m.customer_id is not null"
-            + only.format("t"),
+            + only_t,
             conn=conn,
         )
         orders = warehouse.read_df(
             "select customer_id, order_date, customer_name, customer_key, customer_phone, customer_email, source_line, file_seq"
-            " from marts.fct_order o where customer_id is not null" + only.format("o"),
+            " from marts.fct_order where customer_id is not null" + only,
             conn=conn,
         )
-        keys = warehouse.read_df(
-            "select customer_key, customer_id, key_type from marts.map_customer_key k where true" + only.format("k"), conn=conn
-        )
+        keys = warehouse.read_df("select customer_key, customer_id, key_type from marts.map_customer_key where true" + only, conn=conn)
         listed = warehouse.read_df(
-            "select customer_id, name, first_transaction_at from marts.ref_customer_list l where true" + only.format("l"),
-            conn=conn,
+            "select customer_id, name, first_transaction_at from marts.ref_customer_list where true" + only, conn=conn
         )
     finally:
-        if customers is not None:
+        if scoped:
             warehouse.execute(conn, "delete from staging.stg_row_key")
 
     ids = sorted(set(threads["customer_id"]) | set(orders["customer_id"]) | set(keys["customer_id"]) | set(listed["customer_id"]))

@@ -265,11 +265,11 @@ class Warehouse:
         if self.dialect == "duckdb":
             view = "chatkpi_merge_" + uuid.uuid4().hex[:12]
             conn.connection.driver_connection.register(view, data)
-            source = view
+            source = _ident(view)
         else:
             self.execute(conn, f"delete from {staging}")
             self.bulk_insert(conn, staging, data)
-            source = staging
+            source = _ident(staging)
         try:
             known = self.read_df(f"select s.{key} from {source} s join {target} t on t.{key} = s.{key}", conn=conn)[key]
             if len(known) < data.num_rows:
