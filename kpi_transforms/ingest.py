@@ -475,14 +475,17 @@ def canonicalise(result: FileResult, config: Config, batch_id: str, roster: Rost
 
 
 def write_lake(messages: pd.DataFrame, lake_dir: str | Path, sha: str) -> str | None:
-    """Write a file's messages to ``<lake>/messages/local_date=YYYY-MM-DD/<sha>.parquet``.
+    """Write a file's messages to ``<lake>/messages/local_month=YYYY-MM/<sha>.parquet``.
     Same content, same file names: re-running overwrites instead of adding.
 
-    One Arrow conversion for the whole file; each day is a zero-copy slice (rows sorted by
-    local day, file order kept within a day), found with integer arithmetic on the timestamps,
-    and the day files are encoded on two threads (zstd level 1: faster than snappy here and
-    about half the size). Cost still grows with the number of (file, day) pairs: see
-    docs/PERFORMANCE.md on the lake's small files."""
+    Monthly partitions (docs/DECISIONS.md, "The lake"): a file per (export, day) meant 22,000
+    small files for 200 chats of 500 messages, each costing about a millisecond of Parquet
+    footer and file creation whatever its size. Rows inside a file are in local time order,
+    so the row-group statistics of ``sent_at_local`` still let readers skip by day.
+
+    One Arrow conversion for the whole file; each month is a zero-copy slice (rows sorted by
+    local time only when they are not already), and the month files are encoded on two
+    threads (zstd level 1: faster than snappy here and about half the size)."""
     if messages.empty:
         return None
     import concurrent.futures as cf
@@ -490,7 +493,7 @@ def write_lake(messages: pd.DataFrame, lake_dir: str | Path, sha: str) -> str | 
     import numpy as np
     import pyarrow.compute as pc
 
-    writers = 2  # Parquet encoding releases the GIL: two day files are encoded at once
+    writers = 2  # Parquet encoding releases the GIL: two month files are encoded at once
     root = Path(lake_dir) / "messages"
     table = to_arrow(messages)
     local = table.column("sent_at_local")
@@ -499,17 +502,18 @@ def write_lake(messages: pd.DataFrame, lake_dir: str | Path, sha: str) -> str | 
         local = table.column("sent_at_local")
     if table.num_rows == 0:
         return None
-    days = np.floor_divide(local.cast(pa.int64()).to_numpy(), 86_400_000_000)
-    if (days[1:] < days[:-1]).any():
-        order = np.argsort(days, kind="stable")
-        table, days = table.take(pa.array(order)), days[order]
-    starts = np.r_[0, np.flatnonzero(days[1:] != days[:-1]) + 1]
-    ends = np.r_[starts[1:], len(days)]
-    names = np.datetime_as_string(days[starts].astype("datetime64[D]"))
+    micros = local.cast(pa.int64()).to_numpy()
+    if (micros[1:] < micros[:-1]).any():
+        order = np.argsort(micros, kind="stable")
+        table, micros = table.take(pa.array(order)), micros[order]
+    months = micros.astype("datetime64[us]").astype("datetime64[M]").astype(np.int64)
+    starts = np.r_[0, np.flatnonzero(months[1:] != months[:-1]) + 1]
+    ends = np.r_[starts[1:], len(months)]
+    names = np.datetime_as_string(months[starts].astype("datetime64[M]"))
     name = f"{sha[:24]}.parquet"
 
     def write(k: int) -> None:
-        part = root / f"local_date={names[k]}"
+        part = root / f"local_month={names[k]}"
         part.mkdir(parents=True, exist_ok=True)
         piece = table.slice(int(starts[k]), int(ends[k] - starts[k]))
         pq.write_table(piece, part / name, compression="zstd", compression_level=1)

@@ -132,15 +132,23 @@ def test_bad_line_and_bad_files_do_not_stop_the_batch(warehouse_url, tmp_path):
     assert len(wh.read_df("select * from audit.rejected_file")) == 4
 
 
-def test_lake_partitions_by_local_date(duckdb_url, tmp_path):
+def test_lake_partitions_by_local_month(duckdb_url, tmp_path):
     ingest_demo(duckdb_url, tmp_path)
     parts = sorted(p.name for p in (tmp_path / "lake" / "messages").iterdir())
-    assert "local_date=2025-01-06" in parts and "local_date=2025-04-08" in parts
+    assert "local_month=2025-01" in parts and "local_month=2025-04" in parts
     import pyarrow.dataset as ds
 
-    table = ds.dataset(tmp_path / "lake" / "messages", partitioning="hive").to_table()
+    lake = ds.dataset(tmp_path / "lake" / "messages", partitioning="hive")
+    table = lake.to_table()
     # The lake keeps every parsed batch (the April re-export repeats 18 messages).
     assert table.num_rows == len(messages(duckdb_url)) + 18
+    # Every row sits in the partition of its local month, in local time order within a file.
+    for fragment in lake.get_fragments():
+        rows = fragment.to_table()
+        month = fragment.path.split("local_month=")[1][:7]
+        local = rows.column("sent_at_local").to_pandas()
+        assert (local.dt.strftime("%Y-%m") == month).all()
+        assert local.is_monotonic_increasing
 
 
 def test_duckdb_message_table_migrates_to_no_index_and_stays_unique(tmp_path, monkeypatch):

@@ -200,7 +200,7 @@ def test_export_paths_write_nothing_outside_the_lake(tmp_path, monkeypatch):
     lake_files = sorted(p for p in (tmp_path / "work" / "lake").rglob("*") if p.is_file())
     sha = next(f.sha256 for f in report.files if f.source_file.endswith("rows.csv"))
     assert [p.relative_to(tmp_path / "work" / "lake").as_posix() for p in lake_files] == [
-        f"messages/local_date=2025-03-13/{sha[:24]}.parquet"
+        f"messages/local_month=2025-03/{sha[:24]}.parquet"
     ]
 
 
@@ -223,4 +223,4 @@ def test_write_lake_names_files_by_sha_only(tmp_path):
     root = write_lake(messages, tmp_path / "lake", sha)
     assert root == str(tmp_path / "lake" / "messages")
     files = [p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()]
-    assert files == [f"lake/messages/local_date=2025-03-13/{sha[:24]}.parquet"]
+    assert files == [f"lake/messages/local_month=2025-03/{sha[:24]}.parquet"]
