@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -271,19 +272,22 @@ class Warehouse:
             self.bulk_insert(conn, staging, data)
             source = _ident(staging)
         try:
-            known = self.read_df(f"select s.{key} from {source} s join {target} t on t.{key} = s.{key}", conn=conn)[key]
-            if len(known) < data.num_rows:
-                self.execute(
-                    conn,
-                    f"insert into {target} ({columns}) select {columns} from {source} s"
-                    f" where not exists (select 1 from {target} t where t.{key} = s.{key})",
-                )
+            # One scan of the target's keys: the insert returns what it added, the rest was known.
+            added = self.read_arrow(
+                f"insert into {target} ({columns}) select {columns} from {source} s"
+                f" where not exists (select 1 from {target} t where t.{key} = s.{key}) returning {key}",
+                conn=conn,
+            ).column(0)
         finally:
             if view is not None:
                 conn.connection.driver_connection.unregister(view)
             else:
                 self.execute(conn, f"delete from {staging}")
-        return known
+        keys = data.column(key)
+        if len(added) == 0:
+            return keys.to_pandas()
+        was_added = pc.is_in(keys, value_set=pa.chunked_array(added).combine_chunks().cast(keys.type))
+        return keys.filter(pc.invert(was_added)).to_pandas()
 
     def delete_where_in(self, conn: Connection, table: str, column: str, keys: Sequence[str]) -> int:
         """Delete the rows whose ``column`` is one of ``keys`` (keys loaded as a bound array)."""
