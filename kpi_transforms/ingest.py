@@ -692,7 +692,7 @@ def load_parsed(
                     if result.status == "parsed" and result.file_seq in per_file.index:
                         n_known, size = per_file.loc[result.file_seq]
                         result.messages_known, result.messages_new = int(n_known), int(size - n_known)
-                affected = sorted(set(batch.loc[~known, "thread_id"]))
+                affected = sorted(batch.loc[~known, "thread_id"].unique().tolist())
             del batch, fresh  # the facts re-read what they need; keep peak memory to one batch
             for result, write in lake_writes:
                 result.lake_path = write.result()

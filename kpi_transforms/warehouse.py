@@ -27,6 +27,7 @@ from sqlalchemy.engine import Connection, Engine
 from kpi_transforms.errors import ChatKpiError
 
 DEFAULT_URL = "duckdb:///warehouse/chatkpi.duckdb"
+DUCKDB_MEMORY_LIMIT = "512MB"  # per warehouse connection, see Warehouse.__init__
 SQL_DIR = Path(os.environ.get("CHATKPI_SQL_DIR", Path(__file__).resolve().parents[1] / "sql"))
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$")
 _DIALECT_LINE = re.compile(r"\A\s*--\s*dialect:\s*(\w+)")
@@ -80,6 +81,12 @@ class Warehouse:
         connect_args: dict[str, Any] = {}
         if self.dialect == "postgresql":
             connect_args = {"connect_timeout": 10, "application_name": "chatkpi"}
+        elif "memory_limit" not in parsed.query:
+            # DuckDB caches up to 80 % of RAM by default, and a batch's uncommitted rows stay in
+            # its buffers until commit: 1 M messages added ~650 MB to the ingest's peak. A cap
+            # makes DuckDB spill instead (docs/PERFORMANCE.md); `?memory_limit=` in the URL or
+            # CHATKPI_DUCKDB_MEMORY_LIMIT override it.
+            connect_args = {"config": {"memory_limit": os.environ.get("CHATKPI_DUCKDB_MEMORY_LIMIT", DUCKDB_MEMORY_LIMIT)}}
         self.engine: Engine = sa.create_engine(self.url, connect_args=connect_args, poolclass=sa.pool.NullPool)
 
     def __repr__(self) -> str:
