@@ -16,8 +16,14 @@ How it works (whole-file operations, no Python loop per line on the hot path):
    pattern, turned into a layout-specific RE2 pattern and run over all lines with
    ``pyarrow.compute.extract_regex``; lines that match no layout yet but match the general
    pattern start the next layout (mixed files), a few leftovers are parsed line by line;
-4. dates and times are parsed once per *distinct* string (a file has few) and mapped back;
-5. senders and texts are cut out of the byte buffer with offset arithmetic.
+   in large files a cheaper match finds the headers as wide as the sample's (zero-padded
+   exports), whose fields sit at fixed offsets (:class:`_FixedWidth`);
+4. dates and times are parsed once per *distinct* string (a file has few; cached across
+   files) and mapped back;
+5. senders and texts are cut out of the byte buffer with offset arithmetic;
+6. message kinds (notice, media, deleted) come from RE2 kernels on large files and from
+   Python twins of the same patterns on small ones, where an Arrow regex kernel would spend
+   more time compiling its pattern than matching (:func:`_python_twin`).
 
 Definitions (copied to docs/DECISIONS.md):
 
@@ -83,6 +89,7 @@ import codecs
 import concurrent.futures as cf
 import dataclasses
 import datetime as dt
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -106,6 +113,12 @@ _EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
 _ERA_BASE = {"M": 1867, "T": 1911, "S": 1925, "H": 1988, "R": 2018}  # Japanese eras
 _PARALLEL_MIN = 100_000  # lines; smaller files are parsed on one thread
 _MAX_LAYOUTS = 6  # layout-specific patterns tried before parsing leftovers line by line
+# Up to this many strings (and bytes) a Python loop with a precompiled ``re`` pattern beats an
+# Arrow regex kernel, which compiles its RE2 pattern on every call (0.1-1 ms).
+_PY_MAX_ITEMS = 2_000
+_FIXED_MIN_LINES = 50_000  # below this, one capture pass is cheaper than the fixed-width pass
+_UNION_MIN_BYTES = 4 << 20  # texts; below this the union prefilter of message kinds does not pay
+_PY_MAX_BYTES = 1 << 20
 _MESSAGE_TYPES = pa.array(["text", "media", "deleted", "system"], type=pa.large_string())
 _TEXT, _MEDIA, _DELETED, _SYSTEM = range(4)
 
@@ -230,6 +243,52 @@ _MEDIA_RE2 = (
     r" (?:weggelassen|ausgelassen)"
     r")[ \t]*(?:\n|$)"
 )
+_KIND_RE2 = (_SYSTEM_NOTICE_RE2, _MEDIA_RE2, _DELETED_RE2)
+# Large files: a text can only be a notice, media or deleted if it matches the union, and one
+# DFA pass of the union costs about what one of the three costs (their ``.+`` / ``[^\n]*``
+# branches make RE2 read every text to its end). The three then run on the union's hits only.
+# Inline flags such as ``(?i)`` end with the group that holds them in RE2.
+_KIND_ANY_RE2 = "|".join(f"(?:{p})" for p in _KIND_RE2)
+
+
+def _python_twin(pattern: str) -> re.Pattern:
+    """The language of one of the RE2 patterns above as a Python pattern.
+
+    Small files classify their texts in Python: the RE2 kernels recompile their pattern on
+    every call (0.3-0.4 ms each), more than Python needs to match a few hundred texts. The
+    translation covers exactly the constructs these patterns use:
+
+    * ``(?i)``: Python folds case like RE2 for every letter of the patterns except ``i``, which
+      Python also matches to ``ı`` (U+0131) and ``İ`` (U+0130), so ``i`` becomes ``[iI]``;
+    * ``\\s`` is ``[\\t\\n\\f\\r ]`` in RE2 (ASCII only);
+    * ``$`` without multi-line mode is the end of the text in RE2 (``\\Z``), while Python's
+      ``$`` also matches before a final newline;
+    * ``\\x{hhhh}`` is written ``\\uhhhh``.
+
+    tests/parsers/test_whatsapp_equivalence.py compares both flavours on tricky texts.
+    """
+    flags = 0
+    if pattern.startswith("(?i)"):
+        pattern = pattern[len("(?i)") :].replace("i", "(?-i:[iI])")
+        flags = re.IGNORECASE
+    pattern = re.sub(r"\\x\{([0-9A-Fa-f]{4})\}", r"\\u\1", pattern)
+    pattern = pattern.replace(r"\s", r"[\t\n\f\r ]").replace("$", r"\Z")
+    assert "(?i" not in pattern and r"\p" not in pattern and r"\x" not in pattern
+    return re.compile(pattern, flags)
+
+
+_NOTICE_PY, _MEDIA_PY, _DELETED_PY = (_python_twin(p) for p in _KIND_RE2)
+# Every branch of _MEDIA_RE2 needs "<", "(" or one of these words (case-insensitive; their
+# letters fold only to their ASCII upper case in RE2, so ``str.lower`` finds them): a cheap test
+# that spares the slow backtracking of the ``[^\n]*`` branches on ordinary texts.
+_MEDIA_WORDS = ("omitted", "erta", "gela")  # ...omitted, ...tidak disertakan, ...gelassen
+
+
+def _maybe_media(text: str) -> bool:
+    if "<" in text or "(" in text:
+        return True
+    low = text.lower()
+    return any(w in low for w in _MEDIA_WORDS)
 
 
 # --------------------------------------------------------------------------------------------
@@ -314,13 +373,17 @@ def _remove_invisible(raw: bytes) -> bytes:
     a = np.frombuffer(raw, dtype=np.uint8)
     if len(a) < 3:
         return raw
+    # Every mark starts with byte E2 or EF. ``bytes.__contains__`` of one byte is a memchr
+    # (~2 ms for 80 MB) while a NumPy scan is ~30 ms per lead byte, and most Android exports
+    # have no E2 / EF byte at all.
+    none = np.empty(0, dtype=np.intp)
     head = a[:-2]
-    e2 = np.flatnonzero(head == 0xE2)
+    e2 = np.flatnonzero(head == 0xE2) if b"\xe2" in raw else none
     b1, b2 = a[e2 + 1], a[e2 + 2]
     hit = ((b1 == 0x80) & ((b2 == 0x8E) | (b2 == 0x8F) | ((b2 >= 0xAA) & (b2 <= 0xAE)))) | (
         (b1 == 0x81) & (b2 >= 0xA6) & (b2 <= 0xA9)
     )
-    ef = np.flatnonzero(head == 0xEF)
+    ef = np.flatnonzero(head == 0xEF) if b"\xef" in raw else none
     hit2 = (a[ef + 1] == 0xBB) & (a[ef + 2] == 0xBF)
     starts = np.concatenate([e2[hit], ef[hit2]])
     if not len(starts):
@@ -336,12 +399,31 @@ def _remove_invisible(raw: bytes) -> bytes:
 # Header layouts
 # --------------------------------------------------------------------------------------------
 @dataclasses.dataclass
+class _FixedWidth:
+    """A layout with every field exactly as wide as in its sample, for large files.
+
+    Zero-padded exports (``09/04/25 08.05 - ``) have headers of one width. A plain RE2 match
+    finds those lines (much cheaper than extracting capture groups), their fields then sit at
+    fixed byte offsets, and the layout's capture pattern only runs on the other lines. Every
+    line this pattern matches is matched by the layout pattern with the same fields: the digit
+    runs are delimited by literal non-digits, and the separator is followed by a non-space,
+    so the layout's greedy run of spaces ends at the same place.
+    """
+
+    pattern: str  # RE2, no groups
+    date: tuple[int, int]  # (byte offset from the line start, byte width)
+    time: tuple[int, int]
+    length: int  # bytes of the whole header, separator included
+
+
+@dataclasses.dataclass
 class _Layout:
     sample: re.Match
     pattern: str  # RE2 with groups ``date``, ``time`` and ``sep``; "" when parsed line by line
     const_len: int  # bytes of the other literal parts (lead, date-time separator)
     time_first: bool
     count: int = 0
+    fixed: _FixedWidth | None = None  # None when the sample has non-ASCII digits
 
 
 def _re2_literal(text: str) -> str:
@@ -368,26 +450,32 @@ def _digit_class(text: str) -> str:
     return "[0-9]" if all(c.isascii() for c in text if c.isdigit()) else r"\p{Nd}"
 
 
-def _date_pattern(date: str) -> str:
+def _date_pattern(date: str, fixed: bool = False) -> str:
+    """RE2 for dates written like ``date``; with ``fixed``, only as wide as ``date``."""
     d = _digit_class(date)
     out = []
     for m in _DATE_TOKEN_PY.finditer(date):
         if m.group(2) is not None:
-            out.append(("[MTSHR]" + d + "{1,2}") if m.group(1) else (d + "{1,4}"))
+            width = f"{{{len(m.group(2))}}}" if fixed else ("{1,2}" if m.group(1) else "{1,4}")
+            out.append(("[MTSHR]" if m.group(1) else "") + d + width)
         else:
             out.append(_re2_literal(m.group(0)))
     return "".join(out)
 
 
-def _time_pattern(time: str) -> str:
+def _time_pattern(time: str, fixed: bool = False) -> str:
+    """RE2 for times written like ``time``; with ``fixed``, only as wide as ``time``."""
     d = _digit_class(time)
     out = []
     digit_runs = 0
     for m in _TIME_TOKEN_PY.finditer(time):
-        if m.group(1):
+        if m.group(1):  # every prefix is 6 bytes in UTF-8 (asserted below)
             out.append("(?:" + "|".join(_AP_PREFIXES) + ")")
         elif m.group(2):  # hour 1-2 digits, minutes and seconds exactly 2
-            out.append(d + ("{1,2}" if digit_runs == 0 else "{2}"))
+            if fixed:
+                out.append(f"{d}{{{len(m.group(2))}}}")
+            else:
+                out.append(d + ("{1,2}" if digit_runs == 0 else "{2}"))
             digit_runs += 1
         elif m.group(3):
             out.append("[AaPp]")
@@ -401,6 +489,8 @@ def _time_pattern(time: str) -> str:
 
 
 _RE2_SP = r"[ \t\x{00A0}\x{202F}\x{2009}]"
+_RE2_NOT_SP = r"[^ \t\x{00A0}\x{202F}\x{2009}]"
+assert len({len(p.encode("utf-8")) for p in _AP_PREFIXES}) == 1  # see _FixedWidth
 
 
 def _layout_from_sample(m: re.Match) -> _Layout | None:
@@ -431,7 +521,29 @@ def _layout_from_sample(m: re.Match) -> _Layout | None:
         else:
             pattern.append(f"(?P<time>{_time_pattern(text)})")
     pattern.append(f"(?P<sep>{sep_pattern})")
-    return _Layout(m, "".join(pattern), const_len, time_first)
+    return _Layout(m, "".join(pattern), const_len, time_first, fixed=_fixed_width(parts, sep))
+
+
+def _fixed_width(parts: list[tuple[str, str]], sep: str) -> _FixedWidth | None:
+    if any(kind != "lit" and _digit_class(text) != "[0-9]" for kind, text in parts):
+        return None  # other digits have other byte widths
+    pattern = ["^"]
+    spans: dict[str, tuple[int, int]] = {}
+    offset = 0
+    for kind, text in parts:
+        width = len(text.encode("utf-8"))
+        if kind == "lit":
+            pattern.append(_re2_literal(text))
+        elif kind == "date":
+            pattern.append(_date_pattern(text, fixed=True))
+        else:
+            pattern.append(_time_pattern(text, fixed=True))
+        spans[kind] = (offset, width)
+        offset += width
+    # the separator exactly as in the sample, then no further space
+    pattern.append(f"{_re2_literal(sep)}(?:{_RE2_NOT_SP}|$)")
+    length = offset + len(sep.encode("utf-8"))
+    return _FixedWidth("".join(pattern), spans["date"], spans["time"], length)
 
 
 def _match_header_py(line: str) -> re.Match | None:
@@ -445,9 +557,14 @@ def _match_header_py(line: str) -> re.Match | None:
 
 
 # --------------------------------------------------------------------------------------------
-# Dates and times, parsed once per distinct string
+# Dates and times, parsed once per distinct string. The results are pure functions of the
+# string (and the day/month order), so they are cached across files: a batch of exports from
+# one shop repeats the same few hundred dates, and parsing them cost ~3 ms per small file.
 # --------------------------------------------------------------------------------------------
-@dataclasses.dataclass
+_STRING_CACHE = 1 << 16  # entries per cache; a date or time string is tens of bytes
+
+
+@dataclasses.dataclass(frozen=True)  # frozen: cached instances are shared between parses
 class _DateInfo:
     values: tuple[int, int, int]
     widths: tuple[int, int, int]
@@ -456,7 +573,7 @@ class _DateInfo:
     sep: str
     error: str | None = None
 
-    @property
+    @functools.cached_property  # the instances are cached and shared (see _analyse_date)
     def evidence(self) -> str | None:
         """'dmy' / 'mdy' when this date alone decides the day/month order."""
         if self.error or self.year_pos == 0:
@@ -473,6 +590,7 @@ class _DateInfo:
         return (v[0], v[2]) if self.year_pos == 1 else (v[0], v[1])
 
 
+@functools.lru_cache(maxsize=_STRING_CACHE)
 def _analyse_date(text: str) -> _DateInfo:
     tokens = [m for m in _DATE_TOKEN_PY.finditer(text) if m.group(2) is not None]
     sep_m = re.search(r"[./\-]", text)
@@ -494,15 +612,23 @@ def _analyse_date(text: str) -> _DateInfo:
             year = v - 543 if be else v
         else:
             year_like.append(False)
-    info = _DateInfo(tuple(values), tuple(widths), -1, year, sep)  # type: ignore[arg-type]
+    year_pos, error = -1, None
     n_year = sum(year_like)
     if n_year > 1:
-        info.error = f"unreadable date {text!r} (more than one year-like field)"
+        error = f"unreadable date {text!r} (more than one year-like field)"
     elif n_year == 1:
-        info.year_pos = year_like.index(True)
+        year_pos = year_like.index(True)
     elif be:
-        info.error = f"unreadable date {text!r} (Buddhist-era marker on a 2-digit year)"
-    return info
+        error = f"unreadable date {text!r} (Buddhist-era marker on a 2-digit year)"
+    return _DateInfo(
+        tuple(values), tuple(widths), year_pos, year, sep, error  # type: ignore[arg-type]
+    )
+
+
+@functools.lru_cache(maxsize=_STRING_CACHE)
+def _date_days(text: str, order: str) -> tuple[int, str | None]:
+    """:func:`_resolve_date` of a date string read in ``order`` (cached)."""
+    return _resolve_date(_analyse_date(text), order, text)
 
 
 def _resolve_date(info: _DateInfo, order: str, text: str) -> tuple[int, str | None]:
@@ -543,6 +669,7 @@ _TIME_PY = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=_STRING_CACHE)
 def _parse_time(text: str) -> tuple[int, str | None]:
     """(seconds after midnight, None) or (0, reason)."""
     m = _TIME_PY.match(text)
@@ -610,10 +737,13 @@ def _interleave(*columns: np.ndarray, end: int) -> np.ndarray:
     return out
 
 
-def _spans_with_quotes(a: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+def _spans_with_quotes(raw: bytes, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """Which byte spans ``[lo, hi)`` (sorted, disjoint) contain ``"``, ``“`` or ``”``."""
-    straight = np.flatnonzero(a == 0x22)
-    e2 = np.flatnonzero(a[:-2] == 0xE2) if len(a) >= 3 else np.empty(0, dtype=np.intp)
+    a = np.frombuffer(raw, dtype=np.uint8)
+    none = np.empty(0, dtype=np.intp)
+    # memchr first (see _remove_invisible): most exports have no quote at all
+    straight = np.flatnonzero(a == 0x22) if b'"' in raw else none
+    e2 = np.flatnonzero(a[:-2] == 0xE2) if len(a) >= 3 and b"\xe2" in raw else none
     curly = e2[(a[e2 + 1] == 0x80) & ((a[e2 + 2] == 0x9C) | (a[e2 + 2] == 0x9D))]
     hits = np.concatenate([straight, curly])
     out = np.zeros(len(lo), dtype=bool)
@@ -632,12 +762,18 @@ def _take_every(values: pa.Array, positions: np.ndarray) -> pa.Array:
     return values.take(pa.array(positions, type=pa.int64()))
 
 
-def _str_series(arr: pa.Array, *, na_value) -> pd.Series:
-    dtype = pd.StringDtype("pyarrow", na_value=na_value)
-    if len(arr) == 0:
-        return pd.Series([], dtype=dtype)
-    return arr.to_pandas(
-        types_mapper=lambda t: dtype if t in (pa.string(), pa.large_string()) else None
+def _str_array(arr: pa.Array, *, na_value) -> pd.api.extensions.ExtensionArray:
+    """A pandas string column backed by ``arr`` (no copy; cheaper than building a Series)."""
+    return pd.array(arr, dtype=pd.StringDtype("pyarrow", na_value=na_value))
+
+
+def _newlines(a: np.ndarray, chunk: int = 1 << 22) -> np.ndarray:
+    """Positions of the ``\\n`` bytes, found in 4 MB chunks: one ``a == 10`` over an 80 MB file
+    would allocate (and page-fault) an 80 MB temporary."""
+    if len(a) <= chunk:
+        return np.flatnonzero(a == 10)
+    return np.concatenate(
+        [np.flatnonzero(a[k : k + chunk] == 10) + k for k in range(0, len(a), chunk)]
     )
 
 
@@ -648,7 +784,7 @@ class _Lines:
         self.raw = raw
         self.a = np.frombuffer(raw, dtype=np.uint8)
         self.buf = pa.py_buffer(raw)
-        nl = np.flatnonzero(self.a == 10)
+        nl = _newlines(self.a)
         starts = np.empty(len(nl) + 1, dtype=np.int64)
         starts[0] = 0
         starts[1:] = nl + 1
@@ -707,9 +843,7 @@ def _find_headers(lines: _Lines, run: _Runner, max_layouts: int = _MAX_LAYOUTS):
             remaining = remaining[1:]
             continue
         attempts += 1
-        subset = lines.array if remaining is None else _take_every(lines.array, remaining)
-        got = run.halves(lambda x: pc.extract_regex(x, pattern=layout.pattern), subset)
-        ok = np.asarray(got.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+        ok, date_arr, time_arr, hdr_len = _match_layout(lines, remaining, layout, run)
         if remaining is None:
             idx = np.flatnonzero(ok).astype(np.int64)
             remaining = _general_candidates(lines, np.flatnonzero(~ok).astype(np.int64))
@@ -718,12 +852,6 @@ def _find_headers(lines: _Lines, run: _Runner, max_layouts: int = _MAX_LAYOUTS):
             remaining = remaining[~ok]
         if len(idx) == 0:  # pragma: no cover - a layout always matches its own sample
             continue
-        got = got.filter(pa.array(ok))
-        date_arr, time_arr = got.field("date"), got.field("time")
-        hdr_len = layout.const_len + sum(
-            pc.binary_length(got.field(f)).to_numpy().astype(np.int64)
-            for f in ("date", "time", "sep")
-        )
         layout.count = len(idx)
         layouts.append(layout)
         found_idx.append(idx)
@@ -760,6 +888,15 @@ def _find_headers(lines: _Lines, run: _Runner, max_layouts: int = _MAX_LAYOUTS):
 
     if not found_idx:
         return None
+    if len(found_idx) == 1:  # one layout (the usual case): already in file order
+        return (
+            found_idx[0],
+            found_date[0].cast(pa.large_string()),
+            found_time[0].cast(pa.large_string()),
+            found_len[0],
+            found_bare[0],
+            layouts,
+        )
     idx = np.concatenate(found_idx)
     order = np.argsort(idx, kind="stable")
     take = pa.array(order, type=pa.int64())
@@ -775,11 +912,78 @@ def _find_headers(lines: _Lines, run: _Runner, max_layouts: int = _MAX_LAYOUTS):
     )
 
 
+def _match_layout(lines: _Lines, rows: np.ndarray | None, layout: _Layout, run: _Runner):
+    """The lines ``rows`` (None: all lines) in ``layout``: (mask over the rows, then the date
+    strings, time strings and header byte lengths of the matched rows)."""
+    subset = lines.array if rows is None else _take_every(lines.array, rows)
+    fixed = layout.fixed
+    if fixed is None or len(subset) < _FIXED_MIN_LINES or not _mostly_fixed(subset, layout):
+        return _extract_layout(subset, layout, run)
+    hit = run.bools(lambda x: pc.match_substring_regex(x, fixed.pattern), subset)
+    starts = (lines.starts if rows is None else lines.starts[rows])[hit]
+    dates = _fixed_field(lines, starts, fixed.date)
+    times = _fixed_field(lines, starts, fixed.time)
+    lengths = np.full(len(starts), fixed.length, dtype=np.int64)
+    # the other lines: continuation lines, and headers whose fields have other widths
+    others = np.flatnonzero(~hit)
+    o_ok, o_dates, o_times, o_lengths = _extract_layout(_take_every(subset, others), layout, run)
+    if not o_ok.any():
+        return hit, dates, times, lengths
+    rows_f, rows_o = np.flatnonzero(hit), others[o_ok]
+    order = pa.array(np.argsort(np.concatenate([rows_f, rows_o]), kind="stable"))
+    hit[rows_o] = True
+    return (
+        hit,
+        pa.concat_arrays([dates, o_dates.cast(pa.large_string())]).take(order),
+        pa.concat_arrays([times, o_times.cast(pa.large_string())]).take(order),
+        np.concatenate([lengths, o_lengths])[order.to_numpy()],
+    )
+
+
+def _extract_layout(subset: pa.Array, layout: _Layout, run: _Runner):
+    got = run.halves(lambda x: pc.extract_regex(x, pattern=layout.pattern), subset)
+    ok = np.asarray(got.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    got = got.filter(pa.array(ok))
+    hdr_len = layout.const_len + sum(
+        pc.binary_length(got.field(f)).to_numpy().astype(np.int64)
+        for f in ("date", "time", "sep")
+    )
+    return ok, got.field("date"), got.field("time"), hdr_len
+
+
+def _mostly_fixed(subset: pa.Array, layout: _Layout) -> bool:
+    """Whether most headers among the first lines have the sample's widths (if they do not,
+    as in ``1/2/22, 9:41 PM`` exports, the fixed pattern would only add a pass)."""
+    head = subset.slice(0, 2_000)
+    assert layout.fixed is not None
+    n_fixed = pc.sum(pc.match_substring_regex(head, layout.fixed.pattern)).as_py() or 0
+    n_all = pc.sum(pc.match_substring_regex(head, layout.pattern)).as_py() or 0
+    return n_fixed >= 0.8 * n_all
+
+
+def _fixed_field(lines: _Lines, starts: np.ndarray, span: tuple[int, int]) -> pa.Array:
+    """The strings ``[start + offset, start + offset + width)`` of each line start."""
+    lo = starts + span[0]
+    views = _views(_interleave(lo, lo + span[1], end=len(lines.raw)), lines.buf)
+    return _take_every(views, np.arange(0, 2 * len(starts), 2, dtype=np.int64))
+
+
 def _general_candidates(lines: _Lines, idx: np.ndarray) -> np.ndarray:
+    """The lines of ``idx`` that match the general header pattern (a screen: the reference
+    check with :func:`_match_header_py` follows)."""
     if len(idx) == 0:
         return idx
+    if len(idx) <= _PY_MAX_ITEMS and _span_bytes(lines, idx) <= _PY_MAX_BYTES:
+        # The same pattern in Python: compiling the RE2 one (its \p{Nd} classes) costs ~1 ms,
+        # more than matching a few hundred continuation lines here.
+        hit = [_GENERAL_PY.match(lines.text(i)) is not None for i in idx.tolist()]
+        return idx[np.array(hit, dtype=bool)]
     hit = pc.match_substring_regex(_take_every(lines.array, idx), pattern=_GENERAL_RE2)
     return idx[np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)]
+
+
+def _span_bytes(lines: _Lines, idx: np.ndarray) -> int:
+    return int((lines.ends[idx] - lines.starts[idx]).sum())
 
 
 class _Runner:
@@ -860,52 +1064,43 @@ def _parse_lines(lines: _Lines, run: _Runner, *, date_order, hint, max_layouts) 
     colon_len = np.where(eol, 1, colon_len)
     has_colon = colon >= 0
     cp = np.where(has_colon, colon, bs)
-    senders_all = _views(_interleave(ls, bs, cp, end=len(raw)), lines.buf)
-    senders = _take_every(senders_all, np.arange(len(h_idx), dtype=np.int64) * 3 + 1)
-    bad_sender = (
-        (cp == bs)
-        | np.asarray(pc.utf8_is_space(senders).to_numpy(zero_copy_only=False), dtype=bool)
-        | _spans_with_quotes(a, bs, cp)
-    )
+    # even elements are the candidate senders [bs, cp); they are copied out only once, at the
+    # end, for the messages that keep a sender
+    sender_views = _views(_interleave(bs, cp, end=len(raw)), lines.buf)
+    space = pc.utf8_is_space(sender_views).to_numpy(zero_copy_only=False)[0::2]
+    bad_sender = (cp == bs) | np.asarray(space, dtype=bool) | _spans_with_quotes(raw, bs, cp)
     sender_form = has_colon & ~bad_sender
+    header_no = np.arange(len(h_idx), dtype=np.int64)  # position in sender_views // 2
 
     # a header whose separator is only a space must carry a sender, else it is text
     keep = ~(bare & ~sender_form)
     if not keep.all():
         sel = np.flatnonzero(keep)
         h_idx, hdr_len, bs, sender_form = h_idx[sel], hdr_len[sel], bs[sel], sender_form[sel]
-        colon, colon_len, ls = colon[sel], colon_len[sel], ls[sel]
+        colon, colon_len, ls, header_no = colon[sel], colon_len[sel], ls[sel], header_no[sel]
         dates = dates.take(pa.array(sel))
         times = times.take(pa.array(sel))
-        senders = senders.take(pa.array(sel))
         if len(h_idx) == 0:
             first = lines.text(0)[:80]
             raise RejectedFile(f"no WhatsApp message header line found (first line: {first!r})")
 
-    # ---- dates and times, once per distinct string ----------------------------------------
+    # ---- dates and times, once per distinct string (cached across files) ------------------
     d_enc = pc.dictionary_encode(dates)
     d_codes = d_enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
     d_uniques = d_enc.dictionary.to_pylist()
     infos = [_analyse_date(s) for s in d_uniques]
     weights = np.bincount(d_codes, minlength=len(d_uniques))
     order, source, ambiguous, overrides = _resolve_order(infos, weights, date_order, hint)
-    d_days = np.zeros(len(d_uniques), dtype=np.int64)
-    d_err: list[str | None] = []
-    for k, (info, text) in enumerate(zip(infos, d_uniques)):
-        days, err = _resolve_date(info, overrides.get(info.sep, order), text)
-        d_days[k] = days
-        d_err.append(err)
+    d_res = [_date_days(s, overrides.get(i.sep, order)) for s, i in zip(d_uniques, infos)]
+    d_days = np.array([days for days, _ in d_res], dtype=np.int64)
+    d_err = [err for _, err in d_res]
     d_bad = np.array([e is not None for e in d_err], dtype=bool)
 
     t_enc = pc.dictionary_encode(times)
     t_codes = t_enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-    t_uniques = t_enc.dictionary.to_pylist()
-    t_secs = np.zeros(len(t_uniques), dtype=np.int64)
-    t_err: list[str | None] = []
-    for k, text in enumerate(t_uniques):
-        secs, err = _parse_time(text)
-        t_secs[k] = secs
-        t_err.append(err)
+    t_res = [_parse_time(s) for s in t_enc.dictionary.to_pylist()]
+    t_secs = np.array([secs for secs, _ in t_res], dtype=np.int64)
+    t_err = [err for _, err in t_res]
     t_bad = np.array([e is not None for e in t_err], dtype=bool)
 
     valid = ~d_bad[d_codes] & ~t_bad[t_codes]
@@ -922,54 +1117,49 @@ def _parse_lines(lines: _Lines, run: _Runner, *, date_order, hint, max_layouts) 
     g_start_line = h_idx
     g_end_line = np.append(h_idx[1:], n)
     g_nlines = g_end_line - g_start_line
-    gs = lines.starts[g_start_line]
-    ts = np.where(sender_form, colon + colon_len, bs)
-    ts = np.where(valid, ts, gs)
-    texts_all = _views(_interleave(gs, ts, end=len(raw)), lines.buf)
     v_idx = np.flatnonzero(valid)
-    texts = run.halves(pc.utf8_rtrim_whitespace, _take_every(texts_all, v_idx * 2 + 1))
-    v_sender_form = sender_form[v_idx]
-    v_senders = senders.take(pa.array(v_idx))
+    # ``x[v]`` selects the valid messages; a plain slice when all are valid (no 1 M-row copy)
+    v = slice(None) if len(v_idx) == len(valid) else v_idx
+    # a text runs from its header line's body to the end of the group's last line
+    t_lo = np.where(sender_form, colon + colon_len, bs)[v]
+    texts = _trimmed_texts(lines, t_lo, lines.ends[g_end_line[v] - 1])
+    v_sender_form = sender_form[v]
 
     # ---- message types ---------------------------------------------------------------------
+    notice, media, deleted = _message_kinds(texts, run)
     mtype = np.full(len(v_idx), _TEXT, dtype=np.int8)
-    notice = run.bools(lambda x: pc.match_substring_regex(x, _SYSTEM_NOTICE_RE2), texts)
     system = ~v_sender_form | (v_sender_form & notice)
-    media = run.bools(lambda x: pc.match_substring_regex(x, _MEDIA_RE2), texts)
-    deleted = run.bools(lambda x: pc.match_substring_regex(x, _DELETED_RE2), texts)
     mtype[media] = _MEDIA
     mtype[deleted] = _DELETED
     mtype[system] = _SYSTEM
 
-    secs = (d_days[d_codes[v_idx]] * 86400 + t_secs[t_codes[v_idx]]) * 1_000_000
-    sender_col = _str_series(
-        pc.if_else(pa.array(system), pa.scalar(None, pa.large_string()), v_senders),
-        na_value=pd.NA,
-    )
-    text_col = _str_series(texts, na_value=np.nan)
+    secs = (d_days[d_codes[v]] * 86400 + t_secs[t_codes[v]]) * 1_000_000
+    # one take picks the senders of the kept messages; a null index gives a null sender
+    sender_pos = pa.array(header_no[v] * 2, type=pa.int64(), mask=system)
+    senders = sender_views.take(sender_pos)
     relabel = np.flatnonzero(v_sender_form & notice)
     if len(relabel):  # a notice behind "Chat name: " keeps that prefix in its text
         prefixed = [
             f"{s}{':' if colon_len[v_idx[k]] == 1 else ': '}{t}"
             for k, s, t in zip(
                 relabel.tolist(),
-                v_senders.take(pa.array(relabel)).to_pylist(),
+                sender_views.take(pa.array(header_no[v_idx[relabel]] * 2)).to_pylist(),
                 texts.take(pa.array(relabel)).to_pylist(),
             )
         ]
-        text_col = text_col.copy()
-        text_col.iloc[relabel] = prefixed
+        mask = np.zeros(len(texts), dtype=bool)
+        mask[relabel] = True
+        texts = pc.replace_with_mask(texts, pa.array(mask), pa.array(prefixed, texts.type))
     messages = pd.DataFrame(
         {
-            "local_ts": pd.Series(secs.view("datetime64[us]")),
-            "sender": sender_col,
-            "text": text_col,
-            "message_type": _str_series(
-                _MESSAGE_TYPES.take(pa.array(mtype)), na_value=np.nan
-            ),
-            "source_line": pd.Series(g_start_line[v_idx] + 1, dtype="int64"),
-            "n_lines": pd.Series(g_nlines[v_idx], dtype="int64"),
-        }
+            "local_ts": secs.view("datetime64[us]"),
+            "sender": _str_array(senders, na_value=pd.NA),
+            "text": _str_array(texts, na_value=np.nan),
+            "message_type": _str_array(_MESSAGE_TYPES.take(pa.array(mtype)), na_value=np.nan),
+            "source_line": g_start_line[v] + 1,
+            "n_lines": g_nlines[v],
+        },
+        copy=False,  # every column is a fresh array of this parse
     )
 
     # ---- quarantine: lines before the first header, invalid headers and their lines -------
@@ -986,16 +1176,12 @@ def _parse_lines(lines: _Lines, run: _Runner, *, date_order, hint, max_layouts) 
         for j in range(line0 + 1, int(g_end_line[k])):
             q_lines.append(j)
             q_reasons.append(f"continuation of quarantined header line {line0 + 1}")
-    rejected = pd.DataFrame(
-        {
-            "source_line": pd.Series(np.array(q_lines, dtype=np.int64) + 1, dtype="int64"),
-            "raw": pd.Series([lines.text(i)[:500] for i in q_lines], dtype="str"),
-            "reason": pd.Series(q_reasons, dtype="str"),
-        }
+    rejected = _rejected_frame(
+        np.array(q_lines, dtype=np.int64) + 1, [lines.text(i)[:500] for i in q_lines], q_reasons
     )
 
     header_lines = int(len(v_idx))
-    continuation_lines = int(g_nlines[v_idx].sum() - header_lines)
+    continuation_lines = int(g_nlines[v].sum() - header_lines)
     layout_text = _describe_layouts(layouts, order, overrides, infos, d_uniques)
     return ParsedChat(
         layout=layout_text,
@@ -1009,6 +1195,84 @@ def _parse_lines(lines: _Lines, run: _Runner, *, date_order, hint, max_layouts) 
         continuation_lines=continuation_lines,
         quarantined_lines=len(q_lines),
     )
+
+
+def _trimmed_texts(lines: _Lines, lo: np.ndarray, hi: np.ndarray) -> pa.Array:
+    """The texts ``raw[lo:hi]`` (disjoint, in order) without trailing whitespace, as
+    ``utf8_rtrim_whitespace`` trims it, copied out of the buffer once.
+
+    Arrow's whitespace is Python's ``str.isspace``: ASCII up to 0x20, U+0085, U+00A0 (UTF-8
+    lead byte C2) and U+1680-U+3000 (lead bytes E1-E3). Only texts whose last character may
+    be one of those go through the trim kernel; a full pass would copy every text a second
+    time, and texts often end with an emoji (4 bytes)."""
+    a = lines.a
+    last = a[np.maximum(hi - 1, 0)]
+    lead2 = a[np.maximum(hi - 2, 0)]
+    lead3 = a[np.maximum(hi - 3, 0)]
+    maybe_space = (last <= 0x20) | (
+        (last >= 0x80) & ((lead2 == 0xC2) | ((lead3 >= 0xE1) & (lead3 <= 0xE3)))
+    )
+    maybe = np.flatnonzero((hi > lo) & maybe_space)
+    if len(maybe):
+        views = _views(_interleave(lo, hi, end=len(lines.raw)), lines.buf)
+        trimmed = pc.utf8_rtrim_whitespace(_take_every(views, maybe * 2))
+        hi = hi.copy()
+        hi[maybe] = lo[maybe] + pc.binary_length(trimmed).to_numpy()
+    views = _views(_interleave(lo, hi, end=len(lines.raw)), lines.buf)
+    return _take_every(views, np.arange(0, 2 * len(lo), 2, dtype=np.int64))
+
+
+def _rejected_frame(source_line: np.ndarray, raw: list[str], reason: list[str]) -> pd.DataFrame:
+    if not len(source_line):  # the usual case: a copy of a prebuilt empty frame is 10x cheaper
+        return _NO_REJECTED.copy()
+    return pd.DataFrame(
+        {
+            "source_line": source_line,
+            "raw": pd.array(raw, dtype="str"),
+            "reason": pd.array(reason, dtype="str"),
+        },
+        copy=False,
+    )
+
+
+_NO_REJECTED = pd.DataFrame(
+    {
+        "source_line": np.empty(0, dtype=np.int64),
+        "raw": pd.array([], dtype="str"),
+        "reason": pd.array([], dtype="str"),
+    }
+)
+
+
+def _message_kinds(texts: pa.Array, run: _Runner) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which texts match the notice, media and deleted patterns."""
+    n = len(texts)
+    if n <= _PY_MAX_ITEMS and texts.nbytes <= _PY_MAX_BYTES:
+        # each distinct text once (chats repeat short texts and auto-replies)
+        enc = pc.dictionary_encode(texts)
+        flags = np.array(
+            [
+                (
+                    _NOTICE_PY.match(text) is not None,
+                    _maybe_media(text) and _MEDIA_PY.match(text) is not None,
+                    _DELETED_PY.match(text) is not None,
+                )
+                for text in enc.dictionary.to_pylist()
+            ],
+            dtype=bool,
+        ).reshape(-1, 3)[enc.indices.to_numpy(zero_copy_only=False)]
+        return flags[:, 0], flags[:, 1], flags[:, 2]
+    if texts.nbytes < _UNION_MIN_BYTES:  # compiling the union would cost more than it saves
+        out = [run.bools(lambda x: pc.match_substring_regex(x, p), texts) for p in _KIND_RE2]
+        return out[0], out[1], out[2]
+    out = [np.zeros(n, dtype=bool) for _ in _KIND_RE2]
+    hit = np.flatnonzero(run.bools(lambda x: pc.match_substring_regex(x, _KIND_ANY_RE2), texts))
+    if len(hit):
+        few = _take_every(texts, hit)
+        for flags, pattern in zip(out, _KIND_RE2):
+            got = pc.match_substring_regex(few, pattern).to_numpy(zero_copy_only=False)
+            flags[hit] = np.asarray(got, dtype=bool)
+    return out[0], out[1], out[2]
 
 
 def _describe_layouts(layouts, order, overrides, infos, d_uniques) -> str:
