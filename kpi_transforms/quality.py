@@ -6,12 +6,17 @@ and turns GX's results into :class:`DQResult` rows a person can act on. It never
 warehouse (``dq_rows`` only shapes the ``audit.dq_result`` rows): the caller runs the gate
 inside its load transaction, *before* the commit, so a failed gate (:class:`DataQualityError`)
 rolls the batch back and the previous facts stay visible. ``great_expectations`` is imported
-on first use (3-8 s, once per process), never at import time.
+on first use (2.5-8 s, once per process: GX's own import graph - scipy, altair, its data
+sources - nearly all of it), never at import time.
 
-Cost, measured on the 2-core machines after warm-up (see ``_Runtime.slim`` for what made it
-fast): 60 messages ~0.07 s (stg_message + file_manifest) and their facts ~0.12 s; 100 000
-messages ~0.4 s and their facts (37k pairs, 8k threads) ~0.4 s; a failing gate on 100 000
-rows, with counts and samples, ~1.2 s.
+Cost, measured on the shared 2-core machines once ``_runtime()`` is built: 60 messages
+~0.05 s (stg_message + file_manifest) and their facts ~0.1 s; 1M messages ~0.3 s and their
+facts (94k pairs) ~0.2 s, of which GX's uniqueness check of ``message_id`` is ~0.15 s and the
+fixed cost of GX's ~36 expectations ~0.12 s; a failing gate on 1M rows, with counts and
+samples, ~0.4 s. What made it fast: no batch fingerprint (``_unfingerprinted_pandas_source``),
+Arrow-backed text handed to GX as it is (``_Runtime.slim``), runs that see only the columns
+they read and samples named without GX's row-by-row loop (``_Runtime.validate``), and the
+membership columns built in Arrow (``_members``).
 
 Two per-row defences also live here because the gate relies on them: timestamps outside
 2009-01-01 .. ingest time + 1 day are quarantined per line (:func:`quarantine_implausible`)
@@ -120,7 +125,7 @@ class _Runtime:
         self.gx = gx
         self.package = _expectations_package()
         self.context = _ephemeral_context()
-        source = self.context.data_sources.add_pandas("chatkpi")
+        source = self.context.data_sources.add_pandas(datasource=_unfingerprinted_pandas_source("chatkpi"))
         self.modules: dict[str, ModuleType] = {}
         self.batch_definitions: dict[str, Any] = {}
         self.suites: dict[str, Any] = {}
@@ -140,35 +145,82 @@ class _Runtime:
         self.row_level = {
             e.expectation_type for suite in self.suites.values() for e in suite.expectations if isinstance(e, row_level)
         }
+        self.reads = {e.id: _columns_of(e) for suite in self.suites.values() for e in suite.expectations}
         self.columns = {
-            name: {*self.modules[name].ID_COLUMNS, *(c for e in suite.expectations for c in _columns_of(e))}
+            name: {*self.modules[name].ID_COLUMNS, *(c for e in suite.expectations for c in self.reads[e.id])}
             for name, suite in self.suites.items()
         }
+        # The runs of the first pass, with the columns each one reads. GX applies a row condition
+        # with DataFrame.query on the whole batch for each of the expectation's metrics (three per
+        # run), copying every column every time: on 1M messages that is most of the suite's cost.
+        # So an expectation with a row condition runs on its own, on only the columns it reads;
+        # the others run together as a sub-suite (same expectation ids).
+        self.first_pass: dict[str, list[tuple[Any, list[str]]]] = {}
+        for name, suite in self.suites.items():
+            plain = [e for e in suite.expectations if e.row_condition is None]
+            runs: list[tuple[Any, list[str]]] = [(
+                gx.ExpectationSuite(name=name, expectations=[e.configuration for e in plain]),
+                list(dict.fromkeys(c for e in plain for c in self.reads[e.id])),
+            )]
+            runs += [(e, self.reads[e.id]) for e in suite.expectations if e.row_condition is not None]
+            self.first_pass[name] = runs
+        self.order = {name: _gx_order(suite) for name, suite in self.suites.items()}
 
     def validate(self, name: str, frame: pd.DataFrame, parameters: dict[str, Any] | None = None) -> Any:
         """Validate ``frame`` against suite ``name``; return GX's ExpectationSuiteValidationResult.
 
         A first pass asks only for success flags (``BOOLEAN_ONLY``, 2-3x cheaper than
-        ``SUMMARY``); only the expectations that failed are run again for counts and samples."""
+        ``SUMMARY``); only the expectations that failed are run again, with the ID columns,
+        for counts and samples. Every run sees only the columns it reads."""
+        from great_expectations.validator.validator import calc_validation_statistics
+
         frame = self.slim(name, frame)
-        result = self._run(name, frame, parameters, "BOOLEAN_ONLY")
+        result, items = None, []
+        for target, columns in self.first_pass[name]:
+            run = self._run(name, _select(frame, columns), parameters, "BOOLEAN_ONLY", target)
+            if isinstance(target, self.gx.ExpectationSuite):
+                result = run  # carries the batch metadata Data Docs show
+                items += run.results
+            else:
+                items.append(run)
+        # The order one GX run over the whole suite gives: expectations that raised first, then
+        # the rest grouped by column (see self.order).
+        position = self.order[name]
+        items.sort(key=lambda item: (not _raised(item), position.get(item.expectation_config.id, len(position))))
+        statistics = calc_validation_statistics(items)
+        result.results, result.success = items, statistics.success
+        result.statistics = {
+            "evaluated_expectations": statistics.evaluated_expectations,
+            "successful_expectations": statistics.successful_expectations,
+            "unsuccessful_expectations": statistics.unsuccessful_expectations,
+            "success_percent": statistics.success_percent,
+        }
         if result.success:
             return result
         ids = [c for c in self.modules[name].ID_COLUMNS if c in frame.columns]
-        detail = {"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_ROWS, "unexpected_index_column_names": ids}
+        # No unexpected_index_column_names: GX would build its list of ID-named rows one row
+        # at a time for every unexpected row before keeping 5 (~25k rows/s: minutes when most
+        # of 1M rows fail). Without it GX returns the labels of the first rows, vectorised, and
+        # _name_rows looks up their ID columns. No index query either (a list of every label).
+        detail = {"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_ROWS, "return_unexpected_index_query": False}
         by_id = {e.id: e for e in self.suites[name].expectations}
         for i, item in enumerate(result.results):
             expectation = by_id.get(item.expectation_config.id)
             if item.success or expectation is None:
                 continue
-            result.results[i] = self._run(name, frame, parameters, detail, expectation)
+            selected = _select(frame, [*self.reads[expectation.id], *ids])
+            item = self._run(name, selected, parameters, detail, expectation)
+            if ids:
+                _name_rows(item, selected, ids)
+            result.results[i] = item
         return result
 
     def slim(self, name: str, frame: pd.DataFrame) -> pd.DataFrame:
-        """Only the columns suite ``name`` reads, with Arrow-backed text as plain objects and
-        times as naive UTC ``datetime64[ns]``: GX fingerprints every batch it loads
-        (``pd.util.hash_pandas_object`` over the whole frame), which takes seconds on 100k rows
-        of Arrow strings and milliseconds on these, and compares other time units row by row."""
+        """Only the columns suite ``name`` reads, with times as naive UTC ``datetime64[ns]``
+        and nullable numbers as ``float64`` (GX compares other time units, and ``pd.NA``,
+        row by row in Python). Text stays as it is: GX's pandas metrics (``isin``,
+        ``duplicated``, ``notnull``, ``query``) are vectorised on Arrow-backed strings too,
+        and converting 1M of them to Python objects would cost more (~1 s) than the checks."""
         wanted = [c for c in frame.columns if c in self.columns[name]]
         out = {}
         for column in wanted:
@@ -182,31 +234,115 @@ class _Runtime:
                     pass  # a date outside 1677-2262 stays as it is (slower, same verdict)
             elif not isinstance(values.dtype, np.dtype) and values.dtype.kind in "iuf":
                 values = values.astype("float64")  # nullable numbers (Int64): NaN for NA, compared vectorised
-            elif isinstance(values.dtype, pd.StringDtype):
-                values = pd.Series(values.to_numpy(dtype=object, na_value=None), index=values.index, dtype=object)
             out[column] = values
-        return pd.DataFrame(out, index=frame.index)
+        return pd.DataFrame(out, index=frame.index, copy=False)
 
-    def _run(
-        self, name: str, frame: pd.DataFrame, parameters: dict[str, Any] | None, result_format: Any, expect: Any = None
-    ) -> Any:
+    def _run(self, name: str, frame: pd.DataFrame, parameters: dict[str, Any] | None, result_format: Any, target: Any) -> Any:
+        """Validate ``frame`` against ``target``: an ExpectationSuite or one Expectation."""
         from great_expectations.validator.v1_validator import Validator
 
-        # One batch load per run (Batch.validate would load - and fingerprint - it twice).
+        # One batch load per run (Batch.validate would load it twice).
         validator = Validator(
             batch_definition=self.batch_definitions[name],
             batch_parameters={"dataframe": frame},
             result_format=result_format,
         )
         try:
-            if expect is None:
-                return validator.validate_expectation_suite(self.suites[name], parameters or {})
-            return validator.validate_expectation(expect, parameters or {})
+            if isinstance(target, self.gx.ExpectationSuite):
+                return validator.validate_expectation_suite(target, parameters or {})
+            return validator.validate_expectation(target, parameters or {})
         finally:
             # Do not keep the frame alive in GX's batch cache until the next run.
             manager = self.engine.batch_manager
             manager.reset_batch_cache()
             manager.batch_data_cache.clear()
+
+
+def _gx_order(suite: Any) -> dict[str, int]:
+    """Each expectation's position among the results of one GX run over ``suite``: GX groups
+    the expectations by their ``column`` argument, in order of first appearance, those without
+    one (column pairs, table level) as one more group
+    (``Validator.process_expectations_for_validation``)."""
+    groups: dict[str, list[str]] = {}
+    for expectation in suite.expectations:
+        column = expectation.configuration.kwargs.get("column")
+        groups.setdefault(column if isinstance(column, str) else "_nocolumn", []).append(expectation.id)
+    return {id_: i for i, id_ in enumerate(id_ for ids in groups.values() for id_ in ids)}
+
+
+def _raised(item: Any) -> bool:
+    """Whether GX could not evaluate ``item``. Its ``exception_info`` is one ExceptionInfo-like
+    dict, or - when a metric failed to resolve (a missing column) - one ExceptionInfo per metric."""
+    info = item.exception_info or {}
+    nested = (v.get("raised_exception") if isinstance(v, dict) else getattr(v, "raised_exception", False) for v in info.values())
+    return bool(info.get("raised_exception")) or any(nested)
+
+
+def _name_rows(item: Any, frame: pd.DataFrame, ids: list[str]) -> None:
+    """Replace the row labels in ``item``'s ``partial_unexpected_index_list`` by the rows
+    GX itself returns when given ``unexpected_index_column_names=ids``: per label, the
+    expectation's columns with the ID columns inserted after the first one (a column pair
+    gives ``{column_A, *ids, column_B}``), values read with ``frame.at`` as GX reads them
+    (``metrics.util.compute_unexpected_pandas_indices``)."""
+    result = item.result or {}
+    labels = result.get("partial_unexpected_index_list")
+    if not labels:
+        return
+    kwargs = item.expectation_config.kwargs
+    if "column" in kwargs:
+        domain = [kwargs["column"]]
+    elif "column_A" in kwargs:
+        domain = [kwargs["column_A"], kwargs["column_B"]]
+    else:
+        domain = list(kwargs.get("column_list") or [])
+    rows = []
+    for label in labels:
+        row: dict[str, Any] = {}
+        for column in domain:
+            row[column] = frame.at[label, column]
+            for id_column in ids:
+                row[id_column] = frame.at[label, id_column]
+        rows.append(row)
+    result["partial_unexpected_index_list"] = rows
+    result["unexpected_index_column_names"] = ids
+
+
+def _select(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
+    """The ``columns`` of ``frame`` that exist (in that order, once each), without copying."""
+    present = [c for c in dict.fromkeys(columns) if c in frame.columns]
+    return pd.DataFrame({c: frame[c] for c in present}, index=frame.index, copy=False)
+
+
+def _unfingerprinted_pandas_source(name: str) -> Any:
+    """A GX pandas data source whose execution engine does not fingerprint in-memory frames.
+
+    GX's ``PandasExecutionEngine`` puts an md5 of ``pd.util.hash_pandas_object(frame)`` into
+    every batch's markers (metadata: nothing compares it, no expectation reads it). On a
+    1M-message batch that hash costs more than all expectations together (~2 s: every string is
+    converted to a Python object and hashed). This engine loads the frame as GX does, minus the
+    fingerprint; everything else - metrics, row conditions, results - is GX's own code. It is
+    injected through ``execution_engine_override``, GX's hook for swapping a data source's engine.
+    """
+    from great_expectations.core.batch import BatchMarkers
+    from great_expectations.core.batch_spec import RuntimeDataBatchSpec
+    from great_expectations.datasource.fluent import PandasDatasource
+    from great_expectations.execution_engine import PandasExecutionEngine
+    from great_expectations.execution_engine.pandas_batch_data import PandasBatchData
+
+    class _InMemoryPandasEngine(PandasExecutionEngine):
+        def get_batch_data_and_markers(self, batch_spec: Any) -> tuple[Any, Any]:
+            frame = getattr(batch_spec, "batch_data", None)
+            if not (isinstance(batch_spec, RuntimeDataBatchSpec) and isinstance(frame, pd.DataFrame)):
+                return super().get_batch_data_and_markers(batch_spec)
+            batch_spec.batch_data = "PandasDataFrame"  # as GX does: the spec is copied into results
+            markers = BatchMarkers({"ge_load_time": dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")})
+            return PandasBatchData(execution_engine=self, dataframe=frame), markers
+
+    # A leading underscore keeps GX from registering this class as a new data-source type.
+    class _ChatkpiPandasDatasource(PandasDatasource):
+        execution_engine_override = _InMemoryPandasEngine
+
+    return _ChatkpiPandasDatasource(name=name)
 
 
 def _columns_of(expectation: Any) -> list[str]:
@@ -348,10 +484,11 @@ def fact_frames(messages: pd.DataFrame, pairs: pd.DataFrame, threads: pd.DataFra
     message_ids = messages["message_id"] if "message_id" in messages.columns else pd.Series([], dtype="string")
     thread_ids = threads["thread_id"] if "thread_id" in threads.columns else pd.Series([], dtype="string")
     pair_frame = pairs.copy()
-    pair_frame["thread_in_fct_thread"] = _member(pair_frame["thread_id"], thread_ids)
-    pair_frame["question_in_fct_message"] = _member(pair_frame["question_message_id"], message_ids)
+    pair_frame["thread_in_fct_thread"] = _members([pair_frame["thread_id"]], thread_ids)[0]
+    question_known, reply_known = _members([pair_frame["question_message_id"], pair_frame["reply_message_id"]], message_ids)
+    pair_frame["question_in_fct_message"] = question_known
     replied = pair_frame["reply_message_id"].notna().to_numpy(dtype=bool)
-    reply_known = pd.array(_member(pair_frame["reply_message_id"], message_ids), dtype="boolean")
+    reply_known = pd.array(reply_known, dtype="boolean")
     reply_known[~replied] = pd.NA
     pair_frame["reply_in_fct_message"] = reply_known
 
@@ -365,16 +502,27 @@ def fact_frames(messages: pd.DataFrame, pairs: pd.DataFrame, threads: pd.DataFra
     return pair_frame, thread_frame
 
 
-def _member(values: pd.Series, pool: pd.Series) -> np.ndarray:
-    """``values.isin(pool)`` as a NumPy bool array, through Arrow (pandas' Arrow-string
-    ``isin`` converts the pool one Python scalar at a time)."""
+def _members(columns: Sequence[pd.Series], pool: pd.Series) -> list[np.ndarray]:
+    """``column.isin(pool)`` for each of ``columns``, as NumPy bool arrays (null: False).
+
+    Through Arrow, and against only the ids of ``pool`` the columns mention: ``pool`` can be
+    every message of the rebuild (1M ids), whose hash table costs ~150 ms per lookup, while
+    probing the pool once against the referenced ids (at most two per pair) costs ~35 ms."""
     import pyarrow.compute as pc
 
-    if len(values) == 0:
-        return np.zeros(0, dtype=bool)
-    left = pa.array(values.astype(object), from_pandas=True, type=pa.string())
-    right = pa.array(pd.Series(pool).dropna().astype(object).unique(), type=pa.string())
-    return pc.fill_null(pc.is_in(left, value_set=right), False).to_numpy(zero_copy_only=False).astype(bool)
+    values = pa.concat_arrays([_large_strings(c) for c in columns])
+    ids = _large_strings(pool)
+    found = ids.filter(pc.is_in(ids, value_set=pc.drop_null(values)))  # a null id matches nothing
+    known = pc.fill_null(pc.is_in(values, value_set=found), False).to_numpy(zero_copy_only=False).astype(bool)
+    return np.split(known, np.cumsum([len(c) for c in columns])[:-1])
+
+
+def _large_strings(values: pd.Series) -> pa.Array:
+    """``values`` as one Arrow ``large_string`` array (zero-copy for Arrow-backed text)."""
+    if not isinstance(values.dtype, pd.StringDtype):
+        values = values.astype(object)  # e.g. all-NaN float: NaN is null, as for objects
+    array = pa.array(values, from_pandas=True, type=pa.large_string())
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
 def _naive_utc(value: dt.datetime) -> dt.datetime:

@@ -228,6 +228,67 @@ def test_each_thread_expectation_fails_on_its_bad_frame(good, case):
     assert failed(result) == expected, result.summary()
 
 
+# -- the gate's shortcuts give what one plain GX run gives ---------------------------------
+# The gate runs GX in pieces (success flags first, row-conditioned expectations on their own,
+# sample rows named by their labels): each verdict must equal that of one GX run of the whole
+# suite over the whole frame with counts and ID-named samples, in the same order.
+
+def _plain_gx_run(name: str, frame: pd.DataFrame, parameters: dict):
+    runtime = quality._runtime()
+    frame = runtime.slim(name, frame)
+    ids = [c for c in runtime.modules[name].ID_COLUMNS if c in frame.columns]
+    result_format = {"result_format": "SUMMARY", "partial_unexpected_count": quality.SAMPLE_ROWS,
+                     "unexpected_index_column_names": ids}
+    return runtime._run(name, frame, parameters, result_format, runtime.suites[name])
+
+
+def _assert_same_as_plain_gx(name: str, frame: pd.DataFrame, parameters: dict) -> bool:
+    ours = quality._runtime().validate(name, frame, parameters)
+    plain = _plain_gx_run(name, frame, parameters)
+    assert [r.expectation_config.id for r in ours.results] == [r.expectation_config.id for r in plain.results]
+    assert ours.success == plain.success
+    for mine, theirs in zip(ours.results, plain.results):
+        assert mine.success == theirs.success, mine.expectation_config.type
+        if not mine.success:
+            for key in ("unexpected_count", "partial_unexpected_index_list", "partial_unexpected_list", "observed_value"):
+                # as JSON, as audit.dq_result stores it: key order counts
+                assert json.dumps(quality._plain(mine.result.get(key))) == json.dumps(quality._plain(theirs.result.get(key))), key
+    return ours.success
+
+
+def test_message_gate_equals_one_plain_gx_run(good):
+    batch, files, _, _ = good
+    latest = pd.Timestamp.now(tz="UTC").tz_localize(None).to_pydatetime() + quality.FUTURE_SLACK
+    verdicts = set()
+    for mutate, _ in [(lambda b: b, None), *MESSAGE_CASES.values()]:
+        frame = mutate(batch.copy())
+        verdicts.add(_assert_same_as_plain_gx("stg_message", frame, {"expected_rows": len(batch), "latest_local": latest}))
+    assert verdicts == {True, False}
+
+
+def test_fact_gates_equal_one_plain_gx_run(good):
+    batch, _, pairs, threads = good
+    cases = [(lambda p, t: (p, t))]
+    cases += [mutate for mutate, _ in PAIR_CASES.values()]
+    cases += [lambda p, t, m=mutate: (p, m(t)) for mutate, _ in THREAD_CASES.values()]
+    verdicts = set()
+    for mutate in cases:
+        pair_frame, thread_frame = quality.fact_frames(batch, *mutate(pairs.copy(), threads.copy()))
+        verdicts.add(_assert_same_as_plain_gx("fct_reply_pair", pair_frame, {}))
+        verdicts.add(_assert_same_as_plain_gx("fct_thread", thread_frame, {"expected_rows": batch["thread_id"].nunique()}))
+    assert verdicts == {True, False}
+
+
+def test_a_failure_on_every_row_keeps_five_samples(good):
+    batch, files, _, _ = good
+    big = pd.concat([batch] * 500, ignore_index=True)  # 30k rows, every one with an unknown role
+    big = big.assign(message_id=big.index.astype(str).astype("string"), sender_role="robot")
+    result = quality.validate_messages(big, files)  # the row count fails too
+    (failure,) = [f for f in result.failures if f["column"] == "sender_role"]
+    assert failure["unexpected_count"] == len(big) and len(failure["sample"]) == quality.SAMPLE_ROWS
+    assert [row["source_line"] for row in failure["sample"]] == big["source_line"].head(quality.SAMPLE_ROWS).tolist()
+
+
 def test_empty_batch_and_no_pairs_pass(good):
     batch, _, pairs, threads = good
     assert quality.validate_messages(batch.iloc[:0], []).success
