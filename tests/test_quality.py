@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from kpi_transforms import quality
@@ -461,3 +462,14 @@ def test_failed_message_gate_keeps_staging_and_facts(duckdb_url, tmp_path, monke
         assert wh.scalar(f"select count(*) from {table}") == 0, table
     dq = wh.read_df("select suite, expectation, column_name, success from audit.dq_result")
     assert len(dq) == 13 and dq["success"].sum() == 12
+
+
+def test_nul_detection_reads_only_each_arrays_own_bytes():
+    from kpi_transforms.quality import _has_nul_byte
+
+    base = pa.array(["a\x00b", "plain", None, "", "ç\x00"])
+    assert _has_nul_byte(base) and _has_nul_byte(base.cast(pa.large_string()))
+    assert not _has_nul_byte(base.slice(1, 3))  # its neighbours' NULs are outside the slice
+    assert _has_nul_byte(base.slice(4, 1)) and not _has_nul_byte(base.slice(0, 0))
+    assert _has_nul_byte(pa.chunked_array([base.slice(1, 2), base.slice(0, 1)]))
+    assert not _has_nul_byte(pa.array([None, None], pa.string())) and not _has_nul_byte(pa.array(["é", "ü"]))
