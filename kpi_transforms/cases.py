@@ -35,7 +35,7 @@ import pandas as pd
 import pyarrow as pa
 
 from kpi_transforms.calendar import BusinessCalendar
-from kpi_transforms.intents import Keywords, ThreadView, contains_any, first_category, queue_texts, thread_view
+from kpi_transforms.intents import Keywords, ThreadView, contains_any, first_category, queue_text_array, thread_view
 from kpi_transforms.reply_pairs import CUSTOMER, HUMAN, STRING, bool_mask, epoch_us, utc_column
 
 log = logging.getLogger(__name__)
@@ -65,62 +65,93 @@ _NONE, _AGENT, _CUSTOMER = 0, 1, 2
 _FAR_FUTURE = pd.Timestamp("9999-12-31")
 
 
-def resolution_positions(view: ThreadView, keywords: Keywords) -> tuple[np.ndarray, np.ndarray]:
+def agent_resolves(view: ThreadView, keywords: Keywords, positions: np.ndarray) -> np.ndarray:
+    """Bool per sorted position (human agent messages): the text has a resolution phrase."""
+    return contains_any(view.text_at(positions), keywords.resolution_phrases)
+
+
+def customer_confirms(view: ThreadView, keywords: Keywords, positions: np.ndarray) -> np.ndarray:
+    """Bool per sorted position (customer messages): the text has a confirmation phrase and
+    is not itself a complaint."""
+    text = view.text_at(positions)
+    confirms = contains_any(text, keywords.customer_confirmations)
+    rows = np.flatnonzero(confirms)
+    if len(rows):  # the complaint test only for the (few) confirmations
+        confirms[rows] = ~contains_any(text.take(pa.array(rows)), keywords.intents.get("complaint", ()),
+                                       keywords.exclude.get("complaint", ()))
+    return confirms
+
+
+def resolution_positions(
+    view: ThreadView, keywords: Keywords, complaints: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Sorted positions of (human agent messages with a resolution phrase, customer messages
-    with a confirmation phrase that are not themselves complaints)."""
-    human = np.flatnonzero(view.classes == HUMAN)
-    agent = human[contains_any(view.text.iloc[human], keywords.resolution_phrases)] if len(human) else human
-    customer = np.flatnonzero(view.classes == CUSTOMER)
-    if len(customer):
-        text = view.text.iloc[customer]
-        confirms = contains_any(text, keywords.customer_confirmations)
-        complains = contains_any(text, keywords.intents.get("complaint", ()), keywords.exclude.get("complaint", ()))
-        customer = customer[confirms & ~complains]
-    return agent, customer
+    with a confirmation phrase that are not themselves complaints).
+
+    With ``complaints`` (sorted positions of complaint questions) only messages after the
+    first complaint of their thread are classified: no case can be resolved by an earlier one."""
+    def candidates(cls: int) -> np.ndarray:
+        pos = np.flatnonzero(view.classes == cls)
+        if complaints is not None and len(pos):
+            pos = pos[view.from_first(pos, complaints, strict=True)]
+        return pos
+
+    human, customer = candidates(HUMAN), candidates(CUSTOMER)
+    return human[agent_resolves(view, keywords, human)], customer[customer_confirms(view, keywords, customer)]
 
 
-def _case_chain(view: ThreadView, cpos: np.ndarray, agent_res: np.ndarray, customer_conf: np.ndarray,
-                first_reply: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Which complaint queues open a case, and each case's heuristic resolution.
+def case_resolutions(
+    view: ThreadView, cpos: np.ndarray, first_reply: np.ndarray, agent_res: np.ndarray, customer_conf: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The heuristic resolution a case would get if it opened at each complaint question
+    ``cpos`` (``first_reply``: the reply position of each, -1 if unanswered): (resolving
+    message position or -1, source code). The first of ``agent_res`` after the question or
+    of ``customer_conf`` after the first reply (see :func:`resolution_positions`),
+    whichever comes first, both within 30 x 24 h of the question."""
+    cap = view.sent_s[cpos] + CASE_WINDOW_SECONDS
+    by_agent = view.next_in(agent_res, cpos)
+    by_customer = view.next_in(customer_conf, first_reply)
+    for found in (by_agent, by_customer):
+        late = found >= 0
+        late[late] = view.sent_s[found[late]] > cap[late]
+        found[late] = -1
+    use_agent = (by_agent >= 0) & ((by_customer < 0) | (by_agent < by_customer))
+    use_customer = (by_customer >= 0) & ~use_agent
+    resolved_at = np.where(use_agent, by_agent, np.where(use_customer, by_customer, -1))
+    return resolved_at, np.where(use_agent, _AGENT, np.where(use_customer, _CUSTOMER, _NONE))
 
-    ``cpos`` are the sorted positions of complaint questions, ``first_reply`` the reply
-    position of each (-1 if unanswered). Returns (index into ``cpos`` of each opening, the
-    resolving message position (-1 none), the source code). Loops over the case rank inside
-    a thread (1st case, 2nd case, ...), vectorised over all threads at once."""
+
+def _case_chain(view: ThreadView, cpos: np.ndarray, resolved_at: np.ndarray) -> np.ndarray:
+    """Which complaint queues open a case: indexes into ``cpos`` (sorted positions of the
+    complaint questions, ascending), ascending. ``resolved_at``: per complaint queue, the
+    position of the message that would resolve a case opened there (-1 none).
+
+    A case opens at a thread's first complaint queue; the next case at the first complaint
+    queue after the resolving message, or (unresolved) the first one asked 30 x 24 h or more
+    after the opening. That "next opening" depends on the opening queue only, so it is
+    computed for every complaint queue at once with NumPy; what is left is following the
+    links from each thread's first complaint: one step per case, plain integers."""
     n = len(cpos)
     if n == 0:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, empty
+        return np.zeros(0, dtype=np.int64)
     cthread = view.thread_code[cpos]
     ctime = view.sent_s[cpos]
     base = int(ctime.min())
     ckey = (cthread << 36) | (ctime - base)  # (thread, time) as one sortable key
-    active = np.flatnonzero(np.r_[True, cthread[1:] != cthread[:-1]])
-    openings, resolutions, sources = [], [], []
-    while len(active):
-        p0, t0 = cpos[active], ctime[active]
-        cap = t0 + CASE_WINDOW_SECONDS
-        by_agent = view.next_in(agent_res, p0)
-        by_customer = view.next_in(customer_conf, first_reply[active])
-        for found in (by_agent, by_customer):
-            late = found >= 0
-            late[late] = view.sent_s[found[late]] > cap[late]
-            found[late] = -1
-        use_agent = (by_agent >= 0) & ((by_customer < 0) | (by_agent < by_customer))
-        use_customer = (by_customer >= 0) & ~use_agent
-        resolved_at = np.where(use_agent, by_agent, np.where(use_customer, by_customer, -1))
-        openings.append(active)
-        resolutions.append(resolved_at)
-        sources.append(np.where(use_agent, _AGENT, np.where(use_customer, _CUSTOMER, _NONE)))
-        # the next case: the first complaint queue after the resolving message, or (unresolved)
-        # the first one asked 30 x 24 h or more after the opening
-        after_resolution = np.searchsorted(cpos, resolved_at, side="right")
-        after_cap = np.searchsorted(ckey, (cthread[active] << 36) | (cap - base), side="left")
-        nxt = np.where(resolved_at >= 0, after_resolution, after_cap)
-        ok = nxt < n
-        ok[ok] = cthread[nxt[ok]] == cthread[active[ok]]
-        active = nxt[ok]
-    return np.concatenate(openings), np.concatenate(resolutions), np.concatenate(sources)
+    cap = ctime + CASE_WINDOW_SECONDS
+    after_resolution = np.searchsorted(cpos, resolved_at, side="right")
+    after_cap = np.searchsorted(ckey, (cthread << 36) | (cap - base), side="left")
+    nxt = np.where(resolved_at >= 0, after_resolution, after_cap)
+    # a link always points forward in the same thread (so every walk below ends)
+    ok = (nxt < n) & (nxt > np.arange(n))
+    ok[ok] = cthread[nxt[ok]] == cthread[ok]
+    links = np.where(ok, nxt, -1).tolist()
+    opens = np.zeros(n, dtype=bool)
+    for i in np.flatnonzero(np.r_[True, cthread[1:] != cthread[:-1]]).tolist():  # each thread's first complaint
+        while i >= 0:
+            opens[i] = True
+            i = links[i]
+    return np.flatnonzero(opens)
 
 
 def repeat_flags(customer_id: pd.Series, category: pd.Series, opened_s: np.ndarray, case_id: pd.Series) -> np.ndarray:
@@ -147,22 +178,25 @@ def fct_case(
     *,
     data_horizon: Any = None,
     manual: pd.DataFrame | None = None,
+    view: ThreadView | None = None,
 ) -> pd.DataFrame:
-    """One row per complaint case (see the module docstring), from ``pairs`` with ``intent``."""
+    """One row per complaint case (see the module docstring), from ``pairs`` with ``intent``.
+    ``view``: :func:`~kpi_transforms.intents.thread_view` of the same messages and pairs, when
+    the caller has it already."""
     pairs = pairs.reset_index(drop=True)
     if len(pairs) == 0 or "intent" not in pairs.columns:
         return _empty()
     complaint = np.flatnonzero(bool_mask(pairs["intent"] == "complaint"))
     if len(complaint) == 0:
         return _empty()
-    view = thread_view(messages, pairs)
+    view = thread_view(messages, pairs) if view is None else view.check(messages, pairs)
     complaint = complaint[view.question_pos[complaint] >= 0]
     complaint = complaint[np.argsort(view.question_pos[complaint], kind="stable")]
     cpos = view.question_pos[complaint]
-    agent_res, customer_conf = resolution_positions(view, keywords)
-    opening, res_pos, source = _case_chain(view, cpos, agent_res, customer_conf, view.reply_pos[complaint])
-    order = np.argsort(cpos[opening], kind="stable")
-    opening, res_pos, source = opening[order], res_pos[order], source[order]
+    agent_res, customer_conf = resolution_positions(view, keywords, cpos)
+    resolved_at, sources = case_resolutions(view, cpos, view.reply_pos[complaint], agent_res, customer_conf)
+    opening = _case_chain(view, cpos, resolved_at)  # in thread order (ascending cpos)
+    res_pos, source = resolved_at[opening], sources[opening]
     rows = complaint[opening]
     case = pairs.iloc[rows].reset_index(drop=True)
 
@@ -171,8 +205,7 @@ def fct_case(
     cap = opened_s + CASE_WINDOW_SECONDS
     resolved = res_pos >= 0
     resolved_s = np.where(resolved, view.sent_s[np.maximum(res_pos, 0)], _NAT)
-    message_ids = view.messages["message_id"].astype(STRING).array.take(view.order.perm[np.maximum(res_pos, 0)])
-    message_ids[~resolved] = pd.NA
+    message_ids = view.column_at("message_id", np.where(resolved, res_pos, -1)).astype(STRING)
     source_text = np.array([None, "agent_phrase", "customer_confirmation"], dtype=object)[source]
     status = np.where(resolved, "resolved", np.where(horizon_s >= cap, "unresolved", "open")).astype(object)
     source_text[status == "unresolved"] = "unresolved"
@@ -184,7 +217,7 @@ def fct_case(
             "thread_id": case["thread_id"].astype(STRING),
             "customer_id": case["customer_id"].astype(STRING),
             "agent_id": case["agent_id"].astype(STRING),
-            "category": pd.array(first_category(queue_texts(view, len(pairs))[rows], keywords), dtype=STRING),
+            "category": pd.array(first_category(queue_text_array(view, len(pairs), rows), keywords), dtype=STRING),
             "opened_at": case["question_at"],
             "opened_at_local": case["question_at_local"],
             "first_response_at": case["reply_at"],
@@ -349,19 +382,25 @@ def rebuild_case_facts(
     config: Any,
     calendar: BusinessCalendar,
     horizon: Any,
+    *,
+    view: ThreadView | None = None,
 ) -> None:
     """Replace ``fct_quote_response``, ``fct_case`` and ``fct_follow_up`` rows of ``threads``
-    (delete + insert inside the caller's transaction), then refresh the cross-thread flags."""
+    (delete + insert inside the caller's transaction), then refresh the cross-thread flags.
+    ``view``: :func:`~kpi_transforms.intents.thread_view` of ``messages`` and ``pairs``; built
+    here once for the three transforms when not given."""
     from kpi_transforms.followups import fct_follow_up
     from kpi_transforms.intents import load_keywords
     from kpi_transforms.quotes import fct_quote_response
 
     keywords = load_keywords(config)
     manual = read_manual_case_resolutions(warehouse, conn, threads)
+    if view is None and len(messages):
+        view = thread_view(messages, pairs)
     facts = {
-        "marts.fct_quote_response": fct_quote_response(messages, pairs, calendar, keywords),
-        "marts.fct_case": fct_case(messages, pairs, calendar, keywords, data_horizon=horizon, manual=manual),
-        "marts.fct_follow_up": fct_follow_up(messages, pairs, data_horizon=horizon),
+        "marts.fct_quote_response": fct_quote_response(messages, pairs, calendar, keywords, view=view),
+        "marts.fct_case": fct_case(messages, pairs, calendar, keywords, data_horizon=horizon, manual=manual, view=view),
+        "marts.fct_follow_up": fct_follow_up(messages, pairs, data_horizon=horizon, view=view),
     }
     for table, frame in facts.items():
         warehouse.delete_where_in(conn, table, "thread_id", list(threads))

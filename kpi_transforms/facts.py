@@ -18,7 +18,7 @@ from kpi_transforms.calendar import BusinessCalendar
 from kpi_transforms.config import Config
 from kpi_transforms.cases import rebuild_case_facts
 from kpi_transforms.customers import refresh_customers, resolve_customers
-from kpi_transforms.intents import pair_intents
+from kpi_transforms.intents import pair_intents, thread_view
 from kpi_transforms.reply_pairs import PAIR_COLUMNS as _PAIR_TRANSFORM_COLUMNS
 from kpi_transforms.reply_pairs import fct_reply_pair
 from kpi_transforms.threads import THREAD_COLUMNS as _THREAD_TRANSFORM_COLUMNS
@@ -85,7 +85,12 @@ def rebuild_facts(
     messages = load_thread_messages(warehouse, conn, threads)
     messages = resolve_customers(warehouse, conn, messages)  # customer_map / customer lists -> canonical ids
     pairs = fct_reply_pair(messages, calendar, data_horizon=horizon)
-    pairs["intent"] = pair_intents(warehouse, conn, messages, pairs, config)  # complaint | quote_request | order | other
+    # Thread order, message classes, texts and queue positions, built once for the intents and
+    # for the quote, case and follow-up transforms (each would otherwise sort the messages again).
+    # message_id is the key of marts.fct_message: unique, so queues can be located by position.
+    view = thread_view(messages, pairs, unique_ids=True) if len(messages) else None
+    # complaint | quote_request | order | other
+    pairs["intent"] = pair_intents(warehouse, conn, messages, pairs, config, view=view)
     thread_facts = fct_thread(messages, pairs, calendar)
     from kpi_transforms.quality import DataQualityError, validate_facts
 
@@ -110,7 +115,8 @@ def rebuild_facts(
         " or (t2.first_message_at = marts.fct_thread.first_message_at and t2.thread_id < marts.fct_thread.thread_id)))",
     )
     refresh_customers(warehouse, conn, config, threads)  # marts.dim_customer rows of these threads' customers
-    rebuild_case_facts(warehouse, conn, threads, messages, pairs, config, calendar, horizon)  # quotes, cases, follow-ups
+    # quotes, cases, follow-ups
+    rebuild_case_facts(warehouse, conn, threads, messages, pairs, config, calendar, horizon, view=view)
     log.info("rebuilt facts of %d threads (%d pairs)", len(threads), len(pairs))
     return len(threads)
 

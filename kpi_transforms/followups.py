@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from kpi_transforms.intents import thread_view
+from kpi_transforms.intents import ThreadView, thread_view
 from kpi_transforms.reply_pairs import CUSTOMER, HUMAN, STRING, epoch_us, utc_column
 
 OUTREACH_GAP_SECONDS = 24 * 3600
@@ -57,11 +57,15 @@ _NAT = np.iinfo(np.int64).min
 DATE = pd.ArrowDtype(pa.date32())
 
 
-def fct_follow_up(messages: pd.DataFrame, pairs: pd.DataFrame, *, data_horizon: Any = None) -> pd.DataFrame:
-    """One row per follow-up (run of agent outreach messages), see the module docstring."""
+def fct_follow_up(
+    messages: pd.DataFrame, pairs: pd.DataFrame, *, data_horizon: Any = None, view: ThreadView | None = None
+) -> pd.DataFrame:
+    """One row per follow-up (run of agent outreach messages), see the module docstring.
+    ``view``: :func:`~kpi_transforms.intents.thread_view` of the same messages and pairs, when
+    the caller has it already."""
     if len(messages) == 0:
         return _empty()
-    view = thread_view(messages, pairs)
+    view = thread_view(messages, pairs) if view is None else view.check(messages, pairs)
     tcode, sent = view.thread_code, view.sent_s
     is_reply = np.zeros(len(view.classes), dtype=bool)
     is_reply[view.reply_pos[view.reply_pos >= 0]] = True
@@ -98,15 +102,14 @@ def fct_follow_up(messages: pd.DataFrame, pairs: pd.DataFrame, *, data_horizon: 
     pending = (replied_s == _NAT) & (horizon_s < head_s + RESPONSE_WINDOW_SECONDS)
     responded[pending] = pd.NA
 
-    rows = view.order.perm[heads]
     out = pd.DataFrame(
         {
-            "follow_up_id": view.messages["message_id"].astype(STRING).array.take(rows),
-            "thread_id": view.messages["thread_id"].astype(STRING).array.take(rows),
-            "customer_id": _thread_customer(view).take(tcode[heads]),
-            "agent_id": view.messages["agent_id"].astype(STRING).array.take(rows),
+            "follow_up_id": view.column_at("message_id", heads).astype(STRING),
+            "thread_id": view.column_at("thread_id", heads).astype(STRING),
+            "customer_id": _thread_customer(view, tcode[heads]),
+            "agent_id": view.column_at("agent_id", heads).astype(STRING),
             "followed_up_at": utc_column(head_s * 1_000_000),
-            "followed_up_at_local": view.messages["sent_at_local"].astype("datetime64[us]").array.take(rows),
+            "followed_up_at_local": pd.Series(view.column_at("sent_at_local", heads)).astype("datetime64[us]").array,
             "n_messages": n_messages,
             "last_customer_message_at": utc_column(np.where(lc >= 0, sent[np.maximum(lc, 0)] * 1_000_000, _NAT)),
             "customer_replied_at": utc_column(np.where(replied_s != _NAT, replied_s * 1_000_000, _NAT)),
@@ -120,15 +123,18 @@ def fct_follow_up(messages: pd.DataFrame, pairs: pd.DataFrame, *, data_horizon: 
     return out
 
 
-def _thread_customer(view: Any) -> pd.api.extensions.ExtensionArray:
-    """Per thread code: the first non-missing customer_id in thread order."""
-    ids = view.column("customer_id").astype(STRING)
-    n_threads = len(view.order.thread_ids)
-    known = np.flatnonzero(~pd.isna(ids))
-    firsts = np.full(n_threads, -1, dtype=np.int64)
-    codes, first = np.unique(view.thread_code[known], return_index=True)
-    firsts[codes] = known[first]
-    return ids.take(firsts, allow_fill=True)
+def _thread_customer(view: ThreadView, codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """Per thread code in ``codes``: the first non-missing customer_id of the thread in thread
+    order (<NA> if none). Only the missing-mask of the column is put into thread order, and
+    only the chosen ids are taken."""
+    known = np.flatnonzero(~np.asarray(pd.isna(view.messages["customer_id"].array))[view.order.perm])
+    firsts = np.full(len(view.order.thread_ids), -1, dtype=np.int64)
+    if len(known):
+        # positions are in thread order, so a thread's first known id is where the code changes
+        known_codes = view.thread_code[known]
+        head = np.flatnonzero(np.r_[True, known_codes[1:] != known_codes[:-1]])
+        firsts[known_codes[head]] = known[head]
+    return view.column_at("customer_id", firsts[codes]).astype(STRING)
 
 
 def _empty() -> pd.DataFrame:

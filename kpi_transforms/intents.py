@@ -9,8 +9,9 @@ queue (its ``question_message_id``) before a label on its whole thread.
 
 :class:`ThreadView` puts messages into thread order once (the order of
 :mod:`kpi_transforms.reply_pairs`) and locates every queue's question and reply in it; the
-quote, case and follow-up transforms build on it. Everything is NumPy over positions: there is
-no Python loop per message or per queue.
+quote, case and follow-up transforms build on it (a fact rebuild builds it once and passes it
+to all of them). Everything is NumPy over positions and Arrow over texts: there is no Python
+loop per message or per queue, and message texts never become Python strings.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import yaml
 from kpi_transforms.config import Config, ConfigError
 from kpi_transforms.reply_pairs import (
     CUSTOMER,
+    HUMAN,
     STRING,
     ThreadOrder,
     message_classes,
@@ -167,56 +169,153 @@ def phrase_regex(phrases: Iterable[str]) -> str | None:
     return f"(?i){_WORD_EDGE_BEFORE}(?:{body}){_WORD_EDGE_AFTER}"
 
 
-def _as_text(texts: pd.Series | np.ndarray) -> pd.Series:
-    series = texts if isinstance(texts, pd.Series) else pd.Series(texts, dtype=object)
-    return series.astype(object).where(series.notna(), "").astype(str).reset_index(drop=True)
+def _is_arrow_string(dtype: Any) -> bool:
+    """True for pandas string columns that hold Arrow memory (``string[pyarrow]``, ``str``,
+    ``ArrowDtype(string)``): they convert to Arrow without copying a single string."""
+    if isinstance(dtype, pd.StringDtype):
+        return dtype.storage == "pyarrow"
+    if isinstance(dtype, pd.ArrowDtype):
+        return pa.types.is_string(dtype.pyarrow_dtype) or pa.types.is_large_string(dtype.pyarrow_dtype)
+    return False
 
 
-def _arrow_text(texts: pd.Series | np.ndarray) -> pa.Array:
-    return pa.array(_as_text(texts).to_numpy(dtype=object), type=pa.large_string())
+def _arrow_strings(values: Any) -> pa.Array:
+    """``values`` as one contiguous Arrow large_string array, missing values kept as null.
+
+    Arrow arrays and Arrow-backed pandas strings are used as they are (no Python objects: the
+    conversion through ``astype(object)`` costs seconds on a million messages); anything else
+    (object columns, NumPy arrays) goes through ``str()`` as before."""
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        array = values
+    elif isinstance(values, pd.Series) and _is_arrow_string(values.dtype):
+        array = pa.array(values.array)
+    else:
+        series = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
+        missing = series.isna().to_numpy()
+        return pa.array([None if gone else str(v) for v, gone in zip(series.astype(object), missing)], type=pa.large_string())
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if not pa.types.is_large_string(array.type):
+        array = array.cast(pa.large_string())
+    return array
 
 
-def contains_any(texts: pd.Series | np.ndarray, phrases: Iterable[str], exclude: Iterable[str] = ()) -> np.ndarray:
+def _arrow_column(values: pd.Series) -> pa.Array | pa.ChunkedArray:
+    """A message column as Arrow without copying: the chunks of an Arrow-backed column as they
+    are (pandas' ``__arrow_array__`` protocol; a million-row column read from the warehouse
+    arrives in several chunks, and combining them would copy every string), else converted."""
+    if _is_arrow_string(values.dtype):
+        return values.array.__arrow_array__()
+    return _arrow_strings(values)
+
+
+def _arrow_text(texts: Any) -> pa.Array:
+    """Texts as one Arrow large_string array, missing -> "" (other values as ``str()``)."""
+    array = _arrow_strings(texts)
+    return array.fill_null("") if array.null_count else array
+
+
+def _matches(array: pa.Array, pattern: str) -> np.ndarray:
+    """Bool per (non-null) text: the RE2 ``pattern`` matches somewhere in it."""
+    return pc.match_substring_regex(array, pattern).to_numpy(zero_copy_only=False, writable=True)
+
+
+def _take(array: pa.Array | pa.ChunkedArray, rows: np.ndarray) -> pa.Array:
+    """``array[rows]`` as one contiguous Arrow array; rows of -1 give null.
+
+    A ChunkedArray (a column as the warehouse read delivered it) is gathered chunk by chunk:
+    Arrow's own take on a chunked string column first concatenates all chunks, i.e. copies
+    the whole column (every text of a million messages) for each call, however few rows are
+    wanted."""
+    rows = np.asarray(rows, dtype=np.int64)
+    missing = rows < 0
+    if isinstance(array, pa.ChunkedArray):
+        if len(array) == 0:
+            return pa.nulls(len(rows), array.type)
+        if array.num_chunks == 1:
+            array = array.chunk(0)
+        else:
+            lengths = np.array([len(c) for c in array.chunks], dtype=np.int64)
+            starts = np.cumsum(lengths) - lengths
+            wanted = np.where(missing, 0, rows)
+            chunk = np.searchsorted(starts, wanted, side="right") - 1  # empty chunks are skipped
+            order = np.argsort(chunk, kind="stable")
+            bounds = np.searchsorted(chunk[order], np.arange(array.num_chunks + 1))
+            pieces = [
+                array.chunk(c).take(pa.array(wanted[order[bounds[c]:bounds[c + 1]]] - starts[c]))
+                for c in range(array.num_chunks)
+                if bounds[c + 1] > bounds[c]
+            ]
+            if not pieces:  # no rows wanted
+                return pa.array([], type=array.type)
+            gathered = pa.concat_arrays(pieces)  # the rows grouped by chunk
+            back = np.empty(len(rows), dtype=np.int64)
+            back[order] = np.arange(len(rows), dtype=np.int64)
+            if not missing.any() and np.array_equal(back, np.arange(len(rows))):
+                return gathered
+            return gathered.take(pa.array(back, mask=missing))
+    return array.take(pa.array(rows, mask=missing))
+
+
+def contains_any(texts: pd.Series | np.ndarray | pa.Array, phrases: Iterable[str], exclude: Iterable[str] = ()) -> np.ndarray:
     """Bool per text: one of ``phrases`` occurs as a whole word / phrase, case-insensitive,
     after the ``exclude`` phrases were taken out of the text (Arrow string kernels)."""
     pattern = phrase_regex(phrases)
     array = _arrow_text(texts)
     if pattern is None or len(array) == 0:
         return np.zeros(len(array), dtype=bool)
-    hit = pc.match_substring_regex(array, pattern).to_numpy(zero_copy_only=False).astype(bool)
+    hit = _matches(array, pattern)
     removed = phrase_regex(exclude)
     if removed is not None:
-        rows = np.flatnonzero(pc.match_substring_regex(array, removed).to_numpy(zero_copy_only=False).astype(bool))
+        # Every text with an excluded phrase is tested again without it, hit or not: taking a
+        # phrase out joins its neighbours, which can make a phrase of the list appear.
+        rows = np.flatnonzero(_matches(array, removed))
         if len(rows):
-            cleaned = array.take(pa.array(rows))
+            cleaned = _take(array, rows)
             # twice: a match uses up the edge character it shares with an adjacent phrase
             for _ in range(2):
                 cleaned = pc.replace_substring_regex(cleaned, removed, r"\1 \2")
-            hit[rows] = pc.match_substring_regex(cleaned, pattern).to_numpy(zero_copy_only=False).astype(bool)
+            hit[rows] = _matches(cleaned, pattern)
     return hit
 
 
-def contains_regex(texts: pd.Series | np.ndarray, patterns: Iterable[str]) -> np.ndarray:
+def contains_regex(texts: pd.Series | np.ndarray | pa.Array, patterns: Iterable[str]) -> np.ndarray:
     """Bool per text: one of the RE2 regular expressions ``patterns`` matches (case-insensitive)."""
     pats = [p for p in patterns if p]
     array = _arrow_text(texts)
     if not pats or len(array) == 0:
         return np.zeros(len(array), dtype=bool)
     joined = "(?i)" + "|".join(f"(?:{p})" for p in pats)
-    return pc.match_substring_regex(array, joined).to_numpy(zero_copy_only=False).astype(bool)
+    return _matches(array, joined)
 
 
-def first_category(texts: pd.Series | np.ndarray, keywords: Keywords, default: str = "lainnya") -> np.ndarray:
-    """Complaint category per text: the first of ``keywords.complaint_categories`` with a match."""
-    series = _as_text(texts)
-    out = np.full(len(series), default, dtype=object)
-    decided = np.zeros(len(series), dtype=bool)
-    exclude = keywords.exclude.get("complaint", ())
-    for name, words in keywords.complaint_categories.items():
-        hit = contains_any(series, words, exclude) & ~decided
-        out[hit] = name
-        decided |= hit
+def _first_match(texts: Any, lists: Iterable[tuple[Iterable[str], Iterable[str]]]) -> np.ndarray:
+    """Per text: the index of the first ``(phrases, exclude)`` of ``lists`` that matches, else -1.
+
+    A list is only tested on the texts no earlier list matched: the result is the same as
+    testing every list on every text and taking the first hit, with less text to scan. (While
+    most texts are left, scanning them all beats copying those out.)"""
+    array = _arrow_text(texts)
+    out = np.full(len(array), -1, dtype=np.int64)
+    rest = np.arange(len(array), dtype=np.int64)
+    for i, (phrases, exclude) in enumerate(lists):
+        if len(rest) == 0:
+            break
+        if 2 * len(rest) > len(array):
+            hit = contains_any(array, phrases, exclude)[rest]
+        else:
+            hit = contains_any(_take(array, rest), phrases, exclude)
+        out[rest[hit]] = i
+        rest = rest[~hit]
     return out
+
+
+def first_category(texts: pd.Series | np.ndarray | pa.Array, keywords: Keywords, default: str = "lainnya") -> np.ndarray:
+    """Complaint category per text: the first of ``keywords.complaint_categories`` with a match."""
+    names = list(keywords.complaint_categories)
+    exclude = keywords.exclude.get("complaint", ())
+    first = _first_match(texts, [(keywords.complaint_categories[name], exclude) for name in names])
+    return np.array([*names, default], dtype=object)[first]  # -1 -> the default (last entry)
 
 
 # --------------------------------------------------------------------------------------------
@@ -227,13 +326,18 @@ def first_category(texts: pd.Series | np.ndarray, keywords: Keywords, default: s
 @dataclasses.dataclass(frozen=True)
 class ThreadView:
     """Messages in thread order; per-message arrays are aligned with the sorted rows, per-pair
-    arrays with the rows of ``pairs`` (reset to 0..n-1)."""
+    arrays with the rows of ``pairs`` (reset to 0..n-1).
+
+    :func:`kpi_transforms.facts.rebuild_facts` builds it once per rebuild and hands it to the
+    intent, quote, case and follow-up transforms (each builds its own when called alone)."""
 
     messages: pd.DataFrame  # input messages, index 0..n-1
     order: ThreadOrder
     classes: np.ndarray  # IGNORED / CUSTOMER / HUMAN / BOT per sorted position
     sent_s: np.ndarray  # sent_at, UTC epoch seconds
-    text: pd.Series  # message text (missing -> ""), index = sorted position
+    # message text as Arrow, in *input* order (missing = null): only the texts a transform
+    # classifies are put into thread order (:meth:`text_at`), never the whole column
+    input_text: pa.Array | pa.ChunkedArray
     question_pos: np.ndarray  # per pair: sorted position of its first customer message (-1 unknown)
     reply_pos: np.ndarray  # per pair: sorted position of its reply (-1 unanswered)
     queue_of: np.ndarray  # per sorted position: the pair row whose queue holds this customer message, else -1
@@ -245,6 +349,37 @@ class ThreadView:
     def column(self, name: str) -> pd.api.extensions.ExtensionArray:
         """A message column in thread order."""
         return self.messages[name].array.take(self.order.perm)
+
+    def column_at(self, name: str, positions: np.ndarray) -> pd.api.extensions.ExtensionArray:
+        """A message column at the sorted ``positions`` only (-1 -> missing)."""
+        positions = np.asarray(positions, dtype=np.int64)
+        rows = np.where(positions >= 0, self.order.perm[np.maximum(positions, 0)], -1)
+        values = self.messages[name]
+        if _is_arrow_string(values.dtype):  # gathered from the column's chunks (see _take)
+            return values.dtype.__from_arrow__(_take(_arrow_column(values), rows))
+        return values.array.take(rows, allow_fill=True)
+
+    def text_at(self, positions: np.ndarray) -> pa.Array:
+        """The texts (missing -> "") at the sorted ``positions``, as one Arrow large_string array."""
+        return _arrow_text(_take(self.input_text, self.order.perm[np.asarray(positions, dtype=np.int64)]))
+
+    def check(self, messages: pd.DataFrame, pairs: pd.DataFrame) -> ThreadView:
+        """This view, after a cheap check that it was built from ``messages`` and ``pairs``."""
+        if len(self.messages) != len(messages) or len(self.question_pos) != len(pairs):
+            raise ValueError("thread view built from other messages / pairs")
+        return self
+
+    def from_first(self, positions: np.ndarray, starts: np.ndarray, strict: bool = False) -> np.ndarray:
+        """Bool per sorted position in ``positions``: it comes at or after (after, ``strict``)
+        the first of the sorted positions ``starts`` in its thread. Messages before that can
+        never be what a search from one of ``starts`` finds, so they need not be classified."""
+        positions = np.asarray(positions, dtype=np.int64)
+        starts = np.asarray(starts, dtype=np.int64)
+        starts = starts[starts >= 0]
+        first = np.full(len(self.order.thread_ids), np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(first, self.thread_code[starts], starts)
+        limit = first[self.thread_code[positions]]
+        return positions > limit if strict else positions >= limit
 
     def next_in(self, candidates: np.ndarray, after: np.ndarray, strict: bool = True) -> np.ndarray:
         """For each position in ``after``: the first of the sorted positions ``candidates``
@@ -279,18 +414,78 @@ class ThreadView:
         return out
 
 
-def thread_view(messages: pd.DataFrame, pairs: pd.DataFrame) -> ThreadView:
+def _queue_candidates(order: ThreadOrder, classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(question, reply) sorted positions of every customer queue, in thread order, by the
+    queue rule of SPEC 6 that :func:`~kpi_transforms.reply_pairs.fct_reply_pair` applies: a
+    queue is a maximal run of customer messages (bots are transparent), its reply the human
+    message right after it (-1 when the thread ends first)."""
+    empty = np.zeros(0, dtype=np.int64)
+    ch_pos = np.flatnonzero((classes == CUSTOMER) | (classes == HUMAN))
+    if len(ch_pos) == 0:
+        return empty, empty
+    ch_cust = classes[ch_pos] == CUSTOMER
+    ch_thread = order.thread_code[ch_pos]
+    new_thread = np.r_[True, ch_thread[1:] != ch_thread[:-1]]
+    starts = np.flatnonzero(ch_cust & (new_thread | ~np.r_[False, ch_cust[:-1]]))
+    # a run of customer messages ends at the next human message or the next thread
+    breaks = np.flatnonzero(~ch_cust | new_thread)
+    ends = np.append(breaks, len(ch_pos))[np.searchsorted(breaks, starts, side="right")]
+    answered = ends < len(ch_pos)
+    answered[answered] = ~new_thread[ends[answered]]  # a break inside the thread is a human message
+    reply = np.full(len(starts), -1, dtype=np.int64)
+    reply[answered] = ch_pos[ends[answered]]
+    return ch_pos[starts], reply
+
+
+def _positions_by_rule(
+    messages: pd.DataFrame, order: ThreadOrder, classes: np.ndarray, pairs: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """(question_pos, reply_pos) of ``pairs`` without looking any id up, or None.
+
+    ``fct_reply_pair`` returns its rows in thread order, so its queues are the ones
+    :func:`_queue_candidates` finds, row for row. That is checked, not assumed: every
+    question and reply id must equal the message id at the candidate position (the few
+    hundred thousand string comparisons cost a fraction of hashing a million ids). With
+    unique message ids that proves the positions are the ones an id lookup would give; any
+    difference (pairs re-sorted or filtered, another queue rule) returns None."""
+    question, reply = _queue_candidates(order, classes)
+    if len(question) != len(pairs):
+        return None
+    ids = _arrow_column(messages["message_id"])
+    want_q = _arrow_strings(pairs["question_message_id"])
+    got_q = _arrow_strings(_take(ids, order.perm[question]))
+    if want_q.null_count or got_q.null_count or not pc.all(pc.equal(got_q, want_q)).as_py():
+        return None
+    answered = reply >= 0
+    want_r = _arrow_strings(pairs["reply_message_id"])
+    if not np.array_equal(want_r.is_valid().to_numpy(zero_copy_only=False), answered):
+        return None
+    if answered.any():
+        got_r = _arrow_strings(_take(ids, order.perm[reply[answered]]))
+        if got_r.null_count or not pc.all(pc.equal(got_r, _take(want_r, np.flatnonzero(answered)))).as_py():
+            return None
+    return question, reply
+
+
+def thread_view(messages: pd.DataFrame, pairs: pd.DataFrame, *, unique_ids: bool = False) -> ThreadView:
     """Messages in thread order with ``pairs`` (``fct_reply_pair`` of the same messages)
-    located in it."""
+    located in it.
+
+    ``unique_ids``: the caller guarantees that ``message_id`` is unique and never empty in
+    ``messages`` (true of ``marts.fct_message``, whose key it is). The queues are then located
+    by the queue rule and checked id by id (:func:`_positions_by_rule`) before falling back to
+    looking every id up; without the guarantee a duplicate id could point elsewhere."""
     messages = messages.reset_index(drop=True)
     order = thread_order(messages)
     classes = message_classes(messages)[order.perm]
-    text = messages["text"].astype(object).take(order.perm).reset_index(drop=True)
-    text = text.where(text.notna(), "").astype(str)
+    input_text = _arrow_column(messages["text"])
     n_pairs = len(pairs)
-    if n_pairs:
-        ids = pd.concat([pairs["question_message_id"], pairs["reply_message_id"]], ignore_index=True)
-        ids = ids.astype(object).where(ids.notna(), "")
+    located = _positions_by_rule(messages, order, classes, pairs) if unique_ids and n_pairs else None
+    if located is not None:
+        question_pos, reply_pos = located
+    elif n_pairs:
+        # look every id up; missing reply ids as "" (no message has that id)
+        ids = pd.concat([pairs["question_message_id"], pairs["reply_message_id"]], ignore_index=True).fillna("")
         positions = sorted_positions(messages, order, ids)
         question_pos, reply_pos = positions[:n_pairs], positions[n_pairs:]
     else:
@@ -310,26 +505,51 @@ def thread_view(messages: pd.DataFrame, pairs: pd.DataFrame) -> ThreadView:
         order=order,
         classes=classes,
         sent_s=np.floor_divide(order.sent_us, 1_000_000),
-        text=text,
+        input_text=input_text,
         question_pos=question_pos,
         reply_pos=reply_pos,
         queue_of=queue_of,
     )
 
 
-def queue_texts(view: ThreadView, n_pairs: int) -> np.ndarray:
-    """Per pair: the text of all customer messages of its queue, joined by line breaks."""
-    out = np.full(n_pairs, "", dtype=object)
+_LARGE_EMPTY = pa.scalar("", pa.large_string())
+_LARGE_NEWLINE = pa.scalar("\n", pa.large_string())
+
+
+def queue_text_array(view: ThreadView, n_pairs: int, rows: np.ndarray | None = None) -> pa.Array:
+    """Per pair (only the pair rows ``rows``, in that order, when given): the text of all
+    customer messages of its queue, each followed by a line break ("" for none), as Arrow.
+
+    The texts are joined by Arrow (a list array per queue, ``binary_join``), not by adding
+    Python strings."""
     member = np.flatnonzero(view.queue_of >= 0)
-    if len(member) == 0:
-        return out
     owners = view.queue_of[member]
+    if rows is not None:
+        wanted = np.zeros(n_pairs, dtype=bool)
+        wanted[rows] = True
+        keep = wanted[owners]
+        member, owners = member[keep], owners[keep]
+    size = n_pairs if rows is None else len(rows)
+    if len(member) == 0:
+        return pa.array([""] * size, type=pa.large_string())
     grouping = np.argsort(owners, kind="stable")  # positions stay in thread order per queue
     owners, member = owners[grouping], member[grouping]
-    pieces = (view.text.to_numpy(dtype=object)[member] + "\n").astype(object)
     heads = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
-    out[owners[heads]] = np.add.reduceat(pieces, heads)
-    return out
+    offsets = pa.array(np.append(heads, len(member)).astype(np.int64), type=pa.int64())
+    lists = pa.LargeListArray.from_arrays(offsets, view.text_at(member))
+    joined = pc.binary_join_element_wise(pc.binary_join(lists, _LARGE_NEWLINE), _LARGE_EMPTY, _LARGE_NEWLINE)
+    slot = np.full(n_pairs, -1, dtype=np.int64)
+    slot[owners[heads]] = np.arange(len(heads), dtype=np.int64)
+    if rows is not None:
+        slot = slot[np.asarray(rows, dtype=np.int64)]
+    if np.array_equal(slot, np.arange(len(joined))):  # the usual case: every queue has its texts, in order
+        return joined
+    return joined.take(pa.array(slot, mask=slot < 0)).fill_null("")
+
+
+def queue_texts(view: ThreadView, n_pairs: int) -> np.ndarray:
+    """Per pair: the text of all customer messages of its queue, joined by line breaks."""
+    return np.asarray(queue_text_array(view, n_pairs).to_numpy(zero_copy_only=False), dtype=object)
 
 
 # --------------------------------------------------------------------------------------------
@@ -337,14 +557,16 @@ def queue_texts(view: ThreadView, n_pairs: int) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 
 
-def intents_of_texts(texts: pd.Series | np.ndarray, keywords: Keywords) -> np.ndarray:
+def _intent_codes(texts: Any, keywords: Keywords) -> np.ndarray:
+    """Index into :data:`ALL_INTENTS` per text: the first intent of :data:`INTENTS` (priority
+    order) with a match, else ``other``."""
+    first = _first_match(texts, [(keywords.intents.get(i, ()), keywords.exclude.get(i, ())) for i in INTENTS])
+    return np.where(first >= 0, first, len(INTENTS))
+
+
+def intents_of_texts(texts: pd.Series | np.ndarray | pa.Array, keywords: Keywords) -> np.ndarray:
     """Intent per text by the keyword rules (complaint > quote_request > order > other)."""
-    series = _as_text(texts)
-    out = np.full(len(series), OTHER, dtype=object)
-    for intent in reversed(INTENTS):  # the highest priority is written last
-        hit = contains_any(series, keywords.intents.get(intent, ()), keywords.exclude.get(intent, ()))
-        out[hit] = intent
-    return out
+    return np.array(ALL_INTENTS, dtype=object)[_intent_codes(texts, keywords)]
 
 
 def _manual_labels(manual: pd.DataFrame | None) -> tuple[pd.Series, pd.Series]:
@@ -372,26 +594,39 @@ def _manual_labels(manual: pd.DataFrame | None) -> tuple[pd.Series, pd.Series]:
     return by_question, by_thread
 
 
+def _label_codes(keys: pd.Series, labels: pd.Series) -> np.ndarray:
+    """Per key: the index into :data:`ALL_INTENTS` of its label in ``labels`` (key -> intent,
+    unique keys), -1 where it has none (an Arrow hash lookup, no Python loop per key)."""
+    found = pc.index_in(_arrow_strings(keys), value_set=_arrow_strings(labels.index.to_series()))
+    found = found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    label_codes = np.array([ALL_INTENTS.index(v) for v in labels.tolist()] + [-1], dtype=np.int64)
+    return label_codes[found]  # -1 -> the appended "no label"
+
+
 def queue_intents(
-    messages: pd.DataFrame, pairs: pd.DataFrame, keywords: Keywords, manual: pd.DataFrame | None = None
+    messages: pd.DataFrame,
+    pairs: pd.DataFrame,
+    keywords: Keywords,
+    manual: pd.DataFrame | None = None,
+    *,
+    view: ThreadView | None = None,
 ) -> pd.Series:
     """One intent per customer queue (row of ``pairs``): ``complaint`` | ``quote_request`` |
     ``order`` | ``other`` from the queue's customer text; ``manual`` labels
-    (``marts.manual_intent_label`` rows) win."""
+    (``marts.manual_intent_label`` rows) win. ``view``: :func:`thread_view` of the same
+    messages and pairs, when the caller has it already."""
     index = pairs.index
     if len(pairs) == 0:
         return pd.Series(pd.array([], dtype=STRING), index=index, name="intent")
-    view = thread_view(messages, pairs)
-    rules = intents_of_texts(queue_texts(view, len(pairs)), keywords)
-    result = pd.Series(rules, index=index, dtype=object)
+    view = thread_view(messages, pairs) if view is None else view.check(messages, pairs)
+    codes = _intent_codes(queue_text_array(view, len(pairs)), keywords)
     by_question, by_thread = _manual_labels(manual)
-    if len(by_thread):
-        labelled = pairs["thread_id"].map(by_thread)
-        result = labelled.where(labelled.notna(), result)
-    if len(by_question):
-        labelled = pairs["question_message_id"].map(by_question)
-        result = labelled.where(labelled.notna(), result)
-    return pd.Series(pd.array(result.to_numpy(dtype=object), dtype=STRING), index=index, name="intent")
+    # the question's label wins over the thread's, which wins over the rules
+    for keys, labels in ((pairs["thread_id"], by_thread), (pairs["question_message_id"], by_question)):
+        if len(labels):
+            labelled = _label_codes(keys, labels)
+            codes = np.where(labelled >= 0, labelled, codes)
+    return pd.Series(pd.array(list(ALL_INTENTS), dtype=STRING).take(codes), index=index, name="intent")
 
 
 def read_manual_intent_labels(warehouse: Any, conn: Any, thread_ids: Iterable[str]) -> pd.DataFrame:
@@ -405,7 +640,9 @@ def read_manual_intent_labels(warehouse: Any, conn: Any, thread_ids: Iterable[st
     return frame[frame["thread_id"].isin(wanted) | frame["thread_id"].isna()].reset_index(drop=True)
 
 
-def pair_intents(warehouse: Any, conn: Any, messages: pd.DataFrame, pairs: pd.DataFrame, config: Config) -> pd.Series:
+def pair_intents(
+    warehouse: Any, conn: Any, messages: pd.DataFrame, pairs: pd.DataFrame, config: Config, *, view: ThreadView | None = None
+) -> pd.Series:
     """``fct_reply_pair.intent`` for rebuilt pairs (the hook :func:`kpi_transforms.facts.rebuild_facts` calls)."""
     manual = read_manual_intent_labels(warehouse, conn, pairs["thread_id"].unique() if len(pairs) else [])
-    return queue_intents(messages, pairs, load_keywords(config), manual)
+    return queue_intents(messages, pairs, load_keywords(config), manual, view=view)

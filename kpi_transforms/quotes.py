@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from kpi_transforms.calendar import BusinessCalendar
 from kpi_transforms.intents import Keywords, ThreadView, contains_any, contains_regex, thread_view
@@ -35,37 +36,62 @@ QUOTE_COLUMNS = (
 _NAT = np.iinfo(np.int64).min
 
 
-def quote_positions(view: ThreadView, keywords: Keywords) -> np.ndarray:
-    """Sorted positions of the human agent messages that carry a quote."""
+def carries_quote(view: ThreadView, keywords: Keywords, positions: np.ndarray) -> np.ndarray:
+    """Bool per sorted position (human agent messages): the message carries a quote."""
+    text = view.text_at(positions)
+    # a document: an offer word, in a file or with a word saying it is attached; the message
+    # type and the markers are only looked at for the (few) texts with an offer word
+    quote = contains_any(text, keywords.quote_attachments)
+    offer = np.flatnonzero(quote)
+    if len(offer):
+        is_file = bool_mask(pd.Series(view.column_at("message_type", positions[offer])) == "media")
+        ask = offer[~is_file]
+        if len(ask):
+            quote[ask] = contains_any(text.take(pa.array(ask)), keywords.attachment_markers)
+    # a price: only looked for where no document was found (the result is the same "or")
+    rest = np.flatnonzero(~quote)
+    if len(rest):
+        quote[rest] = contains_regex(text.take(pa.array(rest)), keywords.quote_prices)
+    return quote
+
+
+def quote_positions(view: ThreadView, keywords: Keywords, requests: np.ndarray | None = None) -> np.ndarray:
+    """Sorted positions of the human agent messages that carry a quote.
+
+    With ``requests`` (sorted positions of quote-request questions) only messages at or after
+    the first request of their thread are classified: an earlier one can answer no request."""
     human = np.flatnonzero(view.classes == HUMAN)
-    if len(human) == 0:
-        return human
-    text = view.text.iloc[human]
-    is_file = bool_mask(pd.Series(view.column("message_type")).iloc[human].reset_index(drop=True) == "media")
-    document = contains_any(text, keywords.quote_attachments) & (is_file | contains_any(text, keywords.attachment_markers))
-    return human[contains_regex(text, keywords.quote_prices) | document]
+    if requests is not None and len(human):
+        human = human[view.from_first(human, requests)]
+    return human[carries_quote(view, keywords, human)] if len(human) else human
 
 
 def fct_quote_response(
-    messages: pd.DataFrame, pairs: pd.DataFrame, calendar: BusinessCalendar, keywords: Keywords
+    messages: pd.DataFrame,
+    pairs: pd.DataFrame,
+    calendar: BusinessCalendar,
+    keywords: Keywords,
+    *,
+    view: ThreadView | None = None,
 ) -> pd.DataFrame:
-    """One row per quote-request queue (``pairs.intent == 'quote_request'``) with its first quote."""
+    """One row per quote-request queue (``pairs.intent == 'quote_request'``) with its first quote.
+    ``view``: :func:`~kpi_transforms.intents.thread_view` of the same messages and pairs, when
+    the caller has it already."""
     pairs = pairs.reset_index(drop=True)
     if len(pairs) == 0 or "intent" not in pairs.columns:
         return _empty()
     requests = np.flatnonzero(bool_mask(pairs["intent"] == "quote_request"))
     if len(requests) == 0:
         return _empty()
-    view = thread_view(messages, pairs)
-    quote_pos = view.next_in(quote_positions(view, keywords), view.question_pos[requests], strict=False)
+    view = thread_view(messages, pairs) if view is None else view.check(messages, pairs)
+    question_pos = view.question_pos[requests]
+    quote_pos = view.next_in(quote_positions(view, keywords, question_pos), question_pos, strict=False)
     quoted = quote_pos >= 0
-    rows = view.order.perm[np.maximum(quote_pos, 0)]
-    quote_ids = view.messages["message_id"].astype(STRING).array.take(rows)
-    quote_ids[~quoted] = pd.NA
-    quote_agent = view.messages["agent_id"].astype(STRING).array.take(rows)
+    quote_ids = view.column_at("message_id", quote_pos).astype(STRING)
     request = pairs.iloc[requests].reset_index(drop=True)
-    agent = pd.array(np.where(quoted, quote_agent.to_numpy(dtype=object, na_value=None),
-                              request["agent_id"].astype(object).to_numpy()), dtype=STRING)
+    # the agent who sent the quote; without a quote, the queue's agent
+    agent = view.column_at("agent_id", quote_pos).astype(STRING)
+    agent[~quoted] = request["agent_id"].astype(STRING).array[~quoted]
     question_us = epoch_us(request["question_at"])
     question_s = np.floor_divide(question_us, 1_000_000)
     quote_s = np.where(quoted, view.sent_s[np.maximum(quote_pos, 0)], question_s)
