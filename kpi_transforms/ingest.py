@@ -693,7 +693,7 @@ def load_parsed(
                         n_known, size = per_file.loc[result.file_seq]
                         result.messages_known, result.messages_new = int(n_known), int(size - n_known)
                 affected = sorted(batch.loc[~known, "thread_id"].unique().tolist())
-            del batch, fresh  # the facts re-read what they need; keep peak memory to one batch
+            del batch  # ``fresh`` (the deduplicated rows) gives the facts the threads that are new
             for result, write in lake_writes:
                 result.lake_path = write.result()
 
@@ -706,7 +706,8 @@ def load_parsed(
             if rebuild:
                 from kpi_transforms.facts import rebuild_facts
 
-                rebuild_facts(warehouse, conn, affected, config, dq_results=dq_results)
+                rebuild_facts(warehouse, conn, affected, config, dq_results=dq_results, batch=fresh)
+            del fresh
             if dq_results:
                 warehouse.bulk_insert(conn, "audit.dq_result", dq_rows(dq_results, batch_id, now))
             warehouse.bulk_insert(

@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -32,6 +31,24 @@ SQL_DIR = Path(os.environ.get("CHATKPI_SQL_DIR", Path(__file__).resolve().parent
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$")
 _DIALECT_LINE = re.compile(r"\A\s*--\s*dialect:\s*(\w+)")
 _SHA256_PLACEHOLDER = re.compile(r"\{\{\s*sha256\((.*?)\)\s*\}\}", re.S)
+
+
+@contextlib.contextmanager
+def _unordered_inserts(raw: Any, rows: int) -> Iterator[None]:
+    """DuckDB: a large insert without insertion-order preservation is written in parallel
+    straight into row groups (no WAL, no checkpoint at commit): 1 M messages load in about half
+    the time and commit in 0.05 s instead of 0.6 s. Row order of a table is never relied on
+    (PostgreSQL does not keep it either); the setting is restored afterwards. ``raw`` None
+    (PostgreSQL) or small inserts: nothing to do."""
+    if raw is None or rows < 100_000:
+        yield
+        return
+    previous = raw.execute("select current_setting('preserve_insertion_order')").fetchone()[0]
+    raw.execute("set preserve_insertion_order = false")
+    try:
+        yield
+    finally:
+        raw.execute("set preserve_insertion_order = true" if previous else "set preserve_insertion_order = false")
 
 
 class WarehouseError(ChatKpiError):
@@ -226,21 +243,12 @@ class Warehouse:
         if self.dialect == "duckdb":
             raw = conn.connection.driver_connection
             view = "chatkpi_arrow_" + uuid.uuid4().hex[:12]
-            # A large insert without insertion-order preservation is written in parallel straight
-            # into row groups (no WAL, no checkpoint when the connection closes): 1 M messages
-            # load in about half the time. Row order of a table is never relied on (PostgreSQL
-            # does not keep it either); the setting is restored afterwards.
-            unordered = data.num_rows >= 100_000
-            if unordered:
-                previous = raw.execute("select current_setting('preserve_insertion_order')").fetchone()[0]
-                raw.execute("set preserve_insertion_order = false")
             raw.register(view, data)
             try:
-                raw.execute(f"insert into {table} ({columns}) select {columns} from {view}").fetchall()
+                with _unordered_inserts(raw, data.num_rows):
+                    raw.execute(f"insert into {table} ({columns}) select {columns} from {view}").fetchall()
             finally:
                 raw.unregister(view)
-                if unordered:
-                    raw.execute("set preserve_insertion_order = true" if previous else "set preserve_insertion_order = false")
         else:
             # COPY streamed from Arrow, batch by batch (memory bounded by one batch whatever the
             # table size; the server parses one batch while the next is built). Binary COPY
@@ -279,22 +287,24 @@ class Warehouse:
             self.bulk_insert(conn, staging, data)
             source = _ident(staging)
         try:
-            # One scan of the target's keys: the insert returns what it added, the rest was known.
-            added = self.read_arrow(
-                f"insert into {target} ({columns}) select {columns} from {source} s"
-                f" where not exists (select 1 from {target} t where t.{key} = s.{key}) returning {key}",
-                conn=conn,
-            ).column(0)
+            # The keys already there first (a join: DuckDB builds its hash table on the smaller
+            # side); RETURNING on the insert instead cost a second per million rows.
+            known = self.read_df(f"select s.{key} from {source} s join {target} t on t.{key} = s.{key}", conn=conn)[key]
+            with _unordered_inserts(conn.connection.driver_connection if view else None, data.num_rows - len(known)):
+                if len(known) == 0:
+                    self.execute(conn, f"insert into {target} ({columns}) select {columns} from {source}")
+                elif len(known) < data.num_rows:
+                    self.execute(
+                        conn,
+                        f"insert into {target} ({columns}) select {columns} from {source} s"
+                        f" where not exists (select 1 from {target} t where t.{key} = s.{key})",
+                    )
         finally:
             if view is not None:
                 conn.connection.driver_connection.unregister(view)
             else:
                 self.execute(conn, f"delete from {staging}")
-        keys = data.column(key)
-        if len(added) == 0:
-            return keys.to_pandas()
-        was_added = pc.is_in(keys, value_set=pa.chunked_array(added).combine_chunks().cast(keys.type))
-        return keys.filter(pc.invert(was_added)).to_pandas()
+        return known
 
     def delete_where_in(self, conn: Connection, table: str, column: str, keys: Sequence[str]) -> int:
         """Delete the rows whose ``column`` is one of ``keys`` (keys loaded as a bound array)."""
