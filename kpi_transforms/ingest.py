@@ -674,9 +674,9 @@ def load_parsed(
                 frames.append(messages)
 
             batch = _batch_frame(frames)
+            in_batch_dup = _in_batch_duplicates(batch, frames)
             del frames
             affected: list[str] = []
-            in_batch_dup = batch["message_id"].duplicated(keep="first")
             fresh = batch[~in_batch_dup] if in_batch_dup.any() else batch
             loaded = [r for r in parsed if r.status == "parsed"]
             if loaded:
@@ -762,6 +762,27 @@ def _batch_frame(frames: list[pd.DataFrame]) -> pd.DataFrame:
     if not in_order.all():
         batch = batch.sort_values(["file_seq", "source_line"], kind="stable", ignore_index=True)
     return batch
+
+
+def _in_batch_duplicates(batch: pd.DataFrame, frames: list[pd.DataFrame]) -> pd.Series:
+    """Rows of ``batch`` whose message_id an earlier row of the batch has (keep the first).
+
+    ``message_id`` hashes the thread and the occurrence index of identical messages within one
+    file, so one file's ids never repeat and only files sharing a thread (two exports of one
+    chat in a batch) can repeat each other: only their rows are compared (hashing 1 M ids took
+    ~0.3 s for a batch that cannot have any). A repeat within one file could only be a hash
+    collision; the gate's uniqueness check on the deduplicated rows would stop the batch."""
+    dup = pd.Series(False, index=batch.index, dtype=bool)
+    seen: set[str] = set()
+    shared: set[str] = set()
+    for frame in frames:
+        threads = set(frame["thread_id"].unique().tolist())
+        shared |= threads & seen
+        seen |= threads
+    if shared:
+        rows = batch["thread_id"].isin(shared)
+        dup[rows] = batch.loc[rows, "message_id"].duplicated(keep="first").to_numpy()
+    return dup
 
 
 def _write_audit(warehouse: Warehouse, conn, parsed: list[FileResult], batch_id: str, now: dt.datetime) -> None:
