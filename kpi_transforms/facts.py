@@ -135,7 +135,7 @@ def rebuild_facts(
     view = thread_view(messages, pairs, unique_ids=True) if len(messages) else None
     # complaint | quote_request | order | other
     pairs["intent"] = pair_intents(warehouse, conn, messages, pairs, config, view=view)
-    thread_facts = fct_thread(messages, pairs, calendar)
+    thread_facts = fct_thread(messages, pairs, calendar, view=view)
     from kpi_transforms.quality import DataQualityError, validate_facts
 
     gate = validate_facts(messages, pairs[PAIR_COLUMNS], thread_facts[THREAD_COLUMNS])

@@ -51,6 +51,7 @@ def fct_thread(
     calendar: Any = None,
     known_customers: set[str] | None = None,
     first_order_at: pd.Series | None = None,
+    view: Any = None,
 ) -> pd.DataFrame:
     """One row per thread (SPEC 7), sorted by ``thread_id``.
 
@@ -58,13 +59,17 @@ def fct_thread(
     ``known_customers`` are customer ids already seen before these messages (customer list,
     earlier threads in the warehouse); ``first_order_at`` maps customer_id -> first order
     (UTC). ``calendar`` is accepted for a uniform call signature and not used: durations come
-    from ``pairs``.
+    from ``pairs``. ``view``: the :class:`~kpi_transforms.intents.ThreadView` of these messages
+    and pairs when the caller has one (``facts.rebuild_facts``): its thread order and pair
+    positions are used instead of sorting again and looking every id up.
     """
     del calendar
     check_columns(messages, (*REQUIRED_COLUMNS, "thread_name"))
     messages = messages.reset_index(drop=True)
     pairs = pairs if len(pairs) else _empty_pairs()
-    order = thread_order(messages)
+    if view is not None and (len(view.order.perm) != len(messages) or len(view.question_pos) != len(pairs)):
+        raise ValueError("fct_thread: the thread view is not of these messages and pairs")
+    order = view.order if view is not None else thread_order(messages)
     perm, tcode, threads = order.perm, order.thread_code, order.thread_ids
     n_threads = len(threads)
     first = np.searchsorted(tcode, np.arange(n_threads), side="left")
@@ -91,12 +96,16 @@ def fct_thread(
     )
 
     # primary agent: the replies are the pairs' reply messages
-    classes = message_classes(messages)[perm]
-    replies = pairs["reply_message_id"].dropna()
-    questions = pairs["question_message_id"]
-    # one hash look-up for both id lists (building the table over all messages is the cost)
-    positions = sorted_positions(messages, order, pd.concat([questions, replies], ignore_index=True))
-    question_pos, reply_pos = positions[: len(questions)], positions[len(questions) :]
+    classes = view.classes if view is not None else message_classes(messages)[perm]
+    if view is not None:
+        question_pos = view.question_pos
+        reply_pos = view.reply_pos[pairs["reply_message_id"].notna().to_numpy(dtype=bool)]
+    else:
+        replies = pairs["reply_message_id"].dropna()
+        questions = pairs["question_message_id"]
+        # one hash look-up for both id lists (building the table over all messages is the cost)
+        positions = sorted_positions(messages, order, pd.concat([questions, replies], ignore_index=True))
+        question_pos, reply_pos = positions[: len(questions)], positions[len(questions) :]
     first_at = order.sent_us[first]
     out = pd.DataFrame(
         {

@@ -180,3 +180,17 @@ def test_take_gathers_from_the_chunks_of_a_column():
             assert _take(chunked, rows).to_pylist() == expected
             assert _take(pa.array(values, pa.large_string()), rows).to_pylist() == expected
     assert _take(pa.chunked_array([], type=pa.large_string()), np.array([-1])).to_pylist() == [None]
+
+
+def test_fct_thread_with_the_shared_view_equals_fct_thread_alone(msgs, cal):
+    """rebuild_facts hands its thread view to fct_thread (no second sort, no id look-up)."""
+    from kpi_transforms.threads import fct_thread
+
+    shuffled = msgs.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    pairs = fct_reply_pair(shuffled, cal)
+    view = thread_view(shuffled, pairs, unique_ids=True)
+    alone = fct_thread(shuffled, pairs, cal)
+    assert len(alone) >= 3 and alone["primary_agent_id"].notna().any()
+    assert_frame_equal(fct_thread(shuffled, pairs, cal, view=view), alone)
+    with pytest.raises(ValueError, match="not of these messages"):
+        fct_thread(shuffled.iloc[1:], pairs, cal, view=view)
