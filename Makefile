@@ -26,8 +26,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+# --install-refs: the reference libraries (whatstk, businesstimedelta; pinned) go into their
+# own .venv-bench/, never into .venv, so the table always carries the ratios.
 bench: $(STAMP)
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py --install-refs
 
 # Refresh requirements.lock from a clean resolve of pyproject.toml (needs the package registry).
 lock:
