@@ -13,16 +13,13 @@ import pyarrow as pa
 import pytest
 from pandas.testing import assert_frame_equal, assert_series_equal
 
-from kpi_transforms.calendar import BusinessCalendar
 from kpi_transforms.cases import CASE_WINDOW_SECONDS, _case_chain, fct_case
-from kpi_transforms.config import Config
 from kpi_transforms.followups import fct_follow_up
 from kpi_transforms.intents import (
     _take,
     contains_any,
     first_category,
     intents_of_texts,
-    load_keywords,
     queue_intents,
     queue_text_array,
     queue_texts,
@@ -30,19 +27,9 @@ from kpi_transforms.intents import (
 )
 from kpi_transforms.quotes import fct_quote_response
 from kpi_transforms.reply_pairs import fct_reply_pair
-from tests.test_intents import chat, frame
+from tests.test_intents import cal, chat, frame, kw  # noqa: F401 - cal, kw: shared fixtures
 
 TZ = "Asia/Jakarta"
-
-
-@pytest.fixture(scope="module")
-def cal() -> BusinessCalendar:
-    return BusinessCalendar.from_config(Config())
-
-
-@pytest.fixture(scope="module")
-def kw():
-    return load_keywords()
 
 
 @pytest.fixture(scope="module")
