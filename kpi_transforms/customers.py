@@ -25,6 +25,8 @@ transacted before their first thread as not new.
 
 from __future__ import annotations
 
+import contextlib
+
 import re
 import zoneinfo
 from collections.abc import Sequence
@@ -205,12 +207,8 @@ def parse_customer_list(table: Table, config: Config) -> ParsedRows:
 
 def _with_keys(warehouse: Warehouse, conn: Connection, keys: Sequence[str], sql: str) -> pd.DataFrame:
     """Run ``sql`` (which joins ``staging.stg_row_key k``) with ``keys`` loaded as that table."""
-    warehouse.execute(conn, "delete from staging.stg_row_key")
-    warehouse.bulk_insert(conn, "staging.stg_row_key", pa.table({"row_key": pa.array(sorted(set(keys)), pa.string())}))
-    try:
+    with warehouse.staged_keys(conn, "staging.stg_row_key", "row_key", sorted(set(keys))):
         return warehouse.read_df(sql, conn=conn)
-    finally:
-        warehouse.execute(conn, "delete from staging.stg_row_key")
 
 
 def key_map(warehouse: Warehouse, conn: Connection, keys: Sequence[str]) -> dict[str, str]:
@@ -292,13 +290,12 @@ def build_dim_customer(warehouse: Warehouse, conn: Connection, customers: Sequen
     keys, orders, the key map and customer lists; only for ``customers`` when given (every
     value of a row depends on that customer's own threads, orders and keys only)."""
     scoped = customers is not None
-    # the customers are loaded once as staging.stg_row_key and every read joins them
+    # the customers are loaded once as staging.stg_row_key and every read joins them (an
+    # unscoped build stages no keys and filters nothing)
     only = " and customer_id in (select row_key from staging.stg_row_key)" if scoped else ""
     only_t = " and t.customer_id in (select row_key from staging.stg_row_key)" if scoped else ""
-    if scoped:
-        warehouse.execute(conn, "delete from staging.stg_row_key")
-        warehouse.bulk_insert(conn, "staging.stg_row_key", pa.table({"row_key": pa.array(sorted(set(customers)), pa.string())}))
-    try:
+    staged = warehouse.staged_keys(conn, "staging.stg_row_key", "row_key", sorted(set(customers))) if scoped else None
+    with staged or contextlib.nullcontext():
         threads = warehouse.read_df(
             "select thread_id, thread_name, channel, customer_id, first_message_at from marts.fct_thread"
             " where customer_id is not null" + only,
@@ -319,9 +316,6 @@ def build_dim_customer(warehouse: Warehouse, conn: Connection, customers: Sequen
         listed = warehouse.read_df(
             "select customer_id, name, first_transaction_at from marts.ref_customer_list where true" + only, conn=conn
         )
-    finally:
-        if scoped:
-            warehouse.execute(conn, "delete from staging.stg_row_key")
 
     ids = sorted(set(threads["customer_id"]) | set(orders["customer_id"]) | set(keys["customer_id"]) | set(listed["customer_id"]))
     dim = pd.DataFrame({"customer_id": pd.Series(ids, dtype=object)})
@@ -429,14 +423,12 @@ def refresh_customers(
             earlier = [f is not None and f == f and f < day for f, day in zip(first, local_day)]
             not_new = threads.loc[earlier, "thread_id"].tolist()
             if not_new:
-                warehouse.execute(conn, "delete from staging.stg_row_key")
-                warehouse.bulk_insert(conn, "staging.stg_row_key", pa.table({"row_key": pa.array(not_new, pa.string())}))
-                warehouse.execute(
-                    conn,
-                    "update marts.fct_thread set is_new_customer = false"
-                    " where thread_id in (select row_key from staging.stg_row_key)",
-                )
-                warehouse.execute(conn, "delete from staging.stg_row_key")
+                with warehouse.staged_keys(conn, "staging.stg_row_key", "row_key", not_new):
+                    warehouse.execute(
+                        conn,
+                        "update marts.fct_thread set is_new_customer = false"
+                        " where thread_id in (select row_key from staging.stg_row_key)",
+                    )
     return len(dim)
 
 

@@ -50,37 +50,31 @@ def load_thread_messages(
         batch_ids = batch["batch_id"].unique().tolist()
         candidates = sorted(set(batch["thread_id"].unique().tolist()) & set(wanted))
         if len(batch_ids) == 1 and candidates:
-            _stage_thread_keys(warehouse, conn, candidates)
-            older = warehouse.read_df(
-                "select distinct m.thread_id from marts.fct_message m join staging.stg_thread_key k on k.thread_id = m.thread_id"
-                " where m.batch_id <> :batch",
-                {"batch": batch_ids[0]},
-                conn=conn,
-            )
+            with warehouse.staged_keys(conn, "staging.stg_thread_key", "thread_id", candidates):
+                older = warehouse.read_df(
+                    "select distinct m.thread_id from marts.fct_message m join staging.stg_thread_key k on k.thread_id = m.thread_id"
+                    " where m.batch_id <> :batch",
+                    {"batch": batch_ids[0]},
+                    conn=conn,
+                )
             only_new = set(candidates) - set(older["thread_id"])
             if only_new:
                 from_batch = batch[batch["thread_id"].isin(only_new)]
                 wanted = [t for t in wanted if t not in only_new]
     frames = []
     if wanted:
-        _stage_thread_keys(warehouse, conn, wanted)
-        frames.append(
-            warehouse.read_df(
-                "select m.* from marts.fct_message m join staging.stg_thread_key k on k.thread_id = m.thread_id", conn=conn
+        with warehouse.staged_keys(conn, "staging.stg_thread_key", "thread_id", wanted):
+            frames.append(
+                warehouse.read_df(
+                    "select m.* from marts.fct_message m join staging.stg_thread_key k on k.thread_id = m.thread_id", conn=conn
+                )
             )
-        )
-    warehouse.execute(conn, "delete from staging.stg_thread_key")
     if from_batch is not None:
         frames.append(from_batch[MESSAGE_COLUMNS])
     frames = [normalise_message_frame(f) for f in frames if len(f)]
     if not frames:
         return pd.DataFrame()
     return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-
-
-def _stage_thread_keys(warehouse: Warehouse, conn: Connection, thread_ids: Sequence[str]) -> None:
-    warehouse.execute(conn, "delete from staging.stg_thread_key")
-    warehouse.bulk_insert(conn, "staging.stg_thread_key", pa.table({"thread_id": pa.array(list(thread_ids), pa.string())}))
 
 
 def normalise_message_frame(frame: pd.DataFrame) -> pd.DataFrame:

@@ -421,14 +421,12 @@ def merge_row_tables(warehouse: Warehouse, conn, parsed: list[FileResult], confi
         ranked = batch.assign(**{f"__p{i}": _sortable(batch[c], types[c]) for i, c in enumerate(order)})
         pcols = [f"__p{i}" for i in range(len(order))]
         ranked = ranked.sort_values(pcols, kind="stable").drop_duplicates(spec.key, keep="last")
-        warehouse.execute(conn, "delete from staging.stg_row_key")
-        warehouse.bulk_insert(conn, "staging.stg_row_key", pa.table({"row_key": pa.array(ranked[spec.key].astype(str).tolist(), pa.string())}))
-        stored = warehouse.read_df(
-            f"select t.{spec.key}, {', '.join('t.' + c for c in order)} from {name} t"
-            f" join staging.stg_row_key k on k.row_key = t.{spec.key}",
-            conn=conn,
-        )
-        warehouse.execute(conn, "delete from staging.stg_row_key")
+        with warehouse.staged_keys(conn, "staging.stg_row_key", "row_key", ranked[spec.key].astype(str).tolist()):
+            stored = warehouse.read_df(
+                f"select t.{spec.key}, {', '.join('t.' + c for c in order)} from {name} t"
+                f" join staging.stg_row_key k on k.row_key = t.{spec.key}",
+                conn=conn,
+            )
         if len(stored):
             stored_rank = pd.DataFrame({f"__p{i}": _sortable(stored[c], types[c]) for i, c in enumerate(order)})
             stored_rank[spec.key] = stored[spec.key].astype(str).to_numpy()

@@ -569,13 +569,10 @@ def load_period_facts(warehouse: Warehouse, period: Period, config: Config | Non
 
 def _threads_of_customers(warehouse: Warehouse, conn, customers: list[str]) -> pd.DataFrame:
     """Threads of the given customers (the keys are loaded as a bound key table)."""
-    warehouse.execute(conn, "delete from staging.stg_thread_key")
-    warehouse.bulk_insert(conn, "staging.stg_thread_key", pa.table({"thread_id": pa.array(customers, pa.string())}))
-    frame = warehouse.read_df(
-        "select t.thread_id, t.customer_id, t.primary_agent_id, t.first_message_at from marts.fct_thread t"
-        " join staging.stg_thread_key k on k.thread_id = t.customer_id", conn=conn)
-    warehouse.execute(conn, "delete from staging.stg_thread_key")
-    return frame
+    with warehouse.staged_keys(conn, "staging.stg_thread_key", "thread_id", customers):
+        return warehouse.read_df(
+            "select t.thread_id, t.customer_id, t.primary_agent_id, t.first_message_at from marts.fct_thread t"
+            " join staging.stg_thread_key k on k.thread_id = t.customer_id", conn=conn)
 
 
 def _audit_rows(warehouse: Warehouse, period: Period) -> pd.DataFrame | None:

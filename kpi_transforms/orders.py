@@ -391,14 +391,11 @@ def _after_manual(warehouse, conn, winners: pd.DataFrame) -> list[str]:
 
 
 def _threads_of_messages(warehouse, conn, message_ids: list[str]) -> list[str]:
-    warehouse.execute(conn, "delete from staging.stg_thread_key")
-    warehouse.bulk_insert(conn, "staging.stg_thread_key", pa.table({"thread_id": pa.array(message_ids, pa.string())}))
-    found = warehouse.read_df(
-        "select distinct m.thread_id from marts.fct_message m join staging.stg_thread_key k on k.thread_id = m.message_id",
-        conn=conn,
-    )["thread_id"].tolist()
-    warehouse.execute(conn, "delete from staging.stg_thread_key")
-    return found
+    with warehouse.staged_keys(conn, "staging.stg_thread_key", "thread_id", message_ids):
+        return warehouse.read_df(
+            "select distinct m.thread_id from marts.fct_message m join staging.stg_thread_key k on k.thread_id = m.message_id",
+            conn=conn,
+        )["thread_id"].tolist()
 
 
 CASE_TABLE = RowTable("marts.manual_case_resolution", "override_key", CASE_SCHEMA, after_merge=_after_manual, order=40)

@@ -306,6 +306,19 @@ class Warehouse:
                 self.execute(conn, f"delete from {staging}")
         return known
 
+    @contextlib.contextmanager
+    def staged_keys(self, conn: Connection, table: str, column: str, keys: Sequence[str]) -> Iterator[None]:
+        """``keys`` loaded as the one-column key table ``table`` (``staging.stg_row_key`` /
+        ``staging.stg_thread_key``) for the statements inside the block, which join it; the
+        table is empty before and after, also when a statement fails."""
+        table, column = _ident(table), _ident(column)
+        self.execute(conn, f"delete from {table}")
+        self.bulk_insert(conn, table, pa.table({column: pa.array(list(keys), pa.string())}))
+        try:
+            yield
+        finally:
+            self.execute(conn, f"delete from {table}")
+
     def delete_where_in(self, conn: Connection, table: str, column: str, keys: Sequence[str]) -> int:
         """Delete the rows whose ``column`` is one of ``keys`` (keys loaded as a bound array)."""
         table, column = _ident(table), _ident(column)
