@@ -26,8 +26,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kpi_transforms.calendar import BusinessCalendar  # noqa: E402
-from kpi_transforms.config import ClosedPeriod, Config  # noqa: E402
+from kpi_transforms.core.calendar import BusinessCalendar  # noqa: E402
+from kpi_transforms.core.config import (
+    ClosedPeriod,
+    Config,  # noqa: E402
+)
 
 H = 3600
 

@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from kpi_transforms.calendar import BusinessCalendar
-from kpi_transforms.config import Config
-from kpi_transforms.reply_pairs import fct_reply_pair
+from kpi_transforms.core.calendar import BusinessCalendar
+from kpi_transforms.core.config import Config
+from kpi_transforms.facts.reply_pairs import fct_reply_pair
 
 ROLES = np.array(["customer", "agent", "bot", "system"])
 

@@ -50,8 +50,8 @@ import pyarrow.compute as pc
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kpi_transforms.calendar import BusinessCalendar  # noqa: E402
-from kpi_transforms.config import Config  # noqa: E402
+from kpi_transforms.core.calendar import BusinessCalendar  # noqa: E402
+from kpi_transforms.core.config import Config  # noqa: E402
 
 TZ_OFFSET = 7 * 3600  # Asia/Jakarta has no DST
 BUSINESS = "Sumber Souvenir"
@@ -477,8 +477,9 @@ def config_yaml() -> str:
 
 
 def roster_config() -> Config:
-    from kpi_transforms.config import parse_config
     import yaml
+
+    from kpi_transforms.core.config import parse_config
 
     return parse_config(yaml.safe_load(config_yaml()))
 
@@ -533,9 +534,11 @@ def history_parquet(out: str | Path, *, messages: int, chats: int | None = None,
     import pandas as pd
     import pyarrow.parquet as pq
 
-    from kpi_transforms.model import MESSAGE_SCHEMA, customer_id_for, make_thread_id, message_ids, thread_key
-    from kpi_transforms.reply_pairs import fct_reply_pair
-    from kpi_transforms.threads import fct_thread
+    from kpi_transforms.core.identity import customer_id_for, make_thread_id, thread_key
+    from kpi_transforms.core.schema import MESSAGE_SCHEMA
+    from kpi_transforms.facts.reply_pairs import fct_reply_pair
+    from kpi_transforms.facts.threads import fct_thread
+    from kpi_transforms.sources.canonical import message_ids
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -95,7 +95,7 @@ def _maxrss() -> int:
 
 
 def _config(folder: Path):
-    from kpi_transforms.config import load_config
+    from kpi_transforms.core.config import load_config
 
     return load_config(folder / "chatkpi.yaml")
 
@@ -104,7 +104,7 @@ def _canonical_frame(path: Path):
     """canonical.parquet as the frame the fact builders get from the warehouse."""
     import pyarrow.parquet as pq
 
-    from kpi_transforms.facts import normalise_message_frame
+    from kpi_transforms.pipeline.facts import normalise_message_frame
 
     return normalise_message_frame(pq.read_table(path).to_pandas())
 
@@ -113,7 +113,7 @@ def _warm_quality() -> float:
     """Import Great Expectations and build its context once (a fixed cost per process)."""
     t0 = time.perf_counter()
     try:
-        from kpi_transforms import quality
+        from kpi_transforms.quality import gate as quality
 
         if hasattr(quality, "_runtime"):
             quality._runtime()
@@ -127,7 +127,7 @@ def worker(stage: str, args: dict) -> dict:
     data = Path(args["data"])
     extra: dict = {}
     if stage == "parse":
-        from kpi_transforms.parsers.whatsapp import parse_whatsapp
+        from kpi_transforms.sources.whatsapp.parser import parse_whatsapp
 
         files = sorted((data / "whatsapp").glob("*.txt"))
         if args.get("android_only"):
@@ -142,7 +142,7 @@ def worker(stage: str, args: dict) -> dict:
     elif stage == "business_seconds":
         import numpy as np
 
-        from kpi_transforms.calendar import BusinessCalendar
+        from kpi_transforms.core.calendar import BusinessCalendar
 
         pairs = np.load(data / "pairs.npz")
         a, b = pairs["a"], pairs["b"]
@@ -158,9 +158,9 @@ def worker(stage: str, args: dict) -> dict:
             runs.append(time.perf_counter() - t0)
         seconds, rows = statistics.median(runs), len(a)
     elif stage in ("reply_pairs", "thread_facts"):
-        from kpi_transforms.calendar import BusinessCalendar
-        from kpi_transforms.reply_pairs import fct_reply_pair
-        from kpi_transforms.threads import fct_thread
+        from kpi_transforms.core.calendar import BusinessCalendar
+        from kpi_transforms.facts.reply_pairs import fct_reply_pair
+        from kpi_transforms.facts.threads import fct_thread
 
         messages = _canonical_frame(data / "canonical.parquet")
         messages = messages.sample(frac=1.0, random_state=1).reset_index(drop=True)  # worst case: sort included
@@ -179,7 +179,7 @@ def worker(stage: str, args: dict) -> dict:
     elif stage in ("load_duckdb", "load_postgres"):
         import pyarrow.parquet as pq
 
-        from kpi_transforms.warehouse import Warehouse
+        from kpi_transforms.warehouse.engine import Warehouse
 
         table = pq.read_table(data / "canonical.parquet")
         url, cleanup = _scratch_warehouse(stage, args)
@@ -203,8 +203,8 @@ def worker(stage: str, args: dict) -> dict:
         finally:
             cleanup()
     elif stage == "ingest":
-        from kpi_transforms.ingest import ingest_paths
-        from kpi_transforms.warehouse import Warehouse
+        from kpi_transforms.pipeline.ingest import ingest_paths
+        from kpi_transforms.warehouse.engine import Warehouse
 
         config = _config(data)
         scratch = Path(tempfile.mkdtemp(prefix="chatkpi-ingest-", dir=args["workdir"]))
@@ -231,8 +231,8 @@ def worker(stage: str, args: dict) -> dict:
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
     elif stage == "increment":
-        from kpi_transforms.ingest import ingest_paths
-        from kpi_transforms.warehouse import Warehouse
+        from kpi_transforms.pipeline.ingest import ingest_paths
+        from kpi_transforms.warehouse.engine import Warehouse
 
         config = _config(data)
         extra["warm-up s"] = round(_warm_quality(), 2)
@@ -407,8 +407,8 @@ class Bench:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        from kpi_transforms.ingest import canonicalise, parse_file
-        from kpi_transforms.model import to_arrow
+        from kpi_transforms.sources.canonical import canonicalise, to_arrow
+        from kpi_transforms.sources.registry import parse_file
 
         config = _config(folder)
         tables = []
@@ -512,7 +512,7 @@ class Bench:
     def _ref_businesstime(self, python: Path, many: Path, size: int) -> None:
         import numpy as np
 
-        from kpi_transforms.calendar import BusinessCalendar
+        from kpi_transforms.core.calendar import BusinessCalendar
 
         config = _config(many)
         pairs = np.load(many / "pairs.npz")
@@ -601,9 +601,9 @@ class Bench:
     def _build_history_warehouse(self, wh_file: Path, hist_dir: Path) -> None:
         import duckdb
 
-        from kpi_transforms.facts import PAIR_COLUMNS, THREAD_COLUMNS
-        from kpi_transforms.model import MESSAGE_COLUMNS
-        from kpi_transforms.warehouse import Warehouse
+        from kpi_transforms.core.schema import MESSAGE_COLUMNS
+        from kpi_transforms.pipeline.facts import PAIR_COLUMNS, THREAD_COLUMNS
+        from kpi_transforms.warehouse.engine import Warehouse
 
         wh = Warehouse(f"duckdb:///{wh_file}")
         wh.init()

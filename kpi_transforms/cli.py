@@ -12,9 +12,10 @@ import os
 import sys
 from collections.abc import Sequence
 
-from kpi_transforms.config import Config, ConfigError, load_config
-from kpi_transforms.errors import ChatKpiError
-from kpi_transforms.warehouse import Warehouse, redact
+from kpi_transforms.core.config import Config, ConfigError, load_config
+from kpi_transforms.core.errors import ChatKpiError
+from kpi_transforms.present.console import print_ingest as _print_ingest
+from kpi_transforms.warehouse.engine import Warehouse, redact
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -75,30 +76,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _print_ingest(report, out=None) -> None:
-    out = out or sys.stdout
-    header = f"{'file':<52} {'status':<9} {'layout':<34} {'read':>7} {'new':>7} {'known':>7} {'quar.':>6}"
-    print(header, file=out)
-    print("-" * len(header), file=out)
-    for f in report.files:
-        label = f.label if len(f.label) <= 52 else "…" + f.label[-51:]
-        print(
-            f"{label:<52} {f.status:<9} {(f.layout or '-')[:34]:<34} {f.messages_read:>7} {f.messages_new:>7} "
-            f"{f.messages_known:>7} {f.quarantined_lines:>6}",
-            file=out,
-        )
-        if f.reason and f.status != "loaded":
-            print(f"    reason: {f.reason}", file=out)
-        if f.status == "loaded" and f.date_order_source in ("default", "hint"):
-            print(f"    note: day/month order could not be decided from the file; used {f.date_order} ({f.date_order_source})", file=out)
-    print(
-        f"batch {report.batch_id}: {report.count('loaded')} loaded, {report.count('skipped')} skipped, "
-        f"{report.count('rejected')} rejected; {report.messages_new} new messages; "
-        f"{sum(f.quarantined_lines for f in report.files)} lines quarantined (audit.rejected_row)",
-        file=out,
-    )
-
-
 def run(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -115,43 +92,46 @@ def run(argv: Sequence[str] | None = None) -> int:
         print(f"warehouse {redact(warehouse.url)}: " + (f"applied {', '.join(applied)}" if applied else "schema up to date"))
         return 0
     if args.command == "ingest":
-        from kpi_transforms.ingest import ingest_paths
+        from kpi_transforms.pipeline.ingest import ingest_paths
 
         report = ingest_paths(args.paths, config, warehouse, lake_dir=args.lake)
         _print_ingest(report)
         return 0
     if args.command == "kpi":
-        from kpi_transforms.kpis import compute_period_kpis, render_kpis
+        from kpi_transforms.pipeline.kpis import compute_period_kpis
+        from kpi_transforms.present.console import render_kpis
 
         frame = compute_period_kpis(warehouse, config, args.period)
         print(render_kpis(frame))
         return 0
     if args.command == "scorecard":
-        from kpi_transforms.scorecards import compute_scorecards, render_scorecards
+        from kpi_transforms.pipeline.scorecards import compute_scorecards
+        from kpi_transforms.present.scorecards import render_scorecards
 
         result = compute_scorecards(warehouse, config, args.period, template=args.template, agent_id=args.agent, templates_path=args.templates)
         print(render_scorecards(result, lang=args.lang))
         return 0
     if args.command == "audit":
-        from kpi_transforms import audit
+        from kpi_transforms.pipeline import audit
+        from kpi_transforms.present.console import render_sample
 
         if args.audit == "sample":
             channels = [c.strip() for c in args.channels.split(",") if c.strip()]
             sampled = audit.sample_threads(warehouse, args.period, resample=args.resample, channels=channels)
-            print(audit.render_sample(sampled))
+            print(render_sample(sampled))
             if args.out:
                 print(f"wrote {audit.write_review_sheet(warehouse, sampled.period, args.out, lang=args.lang)}")
             return 0
         print(audit.import_review_sheet(warehouse, args.file, expect_period=args.period).summary())
         return 0
     if args.command == "report" and (args.report == "scorecard" or args.format in ("html", "xlsx") or args.lang == "en"):
-        from kpi_transforms.report_html import write_report
+        from kpi_transforms.pipeline.reports import write_report
 
         print(write_report(warehouse, config, args.report, args.period, args.format, args.out, agent_id=args.agent,
                            template=getattr(args, "template", None), lang=args.lang, templates_path=getattr(args, "templates", None)))
         return 0
     if args.command == "report" and args.report == "reply-durations":
-        from kpi_transforms.reports import reply_duration_report
+        from kpi_transforms.pipeline.reports import reply_duration_report
 
         text = reply_duration_report(warehouse, config, args.period, agent_id=args.agent, fmt=args.format)
         if args.out:

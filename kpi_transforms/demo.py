@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kpi_transforms.cli import _print_ingest
-from kpi_transforms.config import load_config
-from kpi_transforms.ingest import ingest_paths
-from kpi_transforms.reports import reply_duration_report
-from kpi_transforms.warehouse import Warehouse
+from kpi_transforms.core.config import load_config
+from kpi_transforms.pipeline.ingest import ingest_paths
+from kpi_transforms.pipeline.reports import reply_duration_report, write_demo_reports
+from kpi_transforms.present.console import print_ingest as _print_ingest
+from kpi_transforms.warehouse.engine import Warehouse
 
 DATA = Path(__file__).resolve().parent / "demo_data"
 
@@ -81,7 +81,6 @@ def run_demo(workdir: str | Path = ".", *, through_airflow: bool = True) -> int:
     print()
     print(reply_duration_report(warehouse, config, "2025-Q1", agent_id="lia", fmt="md"))
     print()
-    from kpi_transforms.report_html import write_demo_reports
 
     print("== reports")
     for path in write_demo_reports(warehouse, config, work / "reports"):

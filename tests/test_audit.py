@@ -12,19 +12,21 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from kpi_transforms import audit
-from kpi_transforms.audit import AuditSheetError
-from kpi_transforms.warehouse import Warehouse
+from kpi_transforms.metrics.review_sheet import AuditSheetError
+from kpi_transforms.metrics import audit as sampling
+from kpi_transforms.metrics import review_sheet
+from kpi_transforms.pipeline import audit
+from kpi_transforms.warehouse.engine import Warehouse
 from tests.test_bi_views import DEMO, demo_duckdb, demo_postgres, demo_url  # noqa: F401 - fixtures
 
-FIRST = audit.HEADER_ROW + 1
+FIRST = review_sheet.HEADER_ROW + 1
 
 
 def test_draw_sample_takes_the_smallest_keys():
     population = pd.DataFrame(
         {"agent_id": ["lia"] * 25 + ["rina"] * 3, "thread_id": [f"wh_{i:03d}" for i in range(25)] + ["em_1", "em_2", "em_3"]}
     )
-    sample = audit.draw_sample(population, "2025-Q1")
+    sample = sampling.draw_sample(population, "2025-Q1")
     lia = sample[sample["agent_id"] == "lia"]
     keys = sorted(hashlib.sha256(f"2025-Q1|lia|wh_{i:03d}".encode()).hexdigest() for i in range(25))
     assert list(lia["sort_key"]) == keys[:10] and list(lia["rank"]) == list(range(1, 11))
@@ -34,12 +36,12 @@ def test_draw_sample_takes_the_smallest_keys():
     assert set(sample["period"]) == {"2025-Q1"} and set(sample["period_type"]) == {"quarter"}
     # stable as data grows: new threads can only push out threads with larger keys
     bigger = pd.concat([population, pd.DataFrame({"agent_id": ["lia"] * 5, "thread_id": [f"wh_new{i}" for i in range(5)]})])
-    again = audit.draw_sample(bigger, "2025-Q1")
+    again = sampling.draw_sample(bigger, "2025-Q1")
     kept = set(again.loc[again["agent_id"] == "lia", "thread_id"]) & set(lia["thread_id"])
     new_keys = sorted(keys + [hashlib.sha256(f"2025-Q1|lia|wh_new{i}".encode()).hexdigest() for i in range(5)])[:10]
     assert len(kept) == len(set(new_keys) & set(keys))
     # another period draws another sample
-    other = audit.draw_sample(population, "2025-Q2")
+    other = sampling.draw_sample(population, "2025-Q2")
     assert list(other.loc[other["agent_id"] == "lia", "thread_id"]) != list(lia["thread_id"])
 
 
@@ -55,7 +57,7 @@ def test_sample_population_reuse_and_resample(demo_duckdb):
     }
     assert s.groupby("agent_id")["population_size"].first().to_dict() == {"lia": 2, "rina": 3}
     for row in s.itertuples():
-        assert row.sort_key == audit.sample_key("2025-Q1", row.agent_id, row.thread_id)
+        assert row.sort_key == sampling.sample_key("2025-Q1", row.agent_id, row.thread_id)
     assert s.sort_values(["agent_id", "rank"]).groupby("agent_id")["sort_key"].apply(lambda k: k.is_monotonic_increasing).all()
     again = audit.sample_threads(wh, "2025-Q1")
     assert again.reused and list(again.sample["sampled_at"]) == list(s["sampled_at"])
@@ -73,18 +75,18 @@ def fill(path, decisions: dict[str, tuple[str | None, str | None]], out=None):
     wb = load_workbook(path)
     ws = wb["Audit"]
     for row in range(FIRST, ws.max_row + 1):
-        thread = ws.cell(row, audit.COL_THREAD).value
+        thread = ws.cell(row, review_sheet.COL_THREAD).value
         if thread in decisions:
             approved, notes = decisions[thread]
-            ws.cell(row, audit.COL_APPROVED, approved)
-            ws.cell(row, audit.COL_NOTES, notes)
+            ws.cell(row, review_sheet.COL_APPROVED, approved)
+            ws.cell(row, review_sheet.COL_NOTES, notes)
     wb.save(out or path)
     return out or path
 
 
 def sheet_rows(path) -> list[dict]:
     ws = load_workbook(path)["Audit"]
-    header = [c.value for c in ws[audit.HEADER_ROW]]
+    header = [c.value for c in ws[review_sheet.HEADER_ROW]]
     return [dict(zip(header, [c.value for c in ws[r]])) for r in range(FIRST, ws.max_row + 1)]
 
 
@@ -94,7 +96,7 @@ def test_review_sheet_round_trip_and_kpis(demo_url, tmp_path):
     sheet = audit.write_review_sheet(wh, "2025-Q1", tmp_path / "audit_2025-Q1.xlsx")
     rows = sheet_rows(sheet)
     assert [r["Thread ID"] for r in rows[:2]] == sorted(["wh_9f706292091ccd0a", "wh_6a841d2b02c9481d"],
-                                                        key=lambda t: audit.sample_key("2025-Q1", "lia", t))
+                                                        key=lambda t: sampling.sample_key("2025-Q1", "lia", t))
     assert len(rows) == 5 and all(r["Disetujui (Ya/Tidak)"] is None and r["Catatan"] is None for r in rows)
     budi = next(r for r in rows if r["Thread ID"] == "wh_6a841d2b02c9481d")
     assert budi["Periode"] == "2025-Q1" and budi["Agen"] == "lia" and budi["Kanal"] == "whatsapp"
@@ -104,7 +106,7 @@ def test_review_sheet_round_trip_and_kpis(demo_url, tmp_path):
     email = next(r for r in rows if r["Thread ID"] == "em_949157ac62f9cc71")
     assert email["Durasi balas"] == "16 jam 40 menit" and email["Durasi jam kerja (detik)"] == 6000
     wb = load_workbook(sheet)
-    assert wb[audit.META_SHEET].sheet_state == "veryHidden" and wb[audit.META_SHEET].protection.sheet
+    assert wb[review_sheet.META_SHEET].sheet_state == "veryHidden" and wb[review_sheet.META_SHEET].protection.sheet
     assert wb["Audit"].protection.sheet
     validations = wb["Audit"].data_validations.dataValidation
     assert len(validations) == 1 and validations[0].formula1 == '"Ya,Tidak"' and "O4:O8" in str(validations[0].sqref)
@@ -178,10 +180,10 @@ def _edit(path, out, edits: dict[tuple[int, int], object]):
 def _forge_meta(path, out, change):
     """Edit the hidden metadata *and* recompute its hash, as a determined forger would."""
     wb = load_workbook(path)
-    meta = json.loads(audit.read_metadata(wb[audit.META_SHEET]))
+    meta = json.loads(review_sheet.read_metadata(wb[review_sheet.META_SHEET]))
     change(meta, wb)
-    meta["content_sha256"] = audit._meta_hash(meta)
-    audit.write_metadata(wb[audit.META_SHEET], meta)
+    meta["content_sha256"] = review_sheet._meta_hash(meta)
+    review_sheet.write_metadata(wb[review_sheet.META_SHEET], meta)
     wb.save(out)
     return out
 
@@ -192,30 +194,30 @@ def test_rejected_sheets_name_the_row(demo_duckdb, tmp_path):
     sheet = audit.write_review_sheet(wh, "2025-Q1", tmp_path / "s.xlsx")
     rows = sheet_rows(sheet)
 
-    bad = _edit(sheet, tmp_path / "bad_value.xlsx", {(FIRST + 1, audit.COL_APPROVED): "Mungkin"})
+    bad = _edit(sheet, tmp_path / "bad_value.xlsx", {(FIRST + 1, review_sheet.COL_APPROVED): "Mungkin"})
     with pytest.raises(AuditSheetError, match=r"row 5: 'Mungkin' in 'Disetujui \(Ya/Tidak\)': write Ya or Tidak"):
         audit.import_review_sheet(wh, bad)
 
-    edited = _edit(sheet, tmp_path / "edited.xlsx", {(FIRST, audit.COL_THREAD): "wh_0000000000000000"})
+    edited = _edit(sheet, tmp_path / "edited.xlsx", {(FIRST, review_sheet.COL_THREAD): "wh_0000000000000000"})
     with pytest.raises(AuditSheetError, match=r"row 4: agent/thread id edited"):
         audit.import_review_sheet(wh, edited)
 
-    period = _edit(sheet, tmp_path / "period.xlsx", {(FIRST + 2, audit.COL_PERIOD): "2025-Q2"})
+    period = _edit(sheet, tmp_path / "period.xlsx", {(FIRST + 2, review_sheet.COL_PERIOD): "2025-Q2"})
     with pytest.raises(AuditSheetError, match=r"row 6: period '2025-Q2' differs from the sheet's period 2025-Q1 \(different period\)"):
         audit.import_review_sheet(wh, period)
     with pytest.raises(AuditSheetError, match=r"sheet of period 2025-Q1, not 2025-Q2 \(different period\)"):
         audit.import_review_sheet(wh, sheet, expect_period="2025-Q2")
 
     wb = load_workbook(sheet)
-    ms = wb[audit.META_SHEET]
-    ms.cell(audit.META_ROW, 2, ms.cell(audit.META_ROW, 2).value.replace(rows[0]["Thread ID"], "wh_x"))
+    ms = wb[review_sheet.META_SHEET]
+    ms.cell(review_sheet.META_ROW, 2, ms.cell(review_sheet.META_ROW, 2).value.replace(rows[0]["Thread ID"], "wh_x"))
     wb.save(tmp_path / "meta.xlsx")
     with pytest.raises(AuditSheetError, match="metadata sheet was edited"):
         audit.import_review_sheet(wh, tmp_path / "meta.xlsx")
 
     def unknown(meta, wb):
         meta["rows"][2][2] = "wh_ffffffffffffffff"
-        wb["Audit"].cell(FIRST + 2, audit.COL_THREAD, "wh_ffffffffffffffff")
+        wb["Audit"].cell(FIRST + 2, review_sheet.COL_THREAD, "wh_ffffffffffffffff")
 
     forged = _forge_meta(sheet, tmp_path / "forged.xlsx", unknown)
     with pytest.raises(AuditSheetError, match=r"row 6: unknown thread 'wh_ffffffffffffffff': not in the audit sample of 2025-Q1"):
@@ -224,7 +226,7 @@ def test_rejected_sheets_name_the_row(demo_duckdb, tmp_path):
     def other_period(meta, wb):
         meta["period"] = "2024-Q4"
         for r in range(FIRST, FIRST + len(rows)):
-            wb["Audit"].cell(r, audit.COL_PERIOD, "2024-Q4")
+            wb["Audit"].cell(r, review_sheet.COL_PERIOD, "2024-Q4")
 
     with pytest.raises(AuditSheetError, match=r"no audit sample for period 2024-Q4 in this warehouse \(different period"):
         audit.import_review_sheet(wh, _forge_meta(sheet, tmp_path / "q4.xlsx", other_period))
@@ -263,7 +265,7 @@ def test_cli_audit_sample_and_import(demo_duckdb, tmp_path):
     done = chatkpi("audit", "import", str(out))
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "audit sheet for 2025-Q1: 5 of 5 rows reviewed; 5 new, 0 changed, 0 unchanged decisions (audit.validation)"
-    _edit(out, tmp_path / "bad.xlsx", {(FIRST, audit.COL_APPROVED): "Yes"})
+    _edit(out, tmp_path / "bad.xlsx", {(FIRST, review_sheet.COL_APPROVED): "Yes"})
     done = chatkpi("audit", "import", str(tmp_path / "bad.xlsx"))
     assert done.returncode == 2
     assert done.stderr.strip() == ("chatkpi: error: bad.xlsx rejected: row 4: 'Yes' in 'Disetujui (Ya/Tidak)': "

@@ -19,9 +19,9 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from kpi_transforms.config import load_config
-from kpi_transforms.ingest import ingest_paths
-from kpi_transforms.warehouse import Warehouse
+from kpi_transforms.core.config import load_config
+from kpi_transforms.pipeline.ingest import ingest_paths
+from kpi_transforms.warehouse.engine import Warehouse
 
 DEMO = Path(__file__).resolve().parents[1] / "kpi_transforms" / "demo_data"
 BI_VIEWS = [
@@ -145,9 +145,10 @@ def test_every_view_and_column_is_commented(warehouse_url):
 
 
 def test_views_agree_with_the_python_reports(demo_duckdb):
-    from kpi_transforms.kpis import compute_period_kpis
-    from kpi_transforms.periods import parse_period
-    from kpi_transforms.reports import period_pairs, summarise_reply_durations
+    from kpi_transforms.core.periods import parse_period
+    from kpi_transforms.pipeline.kpis import compute_period_kpis
+    from kpi_transforms.pipeline.reports import period_pairs
+    from kpi_transforms.present.reply_durations import summarise_reply_durations
 
     wh, config = Warehouse(demo_duckdb), demo_config()
     period = parse_period("2025-Q1")
@@ -235,8 +236,8 @@ def test_no_raw_phone_or_email_in_any_bi_view(demo_url, tmp_path):
     raw = _text_values(wh.read_df("select thread_name, sender_name, customer_id, text from marts.fct_message"))
     assert any("0812 9876 5432" in v for v in raw) and any("andi.wijaya@contoh.co.id" == v for v in raw)
 
-    from kpi_transforms.kpis import compute_period_kpis
-    from kpi_transforms.scorecards import compute_scorecards
+    from kpi_transforms.pipeline.kpis import compute_period_kpis
+    from kpi_transforms.pipeline.scorecards import compute_scorecards
 
     compute_period_kpis(wh, demo_config(), "2025-Q1")
     compute_scorecards(wh, demo_config(), "2025-Q1")

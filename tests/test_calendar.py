@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kpi_transforms.calendar import NEVER, BusinessCalendar, to_epoch_seconds
-from kpi_transforms.config import ClosedPeriod, Config, parse_config
+from kpi_transforms.core.calendar import NEVER, BusinessCalendar, to_epoch_seconds
+from kpi_transforms.core.config import ClosedPeriod, Config, parse_config
 
 H = 3600
 JKT = "Asia/Jakarta"

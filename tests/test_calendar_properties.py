@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kpi_transforms.calendar import BusinessCalendar
-from kpi_transforms.config import ClosedPeriod, Config
+from kpi_transforms.core.calendar import BusinessCalendar
+from kpi_transforms.core.config import ClosedPeriod, Config
 
 H = 3600
 DAY = 86400

@@ -5,8 +5,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from kpi_transforms.errors import RejectedFile
-from kpi_transforms.parsers.canonical import parse_canonical
+from kpi_transforms.core.errors import RejectedFile
+from kpi_transforms.sources.flat import parse_canonical
 
 CSV = b"""thread,channel,sent_at,sender_name,text,sender_role
 Order 1,email,2025-01-17T16:40:00+07:00,sari@x.co.id,Halo,

@@ -8,11 +8,12 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from kpi_transforms.calendar import BusinessCalendar
-from kpi_transforms.cases import CASE_COLUMNS, REPEAT_SQL, fct_case, repeat_flags
-from kpi_transforms.config import Config
-from kpi_transforms.intents import load_keywords
-from kpi_transforms.warehouse import Warehouse
+from kpi_transforms.core.calendar import BusinessCalendar
+from kpi_transforms.core.config import Config
+from kpi_transforms.facts.cases import CASE_COLUMNS, fct_case, repeat_flags
+from kpi_transforms.facts.keywords import load_keywords
+from kpi_transforms.pipeline.facts import REPEAT_SQL
+from kpi_transforms.warehouse.engine import Warehouse
 from tests.test_intents import chat, frame, with_intents
 
 TZ = "Asia/Jakarta"

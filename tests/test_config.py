@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from kpi_transforms.config import Config, ConfigError, load_config, parse_config
+from kpi_transforms.core.config import Config, ConfigError, load_config, parse_config
 
 
 def test_defaults_follow_spec_14():

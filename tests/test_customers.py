@@ -9,11 +9,12 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from kpi_transforms.config import parse_config
-from kpi_transforms.customers import is_customer_map, parse_customer_list, parse_customer_map, source_key
-from kpi_transforms.ingest import _table_header_score, detect_table_kind, ingest_paths
-from kpi_transforms.parsers.marketplace import read_rows
-from kpi_transforms.warehouse import Warehouse
+from kpi_transforms.core.config import parse_config
+from kpi_transforms.pipeline.ingest import ingest_paths
+from kpi_transforms.sources.tables.customers import is_customer_map, parse_customer_list, parse_customer_map, source_key
+from kpi_transforms.sources.tables.detect import _table_header_score, detect_table_kind
+from kpi_transforms.sources.tables.reader import read_rows
+from kpi_transforms.warehouse.engine import Warehouse
 
 ORDERS = Path(__file__).resolve().parent / "fixtures" / "orders"
 CONFIG = parse_config({"agents": [{"id": "lia", "names": ["Lia Sales"], "emails": ["lia@souvenir-nusantara.co.id"]}],
@@ -168,8 +169,8 @@ def test_incremental_dim_customer_equals_a_full_rebuild(warehouse_url, tmp_path)
     """rebuild_facts refreshes only the dim_customer rows of the customers its threads touch
     (a daily batch must not cost what the warehouse holds); after every batch the table is the
     same as a rebuild of every customer."""
-    from kpi_transforms.config import load_config
-    from kpi_transforms.customers import build_dim_customer, stale_customers
+    from kpi_transforms.core.config import load_config
+    from kpi_transforms.pipeline.customers import build_dim_customer, stale_customers
 
     demo = Path(__file__).resolve().parents[1] / "kpi_transforms" / "demo_data"
     config = load_config(demo / "chatkpi.yaml")

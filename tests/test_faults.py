@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from kpi_transforms.config import load_config
-from kpi_transforms.ingest import ingest_paths
-from kpi_transforms.warehouse import Warehouse
+from kpi_transforms.core.config import load_config
+from kpi_transforms.pipeline.ingest import ingest_paths
+from kpi_transforms.warehouse.engine import Warehouse
 
 DEMO = Path(__file__).resolve().parents[1] / "kpi_transforms" / "demo_data"
 MARCH, APRIL = sorted((DEMO / "landing").iterdir())

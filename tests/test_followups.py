@@ -9,11 +9,12 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from kpi_transforms.calendar import BusinessCalendar
-from kpi_transforms.config import Config
-from kpi_transforms.followups import FOLLOW_UP_COLUMNS, fct_follow_up, refresh_follow_up_outcomes
-from kpi_transforms.reply_pairs import fct_reply_pair
-from kpi_transforms.warehouse import Warehouse
+from kpi_transforms.core.calendar import BusinessCalendar
+from kpi_transforms.core.config import Config
+from kpi_transforms.facts.follow_ups import FOLLOW_UP_COLUMNS, fct_follow_up
+from kpi_transforms.facts.reply_pairs import fct_reply_pair
+from kpi_transforms.pipeline.facts import refresh_follow_up_outcomes
+from kpi_transforms.warehouse.engine import Warehouse
 from tests.test_intents import chat, frame
 
 TZ = "Asia/Jakarta"

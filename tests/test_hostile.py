@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from kpi_transforms.config import parse_config
-from kpi_transforms.ingest import ingest_paths
-from kpi_transforms.warehouse import Warehouse
+from kpi_transforms.core.config import parse_config
+from kpi_transforms.pipeline.ingest import ingest_paths
+from kpi_transforms.warehouse.engine import Warehouse
 from tests.hostile.make_corpus import CONFIG, GOOD_MESSAGES, Case, make_corpus
 
 with tempfile.TemporaryDirectory() as _probe:  # the case list, for test ids (tiny files)

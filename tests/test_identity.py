@@ -1,6 +1,6 @@
 import pytest
 
-from kpi_transforms.identity import normalise_email, normalise_name, normalise_phone
+from kpi_transforms.core.identity import normalise_email, normalise_name, normalise_phone
 
 
 @pytest.mark.parametrize(

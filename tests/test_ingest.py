@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from kpi_transforms.config import load_config, parse_config
-from kpi_transforms.ingest import ingest_paths
-from kpi_transforms.warehouse import Warehouse
+from kpi_transforms.core.config import load_config, parse_config
+from kpi_transforms.pipeline.ingest import ingest_paths
+from kpi_transforms.warehouse.engine import Warehouse
 
 DEMO = Path(__file__).resolve().parents[1] / "kpi_transforms" / "demo_data"
 COMPARE = [
@@ -155,7 +155,7 @@ def test_duckdb_message_table_migrates_to_no_index_and_stays_unique(tmp_path, mo
     """V012 rebuilds marts.fct_message without DuckDB's primary-key index (docs/DECISIONS.md,
     "Message uniqueness on DuckDB"): a warehouse loaded before it keeps every row, and the
     ingest merge still never stores a message twice, also for overlapping cumulative exports."""
-    import kpi_transforms.warehouse as warehouse_module
+    import kpi_transforms.warehouse.engine as warehouse_module
 
     before = tmp_path / "sql"
     shutil.copytree(warehouse_module.SQL_DIR, before)
@@ -187,7 +187,7 @@ def test_duckdb_message_table_migrates_to_no_index_and_stays_unique(tmp_path, mo
 def test_facts_from_the_batch_equal_facts_from_a_warehouse_read(tmp_path):
     """load_parsed hands its deduplicated rows to rebuild_facts, which takes new threads from
     them instead of reading them back: the facts must be those a plain re-read gives."""
-    from kpi_transforms.facts import rebuild_facts
+    from kpi_transforms.pipeline.facts import rebuild_facts
 
     config = demo_config()
     drops = sorted((DEMO / "landing").iterdir())

@@ -22,9 +22,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kpi_transforms.config import parse_config
-from kpi_transforms.ingest import ingest_paths
-from kpi_transforms.warehouse import Warehouse
+from kpi_transforms.core.config import parse_config
+from kpi_transforms.pipeline.ingest import ingest_paths
+from kpi_transforms.warehouse.engine import Warehouse
 
 CONFIG = parse_config({"agents": [{"id": "lia", "names": ["Lia Sales"]}], "auto_reply_patterns": ["^Terima kasih telah menghubungi"]})
 

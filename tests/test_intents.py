@@ -10,19 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kpi_transforms.calendar import BusinessCalendar
-from kpi_transforms.config import Config, ConfigError
-from kpi_transforms.intents import (
-    KEYWORDS_ENV,
-    contains_any,
-    intents_of_texts,
-    load_keywords,
-    queue_intents,
-    queue_texts,
-    thread_view,
-)
-from kpi_transforms.quotes import QUOTE_COLUMNS, fct_quote_response, quote_positions
-from kpi_transforms.reply_pairs import fct_reply_pair
+from kpi_transforms.core.calendar import BusinessCalendar
+from kpi_transforms.core.config import Config, ConfigError
+from kpi_transforms.facts.intents import intents_of_texts, queue_intents
+from kpi_transforms.facts.keywords import KEYWORDS_ENV, contains_any, load_keywords
+from kpi_transforms.facts.quotes import QUOTE_COLUMNS, fct_quote_response, quote_positions
+from kpi_transforms.facts.reply_pairs import fct_reply_pair
+from kpi_transforms.facts.thread_view import queue_texts, thread_view
 
 TZ = "Asia/Jakarta"
 AGENTS = {"Lia": "lia", "Rina": "rina"}

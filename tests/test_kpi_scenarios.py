@@ -21,8 +21,8 @@ import pandas as pd
 import pytest
 
 from kpi_transforms.cli import main
-from kpi_transforms.kpis import KPI_CODES
-from kpi_transforms.warehouse import Warehouse
+from kpi_transforms.metrics.catalogue import KPI_CODES
+from kpi_transforms.warehouse.engine import Warehouse
 
 SCENARIOS = Path(__file__).resolve().parent / "kpi_scenarios"
 CASES = sorted(p.name for p in SCENARIOS.iterdir() if p.is_dir() and (p / "expected.csv").is_file())

@@ -10,28 +10,26 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from kpi_transforms import kpis
-from kpi_transforms.calendar import BusinessCalendar
-from kpi_transforms.config import Config
-from kpi_transforms.kpis import (
-    KPI_CODES,
-    NO_ORDERS,
-    NO_RATINGS,
-    NO_SAMPLE,
+from kpi_transforms.core.calendar import BusinessCalendar
+from kpi_transforms.core.config import Config
+from kpi_transforms.core.periods import parse_period
+from kpi_transforms.metrics import kpis
+from kpi_transforms.metrics.catalogue import KPI_CODES, NO_ORDERS, NO_RATINGS, NO_SAMPLE
+from kpi_transforms.metrics.kpis import (
     PeriodFacts,
     Sources,
-    compute_period_kpis,
     duration_kpis,
     fct_kpi,
     follow_up_kpis,
     new_customer_count_kpi,
     percentile_cont,
     rating_kpis,
-    render_kpis,
     revenue_kpis,
 )
-from kpi_transforms.periods import parse_period
-from kpi_transforms.warehouse import Warehouse
+from kpi_transforms.pipeline import kpis as pipeline_kpis
+from kpi_transforms.pipeline.kpis import compute_period_kpis
+from kpi_transforms.present.console import render_kpis
+from kpi_transforms.warehouse.engine import Warehouse
 
 Q1 = parse_period("2025-Q1")
 JAN = parse_period("2025-01")
@@ -154,7 +152,7 @@ def test_audit_rows_are_used_when_the_audit_module_answers():
 
 
 def test_compute_period_kpis_replaces_the_period(tmp_path, monkeypatch):
-    monkeypatch.setattr(kpis, "_audit_rows", lambda warehouse, period: None)  # as if kpi_transforms.audit were absent
+    monkeypatch.setattr(pipeline_kpis, "_audit_rows", lambda warehouse, period: None)  # as if kpi_transforms.audit were absent
     warehouse = Warehouse(f"duckdb:///{tmp_path / 'w.duckdb'}")
     warehouse.init()
     q = pd.Timestamp("2025-01-06 02:00", tz="UTC")  # Mon 09:00 local

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kpi_transforms.config import parse_config
-from kpi_transforms.ingest import ingest_paths
-from kpi_transforms.warehouse import Warehouse
+from kpi_transforms.core.config import parse_config
+from kpi_transforms.pipeline.ingest import ingest_paths
+from kpi_transforms.warehouse.engine import Warehouse
 
 CONFIG = parse_config({"agents": [{"id": "lia", "names": ["Lia Sales"]}]})
 

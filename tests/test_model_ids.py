@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kpi_transforms import model
-from kpi_transforms.config import Agent, Config
+from kpi_transforms.core.config import Agent, Config
+from kpi_transforms.sources import canonical as model
 
 
 def _reference_message_ids(channel, thread, local_ts, sender, text) -> pd.Series:

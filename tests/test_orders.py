@@ -12,12 +12,14 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from kpi_transforms.config import parse_config
-from kpi_transforms.errors import RejectedFile
-from kpi_transforms.ingest import _table_header_score, detect_table_kind, ingest_paths
-from kpi_transforms.orders import parse_amount, parse_case_resolutions, parse_intent_labels, parse_orders
-from kpi_transforms.parsers.marketplace import read_rows
-from kpi_transforms.warehouse import Warehouse
+from kpi_transforms.core.config import parse_config
+from kpi_transforms.core.errors import RejectedFile
+from kpi_transforms.pipeline.ingest import ingest_paths
+from kpi_transforms.sources.tables.detect import _table_header_score, detect_table_kind
+from kpi_transforms.sources.tables.manual import parse_case_resolutions, parse_intent_labels
+from kpi_transforms.sources.tables.orders import parse_amount, parse_orders
+from kpi_transforms.sources.tables.reader import read_rows
+from kpi_transforms.warehouse.engine import Warehouse
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "orders"
 CONFIG = parse_config({})

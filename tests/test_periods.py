@@ -2,8 +2,8 @@ import datetime as dt
 
 import pytest
 
-from kpi_transforms.errors import ChatKpiError
-from kpi_transforms.periods import parse_period
+from kpi_transforms.core.errors import ChatKpiError
+from kpi_transforms.core.periods import parse_period
 
 
 def test_month_and_quarter():

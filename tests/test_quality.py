@@ -14,15 +14,17 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from kpi_transforms import quality
-from kpi_transforms.calendar import BusinessCalendar
 from kpi_transforms.cli import main
-from kpi_transforms.config import load_config
-from kpi_transforms.ingest import canonicalise, discover, ingest_paths, parse_file
-from kpi_transforms.quality import DataQualityError, DQResult
-from kpi_transforms.reply_pairs import fct_reply_pair
-from kpi_transforms.threads import fct_thread
-from kpi_transforms.warehouse import Warehouse
+from kpi_transforms.core.calendar import BusinessCalendar
+from kpi_transforms.core.config import load_config
+from kpi_transforms.facts.reply_pairs import fct_reply_pair
+from kpi_transforms.facts.threads import fct_thread
+from kpi_transforms.pipeline.ingest import discover, ingest_paths
+from kpi_transforms.quality import gate as quality
+from kpi_transforms.quality.gate import DataQualityError, DQResult
+from kpi_transforms.sources.canonical import canonicalise
+from kpi_transforms.sources.registry import parse_file
+from kpi_transforms.warehouse.engine import Warehouse
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "kpi_transforms" / "demo_data"
@@ -315,9 +317,9 @@ def test_summary_and_error_message(good):
 
 
 def test_quarantine_implausible_keeps_every_line_accounted_for():
-    from kpi_transforms.config import parse_config
-    from kpi_transforms.ingest import FileResult, _parse_whatsapp_unit
-    from kpi_transforms.model import Roster
+    from kpi_transforms.core.config import parse_config
+    from kpi_transforms.core.identity import Roster
+    from kpi_transforms.sources.registry import FileResult, _parse_whatsapp_unit
 
     text = (
         "13/01/25 09.00 - Andi: Halo\n"
@@ -353,7 +355,7 @@ def test_quarantine_and_gate_agree_on_the_plausible_range():
 
 
 def test_gx_is_imported_lazily():
-    code = "import sys, kpi_transforms.quality, kpi_transforms.ingest, kpi_transforms.facts; print('great_expectations' in sys.modules)"
+    code = "import sys, kpi_transforms.quality.gate, kpi_transforms.pipeline.ingest, kpi_transforms.pipeline.facts; print('great_expectations' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "False"
 
@@ -394,7 +396,7 @@ def _facts(url: str) -> dict[str, pd.DataFrame]:
 
 
 def test_failed_gate_rolls_back_records_and_stops_the_cli(warehouse_url, tmp_path, monkeypatch, capsys, caplog):
-    from kpi_transforms import facts as facts_module
+    from kpi_transforms.pipeline import facts as facts_module
 
     config_path = DEMO / "chatkpi.yaml"
     march, april = sorted((DEMO / "landing").iterdir())
@@ -444,7 +446,7 @@ def test_failed_gate_rolls_back_records_and_stops_the_cli(warehouse_url, tmp_pat
 
 
 def test_failed_message_gate_keeps_staging_and_facts(duckdb_url, tmp_path, monkeypatch):
-    import kpi_transforms.ingest as ingest
+    import kpi_transforms.pipeline.ingest as ingest
 
     config = load_config(DEMO / "chatkpi.yaml")
     real = ingest.canonicalise
@@ -465,7 +467,7 @@ def test_failed_message_gate_keeps_staging_and_facts(duckdb_url, tmp_path, monke
 
 
 def test_nul_detection_reads_only_each_arrays_own_bytes():
-    from kpi_transforms.quality import _has_nul_byte
+    from kpi_transforms.quality.gate import _has_nul_byte
 
     base = pa.array(["a\x00b", "plain", None, "", "ç\x00"])
     assert _has_nul_byte(base) and _has_nul_byte(base.cast(pa.large_string()))

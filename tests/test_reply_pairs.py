@@ -12,9 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kpi_transforms.calendar import BusinessCalendar
-from kpi_transforms.config import ClosedPeriod, Config
-from kpi_transforms.reply_pairs import PAIR_COLUMNS, fct_reply_pair, in_closed_period, primary_agents
+from kpi_transforms.core.calendar import BusinessCalendar, in_closed_period
+from kpi_transforms.core.config import ClosedPeriod, Config
+from kpi_transforms.facts.ordering import primary_agents
+from kpi_transforms.facts.reply_pairs import PAIR_COLUMNS, fct_reply_pair
 
 TZ = "Asia/Jakarta"
 

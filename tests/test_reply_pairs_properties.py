@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kpi_transforms.calendar import BusinessCalendar
-from kpi_transforms.config import Config
-from kpi_transforms.reply_pairs import fct_reply_pair
+from kpi_transforms.core.calendar import BusinessCalendar
+from kpi_transforms.core.config import Config
+from kpi_transforms.facts.reply_pairs import fct_reply_pair
 from tests.test_reply_pairs import frame, m
 
 CAL = BusinessCalendar.from_config(Config())
@@ -165,7 +165,7 @@ def test_pending_flags_only_on_unanswered(horizon_days):
 def test_lexsort_matches_numpy_on_keys_with_ties(rows):
     """The quicksort-then-fix-ties order equals np.lexsort wherever rows differ on some key
     (rows equal on every key may come in any order: thread_order breaks those by message_id)."""
-    from kpi_transforms.reply_pairs import _lexsort
+    from kpi_transforms.facts.ordering import _lexsort
 
     keys = [np.array([r[k] for r in rows], dtype=np.int64) for k in range(3)]
     got = _lexsort([k.copy() for k in keys])

@@ -16,8 +16,9 @@ import numpy as np
 import pytest
 from openpyxl import load_workbook
 
-from kpi_transforms.report_html import collect_report_data, render_html, report_data, write_demo_reports, write_report
-from kpi_transforms.warehouse import Warehouse
+from kpi_transforms.pipeline.reports import collect_report_data, report_data, write_demo_reports, write_report
+from kpi_transforms.present.html import render_html
+from kpi_transforms.warehouse.engine import Warehouse
 from tests.test_bi_views import DEMO, demo_config, demo_duckdb  # noqa: F401 - fixture
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")

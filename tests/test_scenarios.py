@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from kpi_transforms.cli import main
-from kpi_transforms.warehouse import Warehouse
+from kpi_transforms.warehouse.engine import Warehouse
 
 SCENARIOS = Path(__file__).resolve().parent / "scenarios"
 CASES = sorted(p.name for p in SCENARIOS.iterdir() if p.is_dir())

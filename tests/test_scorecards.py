@@ -11,22 +11,22 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from kpi_transforms.config import Config, parse_config
-from kpi_transforms.kpis import KPI_SCHEMA
-from kpi_transforms.periods import parse_period
-from kpi_transforms.scorecards import (
+from kpi_transforms.core.config import Config, parse_config
+from kpi_transforms.core.periods import parse_period
+from kpi_transforms.metrics.catalogue import KPI_SCHEMA
+from kpi_transforms.metrics.scorecards import (
     ScorecardError,
     achievement_pct,
-    compute_scorecards,
     default_unit,
     fct_scorecard,
     load_templates,
     parse_templates,
-    render_scorecards,
     scorecard_totals,
     working_day_seconds,
 )
-from kpi_transforms.warehouse import Warehouse
+from kpi_transforms.pipeline.scorecards import compute_scorecards
+from kpi_transforms.present.scorecards import render_scorecards
+from kpi_transforms.warehouse.engine import Warehouse
 from tests.test_bi_views import DEMO, demo_duckdb  # noqa: F401 - fixture
 
 Q1 = dt.date(2025, 1, 1)

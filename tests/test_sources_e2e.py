@@ -13,9 +13,9 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from kpi_transforms.config import parse_config
-from kpi_transforms.ingest import ingest_paths
-from kpi_transforms.warehouse import Warehouse
+from kpi_transforms.core.config import parse_config
+from kpi_transforms.pipeline.ingest import ingest_paths
+from kpi_transforms.warehouse.engine import Warehouse
 from tests.parsers.test_email_unit import MBOX
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -194,7 +194,7 @@ def test_unusable_email_file_is_rejected_with_a_reason(duckdb_url, tmp_path, suf
 def test_staged_path_used_by_the_dags_gives_the_same_warehouse(duckdb_url, tmp_path):
     """find_new_files -> stage_file (per file, Parquet artefacts) -> load_staged keeps e-mail
     threads that share a subject apart and carries the row tables."""
-    from kpi_transforms.ingest import find_new_files, load_staged, stage_file
+    from kpi_transforms.pipeline.staging import find_new_files, load_staged, stage_file
 
     landing = _landing(tmp_path)
     direct = Warehouse(duckdb_url)

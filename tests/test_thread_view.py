@@ -13,20 +13,13 @@ import pyarrow as pa
 import pytest
 from pandas.testing import assert_frame_equal, assert_series_equal
 
-from kpi_transforms.cases import CASE_WINDOW_SECONDS, _case_chain, fct_case
-from kpi_transforms.followups import fct_follow_up
-from kpi_transforms.intents import (
-    _take,
-    contains_any,
-    first_category,
-    intents_of_texts,
-    queue_intents,
-    queue_text_array,
-    queue_texts,
-    thread_view,
-)
-from kpi_transforms.quotes import fct_quote_response
-from kpi_transforms.reply_pairs import fct_reply_pair
+from kpi_transforms.facts.cases import CASE_WINDOW_SECONDS, _case_chain, fct_case
+from kpi_transforms.facts.follow_ups import fct_follow_up
+from kpi_transforms.facts.intents import intents_of_texts, queue_intents
+from kpi_transforms.facts.keywords import _take, contains_any, first_category
+from kpi_transforms.facts.quotes import fct_quote_response
+from kpi_transforms.facts.reply_pairs import fct_reply_pair
+from kpi_transforms.facts.thread_view import queue_text_array, queue_texts, thread_view
 from tests.test_intents import cal, chat, frame, kw  # noqa: F401 - cal, kw: shared fixtures
 
 TZ = "Asia/Jakarta"
@@ -171,7 +164,7 @@ def test_take_gathers_from_the_chunks_of_a_column():
 
 def test_fct_thread_with_the_shared_view_equals_fct_thread_alone(msgs, cal):
     """rebuild_facts hands its thread view to fct_thread (no second sort, no id look-up)."""
-    from kpi_transforms.threads import fct_thread
+    from kpi_transforms.facts.threads import fct_thread
 
     shuffled = msgs.sample(frac=1.0, random_state=3).reset_index(drop=True)
     pairs = fct_reply_pair(shuffled, cal)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from kpi_transforms.calendar import BusinessCalendar
-from kpi_transforms.config import Config
-from kpi_transforms.reply_pairs import fct_reply_pair
-from kpi_transforms.threads import THREAD_COLUMNS, fct_thread
+from kpi_transforms.core.calendar import BusinessCalendar
+from kpi_transforms.core.config import Config
+from kpi_transforms.facts.reply_pairs import fct_reply_pair
+from kpi_transforms.facts.threads import THREAD_COLUMNS, fct_thread
 from tests.test_reply_pairs import frame, m, utc
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kpi_transforms.warehouse import Warehouse
+from kpi_transforms.warehouse.engine import Warehouse
 
 
 def _memory_limit(url: str) -> str:

@@ -140,7 +140,7 @@ def _when(dag, when: str) -> dt.datetime:
     import pendulum
 
     if _PERIOD.match(when) and hasattr(dag.timetable, "dagrun_info_for"):
-        from kpi_transforms.periods import parse_period
+        from kpi_transforms.core.periods import parse_period
 
         return dag.timetable.dagrun_info_for(parse_period(when).start).run_after
     return pendulum.parse(when, tz="Asia/Jakarta")

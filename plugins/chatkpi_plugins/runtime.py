@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from airflow.sdk import Asset
-    from kpi_transforms.config import Config
+
+    from kpi_transforms.core.config import Config
 
 WAREHOUSE_POOL = "chatkpi_warehouse"
 """The Airflow pool every task that opens the warehouse runs in. The embedded DuckDB file allows

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow.sdk import task
+
 from chatkpi_plugins.runtime import WAREHOUSE_POOL, warehouse_asset
 
 FACT_ASSETS = [
@@ -28,9 +29,9 @@ def find_new_files(run_id: str | None = None) -> list[str]:
     import json
 
     from chatkpi_plugins.runtime import landing_dir, stage_dir
-    from kpi_transforms.config import load_config
-    from kpi_transforms.ingest import find_new_files as find
-    from kpi_transforms.warehouse import Warehouse
+    from kpi_transforms.core.config import load_config
+    from kpi_transforms.pipeline.staging import find_new_files as find
+    from kpi_transforms.warehouse.engine import Warehouse
 
     config = load_config()
     found = find([landing_dir(config)], Warehouse())
@@ -48,8 +49,8 @@ def stage_file(path: str, run_id: str | None = None) -> str:
     import json
 
     from chatkpi_plugins.runtime import stage_dir
-    from kpi_transforms.config import load_config
-    from kpi_transforms.ingest import stage_file as stage
+    from kpi_transforms.core.config import load_config
+    from kpi_transforms.pipeline.staging import stage_file as stage
 
     config = load_config()
     folder = stage_dir(config, run_id)
@@ -64,9 +65,9 @@ def load_batch(folders: list[str], run_id: str | None = None, outlet_events: Any
     import shutil
 
     from chatkpi_plugins.runtime import stage_dir
-    from kpi_transforms.config import load_config
-    from kpi_transforms.ingest import load_staged
-    from kpi_transforms.warehouse import Warehouse
+    from kpi_transforms.core.config import load_config
+    from kpi_transforms.pipeline.staging import load_staged
+    from kpi_transforms.warehouse.engine import Warehouse
 
     config = load_config()
     report = load_staged(folders[:], config, Warehouse())  # one slice request, in map-index order
@@ -83,9 +84,9 @@ def load_batch(folders: list[str], run_id: str | None = None, outlet_events: Any
 def compute_kpis(dag: Any = None, data_interval_start: Any = None, dag_run: Any = None) -> int:
     """Compute the run's period (``2025-03`` / ``2025-Q1``, from the data interval in local time)
     and replace its rows in ``marts.fct_kpi``; return the row count."""
-    from kpi_transforms.config import load_config
-    from kpi_transforms.kpis import compute_period_kpis
-    from kpi_transforms.warehouse import Warehouse
+    from kpi_transforms.core.config import load_config
+    from kpi_transforms.pipeline.kpis import compute_period_kpis
+    from kpi_transforms.warehouse.engine import Warehouse
 
     period = dag.timetable.period_of_run(data_interval_start, dag_run.run_after)
     frame = compute_period_kpis(Warehouse(), load_config(), period)

@@ -36,7 +36,8 @@ from airflow.timetables.base import DagRunInfo, DataInterval, Timetable
 
 if TYPE_CHECKING:
     from airflow.timetables.base import TimeRestriction
-    from kpi_transforms.calendar import BusinessCalendar
+
+    from kpi_transforms.core.calendar import BusinessCalendar
 
 MODES = {"monthly": 1, "quarterly": 3}
 
@@ -48,8 +49,8 @@ def _utcnow() -> pendulum.DateTime:
 
 @functools.lru_cache(maxsize=8)
 def _calendar_for(path: str | None, mtime: float | None) -> BusinessCalendar:
-    from kpi_transforms.calendar import BusinessCalendar
-    from kpi_transforms.config import load_config
+    from kpi_transforms.core.calendar import BusinessCalendar
+    from kpi_transforms.core.config import load_config
 
     return BusinessCalendar.from_config(load_config(path))
 

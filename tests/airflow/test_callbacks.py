@@ -13,7 +13,6 @@ from types import SimpleNamespace
 import pendulum
 import pytest
 from airflow.sdk import Connection
-
 from chatkpi_plugins import callbacks
 from chatkpi_plugins.callbacks import (
     failure_message,

@@ -11,8 +11,8 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-
 from chatkpi_plugins.demo_run import run_steps
+
 from tests.airflow.conftest import DEMO
 
 pytestmark = pytest.mark.airflow
@@ -29,7 +29,7 @@ COUNTS = {
 
 
 def warehouse_counts(url: str) -> dict[str, int]:
-    from kpi_transforms.warehouse import Warehouse
+    from kpi_transforms.warehouse.engine import Warehouse
 
     warehouse = Warehouse(url)
     try:
@@ -59,9 +59,9 @@ def e2e(airflow_session, tmp_path_factory):
     shutil.copytree(DEMO / "landing" / "2025-03", landing)
 
     # what the CLI path (kpi_transforms.ingest.ingest_paths) gives for the same folder
-    from kpi_transforms.config import load_config
-    from kpi_transforms.ingest import ingest_paths
-    from kpi_transforms.warehouse import Warehouse
+    from kpi_transforms.core.config import load_config
+    from kpi_transforms.pipeline.ingest import ingest_paths
+    from kpi_transforms.warehouse.engine import Warehouse
 
     reference_dir = tmp_path_factory.mktemp("cli-reference")
     reference_url = f"duckdb:///{reference_dir / 'reference.duckdb'}"
@@ -130,7 +130,7 @@ def test_quarterly_run_computes_q1_2025(e2e):
     assert run[0].startswith("2024-12-31 17:00:00") and run[1].startswith("2025-03-31 17:00:00")
     assert run[2] == "success"
 
-    from kpi_transforms.warehouse import Warehouse
+    from kpi_transforms.warehouse.engine import Warehouse
 
     warehouse = Warehouse(e2e["url"])
     try:

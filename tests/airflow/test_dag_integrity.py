@@ -12,10 +12,10 @@ import textwrap
 import pendulum
 import pytest
 from airflow.dag_processing.dagbag import DagBag
-
 from chatkpi_plugins.callbacks import on_failure_callback
 from chatkpi_plugins.runtime import WAREHOUSE_POOL
 from chatkpi_plugins.timetable import AuditCalendarTimetable
+
 from tests.airflow.conftest import DAGS, PLUGINS, ROOT
 
 EXPECTED_DAGS = {"chatkpi_daily", "chatkpi_monthly", "chatkpi_quarterly"}
@@ -135,14 +135,14 @@ PARSE_WITHOUT_SIDE_EFFECTS = textwrap.dedent(
 
     import sqlalchemy
     import airflow.sdk
-    import kpi_transforms.config
-    import kpi_transforms.warehouse
+    import kpi_transforms.core.config
+    import kpi_transforms.warehouse.engine
     from airflow.dag_processing.dagbag import DagBag
 
     patches = [
         mock.patch("sqlalchemy.create_engine", forbidden("sqlalchemy.create_engine")),
-        mock.patch.object(kpi_transforms.warehouse.Warehouse, "__init__", forbidden("Warehouse()")),
-        mock.patch.object(kpi_transforms.config, "load_config", forbidden("load_config")),
+        mock.patch.object(kpi_transforms.warehouse.engine.Warehouse, "__init__", forbidden("Warehouse()")),
+        mock.patch.object(kpi_transforms.core.config, "load_config", forbidden("load_config")),
         mock.patch.object(airflow.sdk.Variable, "get", forbidden("Variable.get")),
         mock.patch.object(airflow.sdk.Connection, "get", forbidden("Connection.get")),
         mock.patch.object(airflow.sdk.BaseHook, "get_connection", forbidden("BaseHook.get_connection")),
@@ -155,7 +155,7 @@ PARSE_WITHOUT_SIDE_EFFECTS = textwrap.dedent(
     assert bag.import_errors == {}, bag.import_errors
     assert len(bag.dags) == 3, sorted(bag.dags)
     heavy = sorted(m for m in set(sys.modules) - before if m.split(".")[0] in ("pandas", "duckdb", "pyarrow", "great_expectations")
-                   or m in ("kpi_transforms.ingest", "kpi_transforms.kpis", "kpi_transforms.calendar"))
+                   or m in ("kpi_transforms.pipeline.ingest", "kpi_transforms.pipeline.kpis", "kpi_transforms.core.calendar"))
     assert not heavy, f"parsing imported heavy modules: {heavy}"
     print("parsed", sorted(bag.dags))
     """
@@ -194,7 +194,8 @@ def test_landing_folder_is_resolved_at_run_time(monkeypatch):
     """Variable ``chatkpi_landing_dir`` (here through Airflow's environment secrets backend), else
     ``$CHATKPI_LANDING_DIR``, else the config's ``landing_dir``."""
     from chatkpi_plugins.runtime import landing_dir
-    from kpi_transforms.config import Config
+
+    from kpi_transforms.core.config import Config
 
     config = Config(landing_dir="/from/config")
     monkeypatch.delenv("AIRFLOW_VAR_CHATKPI_LANDING_DIR", raising=False)
@@ -208,7 +209,8 @@ def test_landing_folder_is_resolved_at_run_time(monkeypatch):
 
 def test_stage_folder_is_per_run(monkeypatch, tmp_path):
     from chatkpi_plugins.runtime import stage_dir
-    from kpi_transforms.config import Config
+
+    from kpi_transforms.core.config import Config
 
     monkeypatch.delenv("CHATKPI_STAGE_DIR", raising=False)
     config = Config(lake_dir=str(tmp_path / "lake"))

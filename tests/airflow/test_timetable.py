@@ -9,7 +9,6 @@ import pendulum
 import pytest
 from airflow.exceptions import AirflowTimetableInvalid
 from airflow.timetables.base import DataInterval, TimeRestriction
-
 from chatkpi_plugins import timetable as tt
 from chatkpi_plugins.timetable import AuditCalendarTimetable
 

@@ -125,7 +125,7 @@ def make_corpus(folder: str | Path, *, big_line_bytes: int = 50 * 2**20) -> list
     nul = _chat(["14/03/25 12.00 - Mas Nul: harga\x00 kardus?", "14/03/25 12.10 - Lia Sales: Rp 5.000 kak"])
     write("Chat WhatsApp dengan Mas Nul.txt", nul, Case("Chat WhatsApp dengan Mas Nul.txt", "loaded", messages=2))
 
-    email_skip = _missing("kpi_transforms.parsers.email", "kpi_transforms/parsers/email.py (e-mail ingestion)")
+    email_skip = _missing("kpi_transforms.sources.email", "kpi_transforms/sources/email.py (e-mail ingestion)")
     mbox = (
         "From pembeli@contoh.id Fri Mar 14 09:00:00 2025\n"
         "From: Pembeli <pembeli@contoh.id>\nTo: sales@toko.id\nSubject: Tanya harga\n"
@@ -139,7 +139,7 @@ def make_corpus(folder: str | Path, *, big_line_bytes: int = 50 * 2**20) -> list
     else:
         cases.append(case)
 
-    orders_skip = _missing("kpi_transforms.orders", "kpi_transforms/orders.py (sales-report loader)")
+    orders_skip = _missing("kpi_transforms.sources.tables.orders", "kpi_transforms/sources/tables/orders.py (sales-report loader)")
     orders = "order_id,order_date,customer_name,amount\nINV-001,2025-03-14,Pak Joko,3960000\nINV-002,2025-03-14,Bu Rina,sepuluh ribu\n"
     case = Case("laporan-penjualan.csv", "rejected_rows", bad_lines=(3,), reason="amount", skip=orders_skip)
     if orders_skip is None:

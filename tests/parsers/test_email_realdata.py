@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from kpi_transforms.config import parse_config
-from kpi_transforms.parsers.email import (
+from kpi_transforms.core.config import parse_config
+from kpi_transforms.sources.email import (
     _header,
     new_content,
     normalise_subject,

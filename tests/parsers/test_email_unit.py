@@ -9,9 +9,9 @@ from email.message import EmailMessage
 import pandas as pd
 import pytest
 
-from kpi_transforms.config import parse_config
-from kpi_transforms.model import canonical_messages
-from kpi_transforms.parsers.email import html_to_text, new_content, normalise_subject, parse_email
+from kpi_transforms.core.config import parse_config
+from kpi_transforms.sources.canonical import canonical_messages
+from kpi_transforms.sources.email import html_to_text, new_content, normalise_subject, parse_email
 
 CONFIG = parse_config(
     {
@@ -157,8 +157,8 @@ def test_time_zone_and_encoded_subject(parsed):
 
 
 def test_canonical_rows_and_reply_pairs(parsed):
-    from kpi_transforms.calendar import BusinessCalendar
-    from kpi_transforms.reply_pairs import fct_reply_pair
+    from kpi_transforms.core.calendar import BusinessCalendar
+    from kpi_transforms.facts.reply_pairs import fct_reply_pair
 
     frames = [
         canonical_messages(raw, channel=ch, thread_name=name, config=CONFIG, source_file="x.mbox", file_seq=1, batch_id="b")

@@ -12,22 +12,15 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from kpi_transforms.calendar import BusinessCalendar
-from kpi_transforms.config import parse_config
-from kpi_transforms.errors import RejectedFile
-from kpi_transforms.ingest import detect_table_kind
-from kpi_transforms.marketplace_maps import all_maps, header_key
-from kpi_transforms.model import canonical_messages
-from kpi_transforms.parsers.marketplace import (
-    decode_text,
-    detect_marketplace,
-    header_score,
-    parse_datetimes,
-    parse_marketplace,
-    read_rows,
-    sniff_delimiter,
-)
-from kpi_transforms.reply_pairs import fct_reply_pair
+from kpi_transforms.core.calendar import BusinessCalendar
+from kpi_transforms.core.config import parse_config
+from kpi_transforms.core.errors import RejectedFile
+from kpi_transforms.facts.reply_pairs import fct_reply_pair
+from kpi_transforms.sources.canonical import canonical_messages
+from kpi_transforms.sources.marketplace.maps import all_maps
+from kpi_transforms.sources.marketplace.parser import detect_marketplace, header_score, parse_marketplace
+from kpi_transforms.sources.tables.detect import detect_table_kind
+from kpi_transforms.sources.tables.reader import decode_text, header_key, parse_datetimes, read_rows, sniff_delimiter
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "marketplace"
 CONFIG = parse_config(

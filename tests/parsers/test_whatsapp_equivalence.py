@@ -16,8 +16,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from kpi_transforms.errors import RejectedFile
-from kpi_transforms.parsers import whatsapp as wa
+from kpi_transforms.core.errors import RejectedFile
+from kpi_transforms.sources.whatsapp import parser as wa
 from tests.parsers.test_whatsapp_realdata import ALL_FILES
 
 

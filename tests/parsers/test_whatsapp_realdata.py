@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kpi_transforms.errors import RejectedFile
-from kpi_transforms.parsers.whatsapp import _parse, parse_whatsapp
+from kpi_transforms.core.errors import RejectedFile
+from kpi_transforms.sources.whatsapp.parser import _parse, parse_whatsapp
 from tests.conftest import REALDATA
 
 WHATSAPP_DIRS = (

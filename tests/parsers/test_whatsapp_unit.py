@@ -12,13 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kpi_transforms.errors import RejectedFile
-from kpi_transforms.parsers.whatsapp import (
-    ParsedChat,
-    _parse,
-    chat_name_from_filename,
-    parse_whatsapp,
-)
+from kpi_transforms.core.errors import RejectedFile
+from kpi_transforms.sources.whatsapp.parser import ParsedChat, _parse, chat_name_from_filename, parse_whatsapp
 
 NOTICE_ID = (
     "Pesan dan panggilan terenkripsi secara end-to-end. Tidak seorang pun di luar chat ini, "

@@ -9,10 +9,10 @@ import zipfile
 
 import pytest
 
-from kpi_transforms.errors import RejectedFile
-from kpi_transforms.parsers import zipsafe
-from kpi_transforms.parsers.whatsapp import chat_name_from_filename, parse_whatsapp
-from kpi_transforms.parsers.zipsafe import extract_chat_texts
+from kpi_transforms.core.errors import RejectedFile
+from kpi_transforms.sources import zipsafe
+from kpi_transforms.sources.whatsapp.parser import chat_name_from_filename, parse_whatsapp
+from kpi_transforms.sources.zipsafe import extract_chat_texts
 
 CHAT = "12/04/25 14.17 - Lia Sales: Halo kak\n12/04/25 14.18 - Budi: <Media tidak disertakan>\n"
 JPEG = b"\xff\xd8\xff\xe0" + bytes(2000) + b"\xff\xd9"

@@ -1,0 +1,201 @@
+"""Row hashes of every fact and KPI table after loading a set of datasets, to show that a change
+of the code leaves the tables as they were (``--compare BEFORE.json``).
+
+Each dataset (the golden scenarios, the KPI scenarios, the demo drop and generated bench data)
+is loaded through the ``chatkpi`` command line as a user runs it, into a fresh DuckDB file and a
+fresh PostgreSQL database; then ``chatkpi kpi`` runs for every month and quarter holding a
+question. Per table the sorted rows are hashed, leaving out what differs between two runs by
+design (``batch_id``, ``computed_at``, ``loaded_at``). Columns added after the snapshot are left
+out of the comparison and listed.
+
+    .venv/bin/python bench/fact_hashes.py --out before.json
+    .venv/bin/python bench/fact_hashes.py --compare before.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+import pandas as pd
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+TABLES = (
+    "marts.fct_message", "marts.fct_reply_pair", "marts.fct_thread", "marts.fct_quote_response", "marts.fct_case",
+    "marts.fct_follow_up", "marts.fct_order", "marts.dim_customer", "marts.fct_chat_rating", "marts.fct_kpi",
+)
+VOLATILE = {"batch_id", "computed_at", "loaded_at", "refreshed_at", "updated_at"}
+# Row order for the per-column hashes: a column's values are hashed in key order, so a value
+# that moves to another row is a difference too.
+KEYS = {
+    "marts.fct_message": ["message_id"], "marts.fct_reply_pair": ["pair_id"], "marts.fct_thread": ["thread_id"],
+    "marts.fct_quote_response": ["pair_id"], "marts.fct_case": ["case_id"], "marts.fct_follow_up": ["follow_up_id"],
+    "marts.fct_order": ["order_id"], "marts.dim_customer": ["customer_id"], "marts.fct_chat_rating": ["rating_id"],
+    "marts.fct_kpi": ["kpi_code", "period_type", "period_start", "agent_id"],
+}
+PG_ADMIN = os.environ.get("CHATKPI_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+
+
+def datasets(work: Path, bench_messages: int) -> dict[str, tuple[Path | None, list[list[Path]]]]:
+    """name -> (config, batches of input paths)."""
+    out: dict[str, tuple[Path | None, list[list[Path]]]] = {}
+    for group in ("scenarios", "kpi_scenarios"):
+        for case in sorted((ROOT / "tests" / group).iterdir()):
+            if not case.is_dir():
+                continue
+            subdirs = sorted(p for p in case.iterdir() if p.is_dir())
+            skip = {"config.yaml", "expected.csv", "audit_validation.csv"}
+            batches = ([sorted(d.iterdir()) for d in subdirs] if subdirs
+                       else [[f for f in sorted(case.iterdir()) if f.name not in skip]])
+            config = case / "config.yaml"
+            out[f"{group}/{case.name}"] = (config if config.is_file() else None, batches)
+    demo = ROOT / "kpi_transforms" / "demo_data"
+    if not demo.is_dir():
+        demo = next(ROOT.glob("kpi_transforms/**/demo_data"))
+    out["demo"] = (demo / "chatkpi.yaml", [[d] for d in sorted((demo / "landing").iterdir())])
+    if bench_messages:
+        data = work / f"bench-{bench_messages}"
+        if not data.is_dir():
+            subprocess.run([sys.executable, str(ROOT / "bench" / "generate.py"), "--messages", str(bench_messages),
+                            "--chats", str(max(10, bench_messages // 500)), "--seed", "7", "--out", str(data)], check=True)
+        inputs = [data / d for d in ("whatsapp", "email", "orders") if (data / d).exists()]
+        out[f"bench-{bench_messages}"] = (data / "chatkpi.yaml", [inputs])
+    return out
+
+
+def chatkpi(args: list[str]) -> None:
+    exe = Path(sys.executable).with_name("chatkpi")
+    proc = subprocess.run([str(exe), *args], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"chatkpi {' '.join(args[:6])} ... failed ({proc.returncode}): {proc.stderr.strip()[-800:]}")
+
+
+def periods(engine: sa.Engine) -> list[str]:
+    with engine.connect() as conn:
+        row = conn.execute(sa.text("select min(question_at_local), max(question_at_local) from marts.fct_reply_pair")).one()
+    if row[0] is None:
+        return []
+    months = pd.period_range(pd.Timestamp(row[0]).to_period("M"), pd.Timestamp(row[1]).to_period("M"), freq="M")
+    quarters = sorted({f"{m.year}-Q{m.quarter}" for m in months})
+    return [str(m) for m in months] + quarters
+
+
+def table_hashes(engine: sa.Engine) -> dict[str, dict]:
+    out = {}
+    with engine.connect() as conn:
+        for table in TABLES:
+            frame = pd.read_sql(sa.text(f"select * from {table}"), conn)
+            cols = sorted(c for c in frame.columns if c not in VOLATILE)
+            cells = {c: [_cell(v) for v in frame[c]] for c in cols}
+            keys = [k for k in KEYS.get(table, []) if k in cells] or cols
+            order = sorted(range(len(frame)), key=lambda i: tuple(cells[k][i] for k in keys))
+            rows = ["\x1f".join(cells[c][i] for c in cols) for i in order]
+            per_column = {c: hashlib.sha256("\n".join(cells[c][i] for i in order).encode()).hexdigest()[:16] for c in cols}
+            out[table] = {"rows": len(frame), "columns": cols, "per_column": per_column,
+                          "hash": hashlib.sha256("\n".join(rows).encode()).hexdigest()[:16]}
+    return out
+
+
+def _cell(value) -> str:
+    if value is None or (not isinstance(value, (list, tuple, dict)) and pd.isna(value)):
+        return "\x00"
+    if isinstance(value, float):
+        return repr(round(value, 6))
+    if isinstance(value, pd.Timestamp) or hasattr(value, "isoformat"):
+        ts = pd.Timestamp(value)
+        if ts.tzinfo is not None:
+            ts = ts.tz_convert("UTC").tz_localize(None)
+        return ts.isoformat()
+    if hasattr(value, "as_tuple"):  # Decimal
+        return repr(round(float(value), 6))
+    return str(value)
+
+
+def run(name: str, config: Path | None, batches: list[list[Path]], url: str, lake: Path) -> dict:
+    base = (["--config", str(config)] if config else []) + ["--warehouse", url]
+    for batch in batches:
+        chatkpi([*base, "ingest", *map(str, batch), "--lake", str(lake)])
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)  # no connection held while the CLI runs
+    for period in periods(engine):
+        chatkpi([*base, "kpi", "--period", period])
+    return table_hashes(engine)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", help="write the hashes as JSON")
+    ap.add_argument("--compare", help="compare with hashes written earlier")
+    ap.add_argument("--engines", default="duckdb,postgresql")
+    ap.add_argument("--bench-messages", type=int, default=100_000)
+    ap.add_argument("--only", help="substring of the dataset names to run")
+    ap.add_argument("--workdir", default=str(Path(tempfile.gettempdir()) / "chatkpi-fact-hashes"))
+    args = ap.parse_args()
+    work = Path(args.workdir)
+    work.mkdir(parents=True, exist_ok=True)
+    results: dict[str, dict] = {}
+    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    for name, (config, batches) in datasets(work, args.bench_messages).items():
+        if args.only and args.only not in name:
+            continue
+        for engine in args.engines.split(","):
+            lake = work / "lake" / uuid.uuid4().hex
+            if engine == "duckdb":
+                db = work / f"{uuid.uuid4().hex}.duckdb"
+                results[f"{name}@duckdb"] = run(name, config, batches, f"duckdb:///{db}", lake)
+                db.unlink(missing_ok=True)
+            else:
+                dbname = f"chatkpi_hash_{uuid.uuid4().hex[:12]}"
+                with admin.connect() as conn:
+                    conn.execute(sa.text(f'create database "{dbname}"'))
+                try:
+                    url = PG_ADMIN.rsplit("/", 1)[0] + "/" + dbname
+                    results[f"{name}@postgresql"] = run(name, config, batches, url, lake)
+                finally:
+                    with admin.connect() as conn:
+                        conn.execute(sa.text(f'drop database if exists "{dbname}" with (force)'))
+            shutil.rmtree(lake, ignore_errors=True)
+            print(f"{name}@{engine}: " + ", ".join(f"{t.split('.')[1]} {v['rows']}" for t, v in results[f'{name}@{engine}'].items()), flush=True)
+    if args.out:
+        Path(args.out).write_text(json.dumps(results, indent=1, sort_keys=True), encoding="utf-8")
+    if args.compare:
+        return compare(json.loads(Path(args.compare).read_text(encoding="utf-8")), results)
+    return 0
+
+
+def compare(before: dict, after: dict) -> int:
+    """Tables equal on the columns both versions have; new columns are listed, not compared."""
+    bad = 0
+    for key in sorted(before):
+        if key not in after:
+            continue
+        for table, old in before[key].items():
+            new = after[key].get(table)
+            if new is None:
+                print(f"DIFF {key} {table}: table missing")
+                bad += 1
+                continue
+            common = [c for c in old["columns"] if c in new["per_column"]]
+            lost = [c for c in old["columns"] if c not in new["per_column"]]
+            differing = [c for c in common if old["per_column"][c] != new["per_column"][c]]
+            if old["rows"] != new["rows"] or differing or lost:
+                print(f"DIFF {key} {table}: rows {old['rows']} -> {new['rows']}, columns differing {differing}, lost {lost}")
+                bad += 1
+    added = sorted({f"{t}.{c}" for k in after for t, v in after[k].items() for c in v["columns"]
+                    if k in before and t in before[k] and c not in before[k][t]["columns"]})
+    n = sum(len(v) for k, v in before.items() if k in after)
+    print(f"{n} tables compared over {len([k for k in before if k in after])} dataset runs: {bad} differ."
+          + (f" New columns (not compared): {', '.join(added)}" if added else ""))
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

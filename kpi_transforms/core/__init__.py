@@ -1,0 +1,2 @@
+"""The bottom layer: configuration, the business calendar, periods, identity and the table
+contracts. Imports nothing else of the package; every other layer may import it."""

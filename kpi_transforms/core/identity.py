@@ -1,0 +1,134 @@
+"""Names, phone numbers and e-mail addresses as keys: the normalisation rules of SPEC 3 and 4."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import re
+import unicodedata
+
+from kpi_transforms.core.config import Config
+
+# Bidi controls, zero-width characters, BOM and word joiner: invisible, but they end up in exports.
+INVISIBLE = "\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2060\u2066\u2067\u2068\u2069\ufeff"
+_INVISIBLE_TABLE = str.maketrans("", "", INVISIBLE)
+_SPACES = re.compile(r"\s+")
+_PHONE_CHARS = re.compile(r"^[+\d][\d\s().\-\u00a0\u202f]{6,}$")
+
+
+def strip_invisible(text: str) -> str:
+    """Remove bidi marks, zero-width characters and BOMs."""
+    return text.translate(_INVISIBLE_TABLE)
+
+
+def normalise_name(name: str | None) -> str:
+    """The comparison key of a display or chat name: NFKC, invisible marks removed, spaces
+    collapsed, trimmed, case-folded. "Lia" and "Lia Jombang" stay different."""
+    if name is None:
+        return ""
+    text = unicodedata.normalize("NFKC", strip_invisible(str(name)))
+    return _SPACES.sub(" ", text).strip().casefold()
+
+
+def normalise_phone(value: str | None, default_country: str = "62") -> str | None:
+    """``08xx``, ``628xx``, ``+62 8xx-xxx`` -> ``+628xx``; other international numbers keep
+    their country code; anything that is not a phone number gives ``None``."""
+    if value is None:
+        return None
+    text = unicodedata.normalize("NFKC", strip_invisible(str(value))).strip()
+    if not _PHONE_CHARS.match(text):
+        return None
+    digits = re.sub(r"\D", "", text)
+    if len(digits) < 7 or len(digits) > 15:
+        return None
+    if text.startswith("+"):
+        return "+" + digits
+    if digits.startswith("00"):
+        return "+" + digits[2:]
+    if digits.startswith("0"):
+        return "+" + default_country + digits[1:]
+    if digits.startswith(default_country):
+        return "+" + digits
+    if digits.startswith("8"):  # local mobile number written without the trunk 0
+        return "+" + default_country + digits
+    return "+" + digits
+
+
+def normalise_email(value: str | None) -> str | None:
+    """Lower-cased address without display name or angle brackets; ``None`` if not an address."""
+    if value is None:
+        return None
+    text = strip_invisible(str(value)).strip()
+    match = re.search(r"<([^<>@\s]+@[^<>@\s]+)>", text)
+    if match:
+        text = match.group(1)
+    text = text.strip().strip("<>").lower()
+    if re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", text):
+        return text
+    return None
+
+
+def thread_key(name: str, config: Config) -> str:
+    """The normalised chat name, after the ``thread_aliases`` map (both sides normalised)."""
+    key = normalise_name(name)
+    aliases = {normalise_name(k): normalise_name(v) for k, v in config.thread_aliases.items()}
+    seen: set[str] = set()
+    while key in aliases and key not in seen:  # follow chains, stop on cycles
+        seen.add(key)
+        key = aliases[key]
+    return key
+
+
+def make_thread_id(channel: str, key: str) -> str:
+    """A short stable id for a thread: channel plus a hash of its key."""
+    return f"{channel[:2]}_" + hashlib.sha256(f"{channel}|{key}".encode()).hexdigest()[:16]
+
+
+@dataclasses.dataclass(frozen=True)
+class Roster:
+    """Agent lookup tables built once from the config."""
+
+    by_name: dict[str, str]
+    by_phone: dict[str, str]
+    by_email: dict[str, str]
+    auto_reply: re.Pattern[str] | None
+
+    @classmethod
+    def from_config(cls, config: Config) -> "Roster":
+        by_name, by_phone, by_email = {}, {}, {}
+        for agent in config.agents:
+            for name in agent.names:
+                by_name[normalise_name(name)] = agent.id
+            for phone in agent.phones:
+                if (p := normalise_phone(phone)) is not None:
+                    by_phone[p] = agent.id
+            for email in agent.emails:
+                if (e := normalise_email(email)) is not None:
+                    by_email[e] = agent.id
+        pattern = None
+        if config.auto_reply_patterns:
+            pattern = re.compile("|".join(f"(?:{p})" for p in config.auto_reply_patterns), re.IGNORECASE)
+        return cls(by_name, by_phone, by_email, pattern)
+
+    def agent_of(self, sender: str | None) -> str | None:
+        """The agent id of a sender name / phone / address, or None for a customer."""
+        if sender is None:
+            return None
+        found = self.by_name.get(normalise_name(sender))
+        if found is None and self.by_phone and (p := normalise_phone(sender)) is not None:
+            found = self.by_phone.get(p)
+        if found is None and self.by_email and (e := normalise_email(sender)) is not None:
+            found = self.by_email.get(e)
+        return found
+
+
+def customer_id_for(name: str | None) -> str | None:
+    """A customer key from a chat or sender name: the normalised phone when it is one
+    (``+628...``), a lower-cased address for e-mail, else ``name:<normalised name>``."""
+    if name is None or not str(name).strip():
+        return None
+    if (p := normalise_phone(name)) is not None:
+        return p
+    if (e := normalise_email(name)) is not None:
+        return e
+    return "name:" + normalise_name(name)

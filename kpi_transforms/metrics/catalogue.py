@@ -1,0 +1,41 @@
+"""The KPI catalogue (SPEC 8): every code with its unit, in the order rows are written, the
+schema of ``marts.fct_kpi`` and the reasons given when a KPI has no data.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+KPI_SCHEMA = pa.schema(
+    [
+        ("kpi_code", pa.string()), ("period_type", pa.string()), ("period_start", pa.date32()),
+        ("agent_id", pa.string()), ("value", pa.float64()), ("unit", pa.string()),
+        ("basis_count", pa.int64()), ("note", pa.string()), ("computed_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
+# code -> unit, in the order rows are written (SPEC 8 catalogue plus the _median / _p90 codes).
+KPI_CODES: dict[str, str] = {
+    "reply_duration_avg": "seconds", "reply_duration_median": "seconds", "reply_duration_p90": "seconds",
+    "frt_new_customer": "seconds", "frt_new_customer_median": "seconds", "frt_new_customer_p90": "seconds",
+    "quote_response_avg": "seconds", "quote_response_median": "seconds", "quote_response_p90": "seconds",
+    "followup_conversion_rate": "percent",
+    "complaint_response_avg": "seconds", "complaint_response_median": "seconds", "complaint_response_p90": "seconds",
+    "complaint_resolution_avg": "seconds", "complaint_resolution_median": "seconds", "complaint_resolution_p90": "seconds",
+    "repeat_complaint_rate": "percent",
+    "response_validated_rate": "percent", "response_speed_rate": "percent",
+    "response_rate_1wd": "percent", "response_rate_24h": "percent",
+    "frt_avg": "seconds", "frt_median": "seconds", "frt_p90": "seconds",
+    "frt_total_avg": "seconds", "frt_total_median": "seconds", "frt_total_p90": "seconds",
+    "revenue_growth_qoq": "percent", "revenue_growth_qoq_local": "percent", "revenue_growth_qoq_international": "percent",
+    "new_customers": "count",
+    "followups_per_month": "count",
+    "reorder_rate": "percent",
+    "csat_rate": "percent", "resolution_rate": "percent",
+    "chat_volume": "count", "chats_allocated": "count", "chats_manual": "count",
+}
+AUDIT_KPI_CODES = ("response_validated_rate", "response_speed_rate")
+NO_ORDERS = "no data: no sales report (orders) loaded"
+NO_RATINGS = "no data: no chat ratings loaded (WhatsApp and e-mail carry no ratings; marketplace exports do)"
+NO_SAMPLE = "no data: no sample validated"
+MARKETS = ("local", "international")

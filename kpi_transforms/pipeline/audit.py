@@ -1,0 +1,412 @@
+"""Audit sampling and validation (SPEC 10, seed 001): draw, review sheet, import, two KPIs.
+
+Per period and agent the population is the threads of the audited channels (WhatsApp and
+e-mail by default) whose primary agent is that agent and that have a customer queue in the
+period. The sample is the 10 threads with the smallest ``sha256(period|agent_id|thread_id)``
+(all when fewer): reproducible, and stable as data grows, because a thread's key never changes.
+A stored sample is reused until a re-sample is asked for.
+
+The review sheet (``.xlsx``) has one row per sampled thread: an excerpt of the thread's first
+queue of the period and its reply, the reply time, the within-one-working-day flag, and empty
+*Disetujui (Ya/Tidak)* and *Catatan* columns for the Head of Marketing. A very hidden,
+protected metadata sheet carries the period, a hash of the sample and the thread ids, so an
+edited or foreign sheet is rejected on import. Import merges into ``audit.validation``:
+unchanged decisions are kept as they are, so importing the same sheet twice changes nothing.
+
+KPIs (SPEC 8): ``response_validated_rate`` = % of reviewed sampled threads approved;
+``response_speed_rate`` = % of reviewed sampled threads whose sampled queue was answered within
+one working day *and* approved. Both say in ``note`` when the sheet is incomplete.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from kpi_transforms.core.periods import Period, as_period, parse_period
+from kpi_transforms.metrics.audit import (
+    AUDIT_CHANNELS,
+    SAMPLE_SCHEMA,
+    SAMPLE_SIZE,
+    VALIDATION_SCHEMA,
+    SampleResult,
+    draw_sample,
+    sample_sha256,
+)
+from kpi_transforms.metrics.catalogue import AUDIT_KPI_CODES, KPI_SCHEMA
+from kpi_transforms.metrics.review_sheet import (
+    APPROVED_VALUES,
+    COL_AGENT,
+    COL_APPROVED,
+    COL_NOTES,
+    COL_PERIOD,
+    COL_THREAD,
+    HEADER_ROW,
+    META_SHEET,
+    SHEET_FORMAT,
+    SHEET_TEXT,
+    AuditSheetError,
+    ImportResult,
+    _cell_text,
+    _excerpt,
+    _line,
+    _meta_hash,
+    _text_cell,
+    human_duration,
+    read_review_sheet,
+    write_metadata,
+)
+from kpi_transforms.warehouse.engine import Warehouse
+
+
+def _local_bounds(period: Period) -> dict[str, dt.datetime]:
+    return {"lo": dt.datetime.combine(period.start, dt.time()), "hi": dt.datetime.combine(period.end, dt.time())}
+
+
+def audit_population(warehouse: Warehouse, period: Period | str, channels: Sequence[str] = AUDIT_CHANNELS) -> pd.DataFrame:
+    """One row per (agent_id, thread_id): threads of ``channels`` whose primary agent is the
+    agent and that have a customer queue whose question falls in the period."""
+    period = as_period(period)
+    frame = warehouse.read_df(
+        "select t.primary_agent_id as agent_id, t.thread_id, t.channel from marts.fct_thread t"
+        " where t.primary_agent_id is not null and t.thread_id in ("
+        "   select p.thread_id from marts.fct_reply_pair p"
+        "   where p.question_at_local >= :lo and p.question_at_local < :hi)",
+        _local_bounds(period),
+    )
+    wanted = {c.lower() for c in channels}
+    return frame[frame["channel"].isin(wanted)][["agent_id", "thread_id"]].reset_index(drop=True)
+
+
+def read_sample(warehouse: Warehouse, period: Period | str) -> pd.DataFrame:
+    period = as_period(period)
+    return warehouse.read_df(
+        "select * from audit.sample where period = :p order by agent_id, rank", {"p": period.label}
+    )
+
+
+def sample_threads(
+    warehouse: Warehouse,
+    period_text: Period | str,
+    *,
+    resample: bool = False,
+    channels: Sequence[str] = AUDIT_CHANNELS,
+    size: int = SAMPLE_SIZE,
+) -> SampleResult:
+    """Draw and store the period's sample, or reuse the stored one (unless ``resample``)."""
+    period = as_period(period_text)
+    warehouse.init()
+    stored = read_sample(warehouse, period)
+    if not stored.empty and not resample:
+        return SampleResult(period, stored, True)
+    sample = draw_sample(audit_population(warehouse, period, channels), period, size, channels)
+    with warehouse.begin() as conn:
+        warehouse.lock(conn, "audit")
+        warehouse.execute(conn, "delete from audit.sample where period = :p", {"p": period.label})
+        warehouse.bulk_insert(conn, "audit.sample", pa.Table.from_pandas(sample, schema=SAMPLE_SCHEMA, preserve_index=False))
+    store_audit_kpis(warehouse, period)  # a new sample changes what the reviewed rows mean
+    return SampleResult(period, read_sample(warehouse, period), False)
+
+
+def _first_queues(warehouse: Warehouse, period: Period) -> pd.DataFrame:
+    """Per sampled thread: its first queue whose question falls in the period."""
+    pairs = warehouse.read_df(
+        "select p.pair_id, p.thread_id, p.question_message_id, p.reply_message_id, p.question_at,"
+        " p.question_at_local, p.reply_at, p.calendar_seconds, p.business_seconds, p.within_1_working_day, p.status"
+        " from marts.fct_reply_pair p join audit.sample s on s.thread_id = p.thread_id and s.period = :p"
+        " where p.question_at_local >= :lo and p.question_at_local < :hi",
+        {"p": period.label, **_local_bounds(period)},
+    )
+    if pairs.empty:
+        return pairs
+    pairs["question_at"] = pd.to_datetime(pairs["question_at"], utc=True)
+    pairs = pairs.sort_values(["thread_id", "question_at", "pair_id"], kind="stable")
+    return pairs.drop_duplicates("thread_id").reset_index(drop=True)
+
+
+def review_rows(warehouse: Warehouse, period: Period | str, lang: str = "id") -> pd.DataFrame:
+    """One row per sampled thread with what the reviewer needs to judge the reply."""
+    period = as_period(period)
+    sample = read_sample(warehouse, period)
+    firsts = _first_queues(warehouse, period)
+    messages = warehouse.read_df(
+        "select m.message_id, m.thread_id, m.thread_name, m.channel, m.sent_at, m.sent_at_local, m.sender_name,"
+        " m.sender_role, m.message_type, m.text, m.file_seq, m.source_line"
+        " from marts.fct_message m join audit.sample s on s.thread_id = m.thread_id and s.period = :p",
+        {"p": period.label},
+    )
+    if not messages.empty:
+        messages["sent_at"] = pd.to_datetime(messages["sent_at"], utc=True)
+        messages = messages.sort_values(["thread_id", "sent_at", "file_seq", "source_line", "message_id"], kind="stable")
+    by_thread = {k: g.reset_index(drop=True) for k, g in messages.groupby("thread_id", sort=False)} if len(messages) else {}
+    first_by_thread = {r["thread_id"]: r for r in firsts.to_dict("records")}
+    rows = []
+    for s in sample.to_dict("records"):
+        msgs = by_thread.get(s["thread_id"], pd.DataFrame(columns=messages.columns))
+        q = first_by_thread.get(s["thread_id"])
+        row: dict[str, Any] = {
+            "period": s["period"], "agent_id": s["agent_id"], "thread_id": s["thread_id"], "rank": int(s["rank"]),
+            "thread_name": msgs["thread_name"].iloc[0] if len(msgs) else "", "channel": msgs["channel"].iloc[0] if len(msgs) else "",
+            "question_at_local": None, "question_excerpt": "", "reply_at_local": None, "reply_excerpt": "",
+            "reply_human": "", "calendar_seconds": None, "business_seconds": None, "within_1_working_day": None,
+        }
+        if q is not None and len(msgs):
+            ids = msgs["message_id"].tolist()
+            start = ids.index(q["question_message_id"]) if q["question_message_id"] in ids else 0
+            stop = ids.index(q["reply_message_id"]) if isinstance(q["reply_message_id"], str) and q["reply_message_id"] in ids else len(ids)
+            queue = msgs.iloc[start:stop]
+            queue = queue[(queue["sender_role"] == "customer") & ~queue["message_type"].isin(["system", "deleted"])]
+            row["question_excerpt"] = _excerpt([_line(m) for m in queue.head(8).to_dict("records")])
+            row["question_at_local"] = pd.Timestamp(q["question_at_local"]).to_pydatetime()
+            if stop < len(ids):
+                reply = msgs.iloc[stop]
+                row["reply_excerpt"] = _excerpt([_line(reply.to_dict())])
+                row["reply_at_local"] = pd.Timestamp(reply["sent_at_local"]).to_pydatetime()
+                row["calendar_seconds"] = int(q["calendar_seconds"])
+                row["business_seconds"] = int(q["business_seconds"])
+                row["reply_human"] = human_duration(q["calendar_seconds"], lang)
+            else:
+                row["reply_human"] = "not answered" if lang == "en" else "belum dibalas"
+            flag = q["within_1_working_day"]
+            row["within_1_working_day"] = None if flag is None or pd.isna(flag) else bool(flag)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def write_review_sheet(warehouse: Warehouse, period: Period | str, out: str | Path, lang: str = "id") -> Path:
+    """Write the review sheet of the period's stored sample to ``out`` (.xlsx)."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill, Protection
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    period = as_period(period)
+    sample = read_sample(warehouse, period)
+    if sample.empty:
+        raise AuditSheetError(
+            f"no sampled thread for period {period.label}: no sample drawn yet (chatkpi audit sample --period {period.label}),"
+            " or no thread of the audited channels has a customer queue in the period"
+        )
+    rows = review_rows(warehouse, period, lang)
+    t = SHEET_TEXT[lang]
+    wb = Workbook()
+    ws = wb.active
+    ws.title = t["sheet"]
+    ws.cell(1, 1, t["title"].format(period=period.label)).font = Font(bold=True, size=13)
+    ws.cell(2, 1, t["help"]).alignment = Alignment(wrap_text=False)
+    for col, name in enumerate(t["columns"], start=1):
+        cell = ws.cell(HEADER_ROW, col, name)
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor="DDEBF7" if col < COL_APPROVED else "FFF2CC")
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    unlocked = Protection(locked=False)
+    for i, r in enumerate(rows.to_dict("records"), start=1):
+        n = HEADER_ROW + i
+        flag = r["within_1_working_day"]
+        values = [i, r["period"], r["agent_id"], r["thread_id"], r["thread_name"], r["channel"], r["question_at_local"],
+                  r["question_excerpt"], r["reply_at_local"], r["reply_excerpt"], r["reply_human"], r["calendar_seconds"],
+                  r["business_seconds"], t["pending"] if flag is None else (t["yes"] if flag else t["no"]), None, None]
+        for col, value in enumerate(values, start=1):
+            cell = ws.cell(n, col)
+            _text_cell(cell, value)
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+            if isinstance(value, dt.datetime):
+                cell.number_format = "yyyy-mm-dd hh:mm"
+        ws.cell(n, COL_APPROVED).protection = unlocked
+        ws.cell(n, COL_NOTES).protection = unlocked
+    last = HEADER_ROW + len(rows)
+    if len(rows):
+        dv = DataValidation(type="list", formula1='"Ya,Tidak"', allow_blank=True, showErrorMessage=True,
+                            errorTitle="Ya / Tidak", error="Isi Ya atau Tidak, atau kosongkan. / Use Ya or Tidak, or leave empty.")
+        ws.add_data_validation(dv)
+        dv.add(f"{get_column_letter(COL_APPROVED)}{HEADER_ROW + 1}:{get_column_letter(COL_APPROVED)}{last}")
+    for col, width in enumerate([5, 9, 10, 22, 22, 10, 17, 50, 17, 50, 16, 12, 12, 12, 14, 40], start=1):
+        ws.column_dimensions[get_column_letter(col)].width = width
+    ws.freeze_panes = ws.cell(HEADER_ROW + 1, 1)
+    ws.protection.sheet = True
+    ws.protection.formatColumns = False
+    ws.protection.formatRows = False
+    ws.protection.formatCells = False
+
+    meta = {
+        "format": SHEET_FORMAT, "period": period.label, "sample_sha256": sample_sha256(sample), "lang": lang,
+        "rows": [[int(i), str(r["agent_id"]), str(r["thread_id"])] for i, r in enumerate(rows.to_dict("records"), start=1)],
+    }
+    meta["content_sha256"] = _meta_hash(meta)
+    ms = wb.create_sheet(META_SHEET)
+    ms.cell(1, 1, "format")
+    ms.cell(1, 2, SHEET_FORMAT)
+    ms.cell(2, 1, "period")
+    ms.cell(2, 2, period.label)
+    ms.cell(3, 1, "sample_sha256")
+    ms.cell(3, 2, meta["sample_sha256"])
+    ms.cell(4, 1, "generated_at")
+    ms.cell(4, 2, pd.Timestamp.now(tz="UTC").isoformat())
+    write_metadata(ms, meta)
+    ms.sheet_state = "veryHidden"
+    ms.protection.sheet = True
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(out)
+    return out
+
+
+def import_review_sheet(warehouse: Warehouse, path: str | Path, *, expect_period: str | None = None) -> ImportResult:
+    """``chatkpi audit import``: validate a filled review sheet and merge its decisions into
+    ``audit.validation``; then refresh the period's two audit KPIs in ``marts.fct_kpi``."""
+    path = Path(path)
+    meta, rows, digest = read_review_sheet(path)
+    period = parse_period(meta["period"])
+    name = path.name
+    if expect_period is not None and parse_period(expect_period).label != period.label:
+        raise AuditSheetError(f"{name} is the sheet of period {period.label}, not {parse_period(expect_period).label} (different period)")
+    warehouse.init()
+    sample = read_sample(warehouse, period)
+    if sample.empty:
+        raise AuditSheetError(f"{name}: no audit sample for period {period.label} in this warehouse (different period or warehouse)")
+    known = {(a, t) for a, t in zip(sample["agent_id"], sample["thread_id"])}
+    errors: list[str] = []
+    decisions = []
+    for exp, row in zip(meta["rows"], rows):
+        n, cells = row["row"], row["cells"]
+        _, agent, thread = exp
+        got_period, got_agent, got_thread = (_cell_text(cells[c - 1]) for c in (COL_PERIOD, COL_AGENT, COL_THREAD))
+        if got_period != period.label:
+            errors.append(f"row {n}: period {got_period!r} differs from the sheet's period {period.label} (different period)")
+            continue
+        if (got_agent, got_thread) != (agent, thread):
+            errors.append(f"row {n}: agent/thread id edited ({got_agent}/{got_thread}; exported as {agent}/{thread})")
+            continue
+        if (agent, thread) not in known:
+            errors.append(f"row {n}: unknown thread {thread!r}: not in the audit sample of {period.label} for agent {agent}")
+            continue
+        raw = cells[COL_APPROVED - 1]
+        text = _cell_text(raw)
+        if isinstance(raw, bool) or (text and text.lower() not in APPROVED_VALUES):
+            errors.append(f"row {n}: {text!r} in 'Disetujui (Ya/Tidak)': write Ya or Tidak, or leave it empty")
+            continue
+        notes = _cell_text(cells[COL_NOTES - 1]) or None
+        if text:
+            decisions.append({"agent_id": agent, "thread_id": thread, "approved": APPROVED_VALUES[text.lower()], "notes": notes})
+    if errors:
+        raise AuditSheetError(f"{name} rejected: " + "; ".join(errors))
+    if sample_sha256(sample) != meta["sample_sha256"]:
+        raise AuditSheetError(
+            f"{name}: the audit sample of {period.label} was drawn again after this sheet was made; export a new sheet"
+        )
+
+    now = pd.Timestamp.now(tz="UTC")
+    inserted = updated = unchanged = 0
+    with warehouse.begin() as conn:
+        warehouse.lock(conn, "audit")
+        existing = warehouse.read_df(
+            "select agent_id, thread_id, approved, notes from audit.validation where period = :p", {"p": period.label}, conn
+        )
+        before = {(r["agent_id"], r["thread_id"]): (bool(r["approved"]), r["notes"] if isinstance(r["notes"], str) else None)
+                  for r in existing.to_dict("records")}
+        new_rows = []
+        for d in decisions:
+            key = (d["agent_id"], d["thread_id"])
+            if key in before and before[key] == (d["approved"], d["notes"]):
+                unchanged += 1
+                continue
+            if key in before:
+                updated += 1
+                warehouse.execute(conn, "delete from audit.validation where period = :p and agent_id = :a and thread_id = :t",
+                                  {"p": period.label, "a": key[0], "t": key[1]})
+            else:
+                inserted += 1
+            new_rows.append({"period": period.label, **d, "reviewed_at": now, "sheet_sha256": digest})
+        if new_rows:
+            warehouse.bulk_insert(conn, "audit.validation",
+                                  pa.Table.from_pylist(new_rows, schema=VALIDATION_SCHEMA))
+    result = ImportResult(period, digest, len(rows), len(decisions), inserted, updated, unchanged)
+    if result.changed or not _has_audit_kpis(warehouse, period):
+        store_audit_kpis(warehouse, period)
+    return result
+
+
+# -- KPIs ---------------------------------------------------------------------------------------
+
+
+def audit_kpis(warehouse: Warehouse, period: Period | str) -> pd.DataFrame:
+    """``response_validated_rate`` and ``response_speed_rate`` per sampled agent and for the
+    team (agent_id null), as ``marts.fct_kpi`` rows of the period."""
+    period = as_period(period)
+    sample = read_sample(warehouse, period)
+    now = pd.Timestamp.now(tz="UTC")
+
+    def row(code: str, agent: str | None, value: float | None, basis: int, note: str | None) -> dict[str, Any]:
+        return {"kpi_code": code, "period_type": period.period_type, "period_start": period.start, "agent_id": agent,
+                "value": value, "unit": "percent", "basis_count": basis, "note": note, "computed_at": now}
+
+    if sample.empty:
+        note = f"no data: no sample validated (no audit sample drawn for {period.label})"
+        return pd.DataFrame([row(c, None, None, 0, note) for c in AUDIT_KPI_CODES], columns=KPI_SCHEMA.names)
+    validations = warehouse.read_df("select agent_id, thread_id, approved from audit.validation where period = :p", {"p": period.label})
+    firsts = _first_queues(warehouse, period)
+    frame = sample[["agent_id", "thread_id"]].merge(validations, on=["agent_id", "thread_id"], how="left")
+    fast = firsts[["thread_id", "within_1_working_day"]] if len(firsts) else pd.DataFrame(columns=["thread_id", "within_1_working_day"])
+    frame = frame.merge(fast, on="thread_id", how="left")
+    frame["reviewed"] = frame["approved"].notna()
+    frame["ok"] = frame["approved"].fillna(False).astype(bool) & frame["reviewed"]
+    frame["ok_fast"] = frame["ok"] & frame["within_1_working_day"].fillna(False).astype(bool)
+    out = []
+    groups: list[tuple[str | None, pd.DataFrame]] = [(None, frame)] + [(a, g) for a, g in frame.groupby("agent_id", sort=True)]
+    for agent, g in groups:
+        sampled, reviewed = len(g), int(g["reviewed"].sum())
+        if reviewed == 0:
+            note = f"no data: no sample validated (0 of {sampled} reviewed)"
+            out += [row(c, agent, None, 0, note) for c in AUDIT_KPI_CODES]
+            continue
+        note = f"{reviewed} of {sampled} reviewed" if reviewed < sampled else None
+        out.append(row("response_validated_rate", agent, 100.0 * int(g["ok"].sum()) / reviewed, reviewed, note))
+        out.append(row("response_speed_rate", agent, 100.0 * int(g["ok_fast"].sum()) / reviewed, reviewed, note))
+    return pd.DataFrame(out, columns=KPI_SCHEMA.names)
+
+
+def _has_audit_kpis(warehouse: Warehouse, period: Period) -> bool:
+    n = warehouse.scalar(
+        "select count(*) from marts.fct_kpi where period_type = :t and period_start = :s"
+        " and kpi_code in ('response_validated_rate', 'response_speed_rate')",
+        {"t": period.period_type, "s": period.start},
+    )
+    return bool(n)
+
+
+def store_audit_kpis(warehouse: Warehouse, period: Period | str) -> pd.DataFrame:
+    """Replace just the two audit KPI codes of the period in ``marts.fct_kpi`` (one transaction).
+    Agents with other KPI rows in the period but no sampled thread get a null row with a note,
+    as ``compute_period_kpis`` writes them."""
+    period = as_period(period)
+    frame = audit_kpis(warehouse, period)
+    with warehouse.begin() as conn:
+        warehouse.lock(conn, "kpi")
+        others = warehouse.read_df(
+            "select distinct agent_id from marts.fct_kpi where period_type = :t and period_start = :s and agent_id is not null"
+            " and kpi_code not in ('response_validated_rate', 'response_speed_rate')",
+            {"t": period.period_type, "s": period.start}, conn,
+        )
+        missing = sorted(set(others["agent_id"]) - set(frame["agent_id"].dropna()))
+        if missing:
+            note = "no data: no sample validated (no thread of this agent in the audit sample)"
+            extra = pd.DataFrame(
+                [{"kpi_code": c, "period_type": period.period_type, "period_start": period.start, "agent_id": a, "value": None,
+                  "unit": "percent", "basis_count": 0, "note": note, "computed_at": frame["computed_at"].iloc[0]}
+                 for a in missing for c in AUDIT_KPI_CODES],
+                columns=KPI_SCHEMA.names,
+            )
+            frame = pd.concat([frame, extra], ignore_index=True)
+        warehouse.execute(
+            conn,
+            "delete from marts.fct_kpi where period_type = :t and period_start = :s"
+            " and kpi_code in ('response_validated_rate', 'response_speed_rate')",
+            {"t": period.period_type, "s": period.start},
+        )
+        warehouse.bulk_insert(conn, "marts.fct_kpi", pa.Table.from_pandas(frame, schema=KPI_SCHEMA, preserve_index=False))
+    return frame

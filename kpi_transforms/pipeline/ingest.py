@@ -1,0 +1,354 @@
+"""Landing files in, deduplicated canonical messages in the warehouse out.
+
+``ingest_paths`` is the one entry point used by the CLI and by the Airflow tasks. It is split
+into the steps a DAG maps over: :func:`discover` lists files, :func:`parse_file` turns one file
+into messages (and writes them to the lake), :func:`load_parsed` loads a batch of parsed files
+in one transaction. Nothing is lost silently: every file ends as loaded, skipped (content seen
+before) or rejected with a reason; every line as a message, a continuation or a quarantined row.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+
+from kpi_transforms.core.config import Config
+from kpi_transforms.core.errors import RejectedFile
+from kpi_transforms.core.identity import Roster
+from kpi_transforms.core.schema import MESSAGE_COLUMNS
+from kpi_transforms.pipeline.facts import rebuild_facts
+from kpi_transforms.pipeline.lake import write_lake
+from kpi_transforms.pipeline.row_tables import merge_row_tables
+from kpi_transforms.quality.gate import (
+    DataQualityError,
+    build_data_docs,
+    docs_dir_for,
+    dq_rows,
+    quarantine_implausible,
+    scrub_nul,
+    validate_messages,
+)
+from kpi_transforms.sources.canonical import canonicalise, to_arrow
+from kpi_transforms.sources.registry import FileResult, _second_pass_hints, parse_file
+from kpi_transforms.warehouse.engine import Warehouse
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class IngestReport:
+    batch_id: str
+    files: list[FileResult]
+    affected_threads: list[str]
+
+    @property
+    def messages_new(self) -> int:
+        return sum(f.messages_new for f in self.files)
+
+    def count(self, status: str) -> int:
+        return sum(1 for f in self.files if f.status == status)
+
+
+def discover(paths: Iterable[str | Path]) -> list[Path]:
+    """Files under the given files / folders, sorted, hidden files and folders left out.
+    A path that does not exist raises FileNotFoundError naming it."""
+    found: list[Path] = []
+    for item in paths:
+        path = Path(item)
+        if path.is_dir():
+            for file in sorted(path.rglob("*")):
+                rel = file.relative_to(path)
+                if file.is_file() and not any(part.startswith(".") for part in rel.parts):
+                    found.append(file)
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise FileNotFoundError(f"no such file or folder: {path}")
+    unique: dict[str, Path] = {}
+    for file in found:
+        unique.setdefault(str(file.resolve()), file)
+    return list(unique.values())
+
+
+def _known(warehouse: Warehouse) -> tuple[set[str], dict[str, str], int]:
+    """Content hashes already processed, date-order decisions per thread, last file_seq."""
+    with warehouse.begin() as conn:
+        shas = set(warehouse.read_df("select file_sha256 from audit.file_manifest", conn=conn)["file_sha256"].tolist())
+        shas |= set(warehouse.read_df("select file_sha256 from audit.rejected_file", conn=conn)["file_sha256"].tolist())
+        orders = warehouse.read_df(
+            "select thread_id, date_order, file_seq from audit.file_manifest"
+            " where date_order_source in ('file', 'config') and thread_id is not null order by file_seq",
+            conn=conn,
+        )
+        last_seq = warehouse.scalar("select coalesce(max(file_seq), 0) from audit.file_manifest", conn=conn)
+    hints = dict(zip(orders["thread_id"], orders["date_order"]))
+    return shas, hints, int(last_seq or 0)
+
+
+def ingest_paths(
+    paths: Sequence[str | Path],
+    config: Config,
+    warehouse: Warehouse,
+    *,
+    lake_dir: str | Path | None = None,
+    progress: Callable[[FileResult], None] | None = None,
+    rebuild: bool = True,
+) -> IngestReport:
+    """Discover, parse and load files in one batch (one warehouse transaction)."""
+    warehouse.init()
+    files = discover(paths)
+    known_shas, hints, _ = _known(warehouse)
+    parsed: list[FileResult] = []
+    seen_in_batch: set[str] = set()
+    for path in files:
+        for result in parse_file(path, config, known_shas=known_shas | seen_in_batch, date_order_hints=hints):
+            if result.status != "skipped":
+                seen_in_batch.add(result.sha256)
+            parsed.append(result)
+    _second_pass_hints(parsed, config)
+    return load_parsed(parsed, config, warehouse, lake_dir=lake_dir, progress=progress, rebuild=rebuild)
+
+
+def load_parsed(
+    parsed: list[FileResult],
+    config: Config,
+    warehouse: Warehouse,
+    *,
+    lake_dir: str | Path | None = None,
+    progress: Callable[[FileResult], None] | None = None,
+    rebuild: bool = True,
+) -> IngestReport:
+    """Load parsed files in one transaction: manifest, quarantine, staging, merge, facts.
+
+    The data-quality gate (:mod:`kpi_transforms.quality`) checks the batch before the staging
+    insert and the rebuilt facts before they replace the old ones. A failed gate raises
+    :class:`~kpi_transforms.quality.DataQualityError` after the transaction rolled back (the
+    warehouse is as before); its checks are then recorded in ``audit.dq_result`` in a
+    transaction of their own and Data Docs are written to ``<lake>/../dq_docs``."""
+
+    batch_id = uuid.uuid4().hex
+    started = dt.datetime.now(dt.timezone.utc)
+    lake = Path(lake_dir or config.lake_dir)
+    roster = Roster.from_config(config)
+    warehouse.init()
+    dq_results: list = []
+
+    lakes = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="chatkpi-lake")
+    lake_writes: list[tuple[FileResult, concurrent.futures.Future]] = []
+    try:
+        with warehouse.begin() as conn:
+            warehouse.lock(conn, "ingest")
+            # Re-check under the lock: a concurrent ingest may have taken some files meanwhile.
+            done = set(warehouse.read_df("select file_sha256 from audit.file_manifest", conn=conn)["file_sha256"])
+            done |= set(warehouse.read_df("select file_sha256 from audit.rejected_file", conn=conn)["file_sha256"])
+            seq = int(warehouse.scalar("select coalesce(max(file_seq), 0) from audit.file_manifest", conn=conn) or 0)
+
+            frames: list[pd.DataFrame] = []
+            for result in parsed:
+                if result.status in ("parsed", "rejected"):
+                    if result.sha256 in done:
+                        result.status, result.reason = "skipped", "content already processed (same sha256)"
+                    done.add(result.sha256)
+                if result.status != "parsed":
+                    continue
+                seq += 1
+                result.file_seq = seq
+                messages = canonicalise(result, config, batch_id, roster)
+                try:
+                    # Dates the parser accepts but no export can hold (after ingest time + 1 day)
+                    # are quarantined per line, so the gate below never sees them.
+                    messages = quarantine_implausible(result, messages, started)
+                except RejectedFile as exc:
+                    seq -= 1
+                    result.status, result.reason, result.file_seq, result.messages = "rejected", exc.reason, None, None
+                    continue
+                # NUL characters are valid UTF-8 but PostgreSQL text cannot store them.
+                messages = scrub_nul(messages)
+                result.rejected_rows = scrub_nul(result.rejected_rows)
+                for name, table in (getattr(result, "tables", None) or {}).items():
+                    result.tables[name] = scrub_nul(table)
+                if result.chat_name:
+                    result.chat_name = result.chat_name.replace("\x00", "\ufffd")
+                result.messages = messages
+                if not messages.empty:
+                    result.first_local_at = messages["sent_at_local"].min().to_pydatetime()
+                    result.last_local_at = messages["sent_at_local"].max().to_pydatetime()
+                    if result.thread_id is None and messages["thread_id"].nunique() == 1:
+                        result.thread_id = messages["thread_id"].iloc[0]
+                # The lake file is encoded on a background thread (Parquet releases the GIL) while
+                # the next file is canonicalised and the batch gated and merged; joined before commit.
+                lake_writes.append((result, lakes.submit(write_lake, messages, lake, result.sha256)))
+                result.messages = None  # the batch frame below is the only copy kept
+                frames.append(messages)
+
+            batch = _batch_frame(frames)
+            in_batch_dup = _in_batch_duplicates(batch, frames)
+            del frames
+            affected: list[str] = []
+            fresh = batch[~in_batch_dup] if in_batch_dup.any() else batch
+            loaded = [r for r in parsed if r.status == "parsed"]
+            if loaded:
+                gate = validate_messages(fresh, loaded, in_batch_duplicates=int(in_batch_dup.sum()), now=started)
+                dq_results.append(gate)
+                if not gate.success:
+                    raise DataQualityError(gate)
+            if not batch.empty:
+                existing = warehouse.merge_new(conn, "marts.fct_message", "staging.stg_message", to_arrow(fresh), "message_id")
+                known = in_batch_dup | batch["message_id"].isin(existing)
+                per_file = known.groupby(batch["file_seq"]).agg(["sum", "size"])
+                for result in parsed:
+                    if result.status == "parsed" and result.file_seq in per_file.index:
+                        n_known, size = per_file.loc[result.file_seq]
+                        result.messages_known, result.messages_new = int(n_known), int(size - n_known)
+                affected = sorted(batch.loc[~known, "thread_id"].unique().tolist())
+            del batch  # ``fresh`` (the deduplicated rows) gives the facts the threads that are new
+            for result, write in lake_writes:
+                result.lake_path = write.result()
+
+            # -- row tables (orders, customer lists / map, manual overrides, chat ratings) ------
+            # merged on their natural key; identity / order changes add the threads to rebuild.
+            affected = sorted(set(affected) | set(merge_row_tables(warehouse, conn, parsed, config)))
+
+            now = dt.datetime.now(dt.timezone.utc)
+            _write_audit(warehouse, conn, parsed, batch_id, now)
+            if rebuild:
+
+                rebuild_facts(warehouse, conn, affected, config, dq_results=dq_results, batch=fresh)
+            del fresh
+            if dq_results:
+                warehouse.bulk_insert(conn, "audit.dq_result", dq_rows(dq_results, batch_id, now))
+            warehouse.bulk_insert(
+                conn,
+                "audit.batch",
+                pd.DataFrame(
+                    {
+                        "batch_id": [batch_id], "started_at": [started], "finished_at": [now],
+                        "n_files": [len(parsed)], "n_loaded": [sum(r.status == "parsed" for r in parsed)],
+                        "n_rejected": [sum(r.status == "rejected" for r in parsed)],
+                        "n_skipped": [sum(r.status == "skipped" for r in parsed)],
+                        "messages_new": [sum(r.messages_new for r in parsed)],
+                    }
+                ),
+            )
+    except DataQualityError as exc:
+        # The batch transaction has rolled back: the previous facts stay visible. Record the
+        # verdict in a transaction of its own, log it, and leave Data Docs for a person.
+        results = dq_results if any(r is exc.result for r in dq_results) else [*dq_results, exc.result]
+        try:
+            with warehouse.begin() as conn:
+                warehouse.bulk_insert(conn, "audit.dq_result", dq_rows(results, batch_id, dt.datetime.now(dt.timezone.utc)))
+        except Exception as audit_error:  # noqa: BLE001 - never hide the gate's verdict behind this one
+            log.warning("could not record the data-quality verdict of batch %s: %s", batch_id, audit_error)
+        log.error("batch %s stopped by the data-quality gate, nothing was loaded:\n%s", batch_id, exc.result.summary())
+        try:
+            exc.docs = build_data_docs(results, docs_dir_for(lake), run_name=batch_id)
+        except Exception as docs_error:  # noqa: BLE001 - the verdict matters more than its web pages
+            log.warning("could not write Data Docs for batch %s: %s", batch_id, docs_error)
+        raise
+    finally:
+        lakes.shutdown(wait=True)  # no lake write outlives the call, whatever happened
+    for result in parsed:
+        if result.status == "parsed":
+            result.status = "loaded"
+        if progress:
+            progress(result)
+    return IngestReport(batch_id=batch_id, files=parsed, affected_threads=affected)
+
+
+def _batch_frame(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The files' canonical rows as one frame in (file_seq, source_line) order, the order that
+    decides which copy of an in-batch duplicate is kept. Files come in file_seq order and a
+    file's rows are almost always in line order already, so the sort (a full copy of the batch)
+    runs only when needed."""
+    if not frames:
+        return pd.DataFrame(columns=MESSAGE_COLUMNS)
+    batch = frames[0].reset_index(drop=True) if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    seq = batch["file_seq"].to_numpy(dtype="int64")
+    line = batch["source_line"].to_numpy(dtype="int64")
+    in_order = (seq[1:] > seq[:-1]) | ((seq[1:] == seq[:-1]) & (line[1:] >= line[:-1]))
+    if not in_order.all():
+        batch = batch.sort_values(["file_seq", "source_line"], kind="stable", ignore_index=True)
+    return batch
+
+
+def _in_batch_duplicates(batch: pd.DataFrame, frames: list[pd.DataFrame]) -> pd.Series:
+    """Rows of ``batch`` whose message_id an earlier row of the batch has (keep the first).
+
+    ``message_id`` hashes the thread and the occurrence index of identical messages within one
+    file, so one file's ids never repeat and only files sharing a thread (two exports of one
+    chat in a batch) can repeat each other: only their rows are compared (hashing 1 M ids took
+    ~0.3 s for a batch that cannot have any). A repeat within one file could only be a hash
+    collision; the gate's uniqueness check on the deduplicated rows would stop the batch."""
+    dup = pd.Series(False, index=batch.index, dtype=bool)
+    seen: set[str] = set()
+    shared: set[str] = set()
+    for frame in frames:
+        threads = set(frame["thread_id"].unique().tolist())
+        shared |= threads & seen
+        seen |= threads
+    if shared:
+        rows = batch["thread_id"].isin(shared)
+        dup[rows] = batch.loc[rows, "message_id"].duplicated(keep="first").to_numpy()
+    return dup
+
+
+def _write_audit(warehouse: Warehouse, conn, parsed: list[FileResult], batch_id: str, now: dt.datetime) -> None:
+    manifest, rejected_files, rejected_rows = [], [], []
+    seen_rejected: set[str] = set()
+    for r in parsed:
+        if r.status == "parsed":
+            manifest.append(
+                {
+                    "file_sha256": r.sha256, "file_seq": r.file_seq, "source_file": r.source_file, "member": r.member,
+                    "batch_id": batch_id, "status": "loaded", "source_kind": r.kind, "layout": r.layout,
+                    "date_order": r.date_order, "date_order_source": r.date_order_source, "thread_id": r.thread_id,
+                    "chat_name": r.chat_name, "lines_read": r.lines_read, "header_lines": r.header_lines,
+                    "continuation_lines": r.continuation_lines, "quarantined_lines": r.quarantined_lines,
+                    "messages_read": r.messages_read, "messages_new": r.messages_new, "messages_known": r.messages_known,
+                    "first_local_at": r.first_local_at, "last_local_at": r.last_local_at, "lake_path": r.lake_path,
+                    "loaded_at": now,
+                }
+            )
+            if r.rejected_rows is not None and len(r.rejected_rows):
+                rows = r.rejected_rows.copy()
+                rows["file_sha256"], rows["source_file"], rows["batch_id"] = r.sha256, r.label, batch_id
+                rejected_rows.append(rows.drop_duplicates("source_line"))
+        elif r.status == "rejected" and r.sha256 not in seen_rejected:
+            seen_rejected.add(r.sha256)
+            rejected_files.append(
+                {"file_sha256": r.sha256, "source_file": r.source_file, "member": r.member, "batch_id": batch_id,
+                 "reason": r.reason or "rejected", "rejected_at": now}
+            )
+    if manifest:
+        schema = pa.schema(
+            [("file_sha256", pa.string()), ("file_seq", pa.int64()), ("source_file", pa.string()), ("member", pa.string()),
+             ("batch_id", pa.string()), ("status", pa.string()), ("source_kind", pa.string()), ("layout", pa.string()),
+             ("date_order", pa.string()), ("date_order_source", pa.string()), ("thread_id", pa.string()),
+             ("chat_name", pa.string()), ("lines_read", pa.int64()), ("header_lines", pa.int64()),
+             ("continuation_lines", pa.int64()), ("quarantined_lines", pa.int64()), ("messages_read", pa.int64()),
+             ("messages_new", pa.int64()), ("messages_known", pa.int64()), ("first_local_at", pa.timestamp("us")),
+             ("last_local_at", pa.timestamp("us")), ("lake_path", pa.string()), ("loaded_at", pa.timestamp("us", tz="UTC"))]
+        )
+        warehouse.bulk_insert(conn, "audit.file_manifest", pa.Table.from_pylist(manifest, schema=schema))
+    if rejected_files:
+        schema = pa.schema(
+            [("file_sha256", pa.string()), ("source_file", pa.string()), ("member", pa.string()), ("batch_id", pa.string()),
+             ("reason", pa.string()), ("rejected_at", pa.timestamp("us", tz="UTC"))]
+        )
+        warehouse.bulk_insert(conn, "audit.rejected_file", pa.Table.from_pylist(rejected_files, schema=schema))
+    if rejected_rows:
+        rows = pd.concat(rejected_rows, ignore_index=True)[["file_sha256", "source_file", "source_line", "batch_id", "raw", "reason"]]
+        rows = rows.drop_duplicates(["file_sha256", "source_line"])
+        schema = pa.schema(
+            [("file_sha256", pa.string()), ("source_file", pa.string()), ("source_line", pa.int64()),
+             ("batch_id", pa.string()), ("raw", pa.string()), ("reason", pa.string())]
+        )
+        warehouse.bulk_insert(conn, "audit.rejected_row", pa.Table.from_pandas(rows, schema=schema, preserve_index=False))

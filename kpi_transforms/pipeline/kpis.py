@@ -1,0 +1,129 @@
+"""Period KPIs: read a period's facts from the warehouse, compute them
+(:mod:`kpi_transforms.metrics.kpis`) and replace the period's rows of ``marts.fct_kpi``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+
+import pandas as pd
+import pyarrow as pa
+
+from kpi_transforms.core.calendar import BusinessCalendar
+from kpi_transforms.core.config import Config
+from kpi_transforms.core.periods import Period, _add_months, parse_period
+from kpi_transforms.metrics.catalogue import KPI_SCHEMA
+from kpi_transforms.metrics.kpis import PeriodFacts, Sources, _order_agents, fct_kpi
+from kpi_transforms.pipeline.audit import audit_kpis
+from kpi_transforms.pipeline.facts import refresh_cross_thread_flags
+from kpi_transforms.warehouse.engine import Warehouse
+
+
+# --------------------------------------------------------------------------------------------
+# Reading a period from the warehouse
+def _bounds(period: Period) -> dict[str, dt.datetime]:
+    return {"lo": dt.datetime.combine(period.start, dt.time()), "hi": dt.datetime.combine(period.end, dt.time())}
+
+
+def load_period_facts(warehouse: Warehouse, period: Period, config: Config | None = None, conn=None) -> PeriodFacts:
+    """Everything :func:`fct_kpi` needs for ``period`` (facts whose start event lies in it)."""
+    if conn is None:
+        with warehouse.begin() as own:
+            return load_period_facts(warehouse, period, config, own)
+    config = config or Config()
+    b = _bounds(period)
+    read = functools.partial(warehouse.read_df, conn=conn)
+    pairs = read(
+        "select * from marts.fct_reply_pair where question_at_local >= :lo and question_at_local < :hi", b)
+    threads = read(
+        "select t.* from marts.fct_thread t where t.thread_id in (select p.thread_id from marts.fct_reply_pair p"
+        " where p.question_at_local >= :lo and p.question_at_local < :hi)", b)
+    first_queues = read(
+        "with ranked as (select p.*, row_number() over (partition by p.thread_id order by p.question_at, p.pair_id) as queue_rank"
+        " from marts.fct_reply_pair p)"
+        " select r.* from ranked r join marts.fct_thread t on t.thread_id = r.thread_id"
+        " where r.queue_rank = 1 and t.is_new_customer and r.question_at_local >= :lo and r.question_at_local < :hi", b)
+    quotes = read(
+        "select * from marts.fct_quote_response where question_at_local >= :lo and question_at_local < :hi", b)
+    cases = read("select * from marts.fct_case where opened_at_local >= :lo and opened_at_local < :hi", b)
+    follow_ups = read(
+        "select * from marts.fct_follow_up where followed_up_at_local >= :lo and followed_up_at_local < :hi", b)
+
+    summary = read("select count(*) as n, min(order_date) as lo, max(order_date) as hi from marts.fct_order")
+    n_orders = int(summary["n"].iloc[0]) if len(summary) else 0
+    n_list = int(warehouse.scalar("select count(*) from marts.ref_customer_list where first_transaction_at is not null", conn=conn) or 0)
+    n_ratings = int(warehouse.scalar("select count(*) from marts.fct_chat_rating", conn=conn) or 0)
+    sources = Sources(
+        has_orders=n_orders > 0,
+        order_min=pd.Timestamp(summary["lo"].iloc[0]).date() if n_orders else None,
+        order_max=pd.Timestamp(summary["hi"].iloc[0]).date() if n_orders else None,
+        has_customer_list=n_list > 0,
+        has_ratings=n_ratings > 0,
+    )
+    orders = pd.DataFrame(columns=["order_date", "amount_idr", "market", "customer", "agent_id"])
+    first_orders = pd.DataFrame(columns=["customer", "first_order_date", "agent_id"])
+    if sources.has_orders:
+        window = {"lo": _add_months(period.end, -6), "hi": period.end}
+        orders = read(
+            "select order_id, order_date, amount_idr, market, coalesce(customer_id, customer_key) as customer"
+            " from marts.fct_order where order_date >= :lo and order_date < :hi", window)
+        first_orders = read(
+            "with firsts as (select coalesce(customer_id, customer_key) as customer, min(order_date) as first_order_date"
+            " from marts.fct_order group by coalesce(customer_id, customer_key)),"
+            " known as (select customer_id, min(first_transaction_at) as first_known from ("
+            "   select customer_id, first_transaction_at from marts.ref_customer_list"
+            "   union all select customer_id, first_transaction_at from marts.dim_customer) k group by customer_id)"
+            " select f.customer, f.first_order_date from firsts f left join known k on k.customer_id = f.customer"
+            " where f.customer is not null and f.first_order_date >= :lo and f.first_order_date < :hi"
+            " and (k.first_known is null or k.first_known >= f.first_order_date)",
+            {"lo": period.start, "hi": period.end})
+        customers = sorted(set(orders["customer"].dropna()) | set(first_orders["customer"].dropna()))
+        if customers:
+            owners = _threads_of_customers(warehouse, conn, customers)
+            orders["agent_id"] = _order_agents(orders, owners, config.timezone, "order_date")
+            first_orders["agent_id"] = _order_agents(first_orders, owners, config.timezone, "first_order_date")
+        else:
+            orders["agent_id"] = None
+            first_orders["agent_id"] = None
+    ratings = read(
+        "select r.thread_id, r.stars, t.primary_agent_id as agent_id from marts.fct_chat_rating r"
+        " left join marts.fct_thread t on t.thread_id = r.thread_id"
+        " where r.rated_at_local >= :lo and r.rated_at_local < :hi", b)
+    return PeriodFacts(pairs=pairs, threads=threads, first_queues=first_queues, quotes=quotes, cases=cases,
+                       follow_ups=follow_ups, orders=orders, first_orders=first_orders, ratings=ratings, sources=sources)
+
+
+def _threads_of_customers(warehouse: Warehouse, conn, customers: list[str]) -> pd.DataFrame:
+    """Threads of the given customers (the keys are loaded as a bound key table)."""
+    with warehouse.staged_keys(conn, "staging.stg_thread_key", "thread_id", customers):
+        return warehouse.read_df(
+            "select t.thread_id, t.customer_id, t.primary_agent_id, t.first_message_at from marts.fct_thread t"
+            " join staging.stg_thread_key k on k.thread_id = t.customer_id", conn=conn)
+
+
+def _audit_rows(warehouse: Warehouse, period: Period) -> pd.DataFrame | None:
+    """The audit KPIs (SPEC 10) of the period's reviewed sample."""
+    return audit_kpis(warehouse, period)
+
+
+def compute_period_kpis(warehouse: Warehouse, config: Config, period_text: str) -> pd.DataFrame:
+    """Compute a period's KPIs and replace its rows in ``marts.fct_kpi`` (one transaction)."""
+
+    period = parse_period(period_text)
+    warehouse.init()
+    with warehouse.begin() as conn:
+        warehouse.lock(conn, "kpi")
+        refresh_cross_thread_flags(warehouse, conn)
+        facts = load_period_facts(warehouse, period, config, conn)
+    facts.audit = _audit_rows(warehouse, period)
+    frame = fct_kpi(facts, period, BusinessCalendar.from_config(config))
+    with warehouse.begin() as conn:
+        warehouse.lock(conn, "kpi")
+        warehouse.execute(
+            conn,
+            "delete from marts.fct_kpi where period_type = :t and period_start = :s",
+            {"t": period.period_type, "s": period.start},
+        )
+        warehouse.bulk_insert(conn, "marts.fct_kpi", pa.Table.from_pandas(frame, schema=KPI_SCHEMA, preserve_index=False))
+    return frame

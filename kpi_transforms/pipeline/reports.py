@@ -1,0 +1,218 @@
+"""Reports: read what a report shows from the warehouse and hand it to
+:mod:`kpi_transforms.present` (console table, Markdown, HTML, ``.xlsx``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from kpi_transforms.core.config import Config
+from kpi_transforms.core.errors import ChatKpiError
+from kpi_transforms.core.periods import Period, _add_months, parse_period
+from kpi_transforms.metrics.scorecards import (
+    SCORECARD_SCHEMA,
+    ScorecardKpi,
+    ScorecardResult,
+    ScorecardTemplate,
+    load_templates,
+    scorecard_totals,
+)
+from kpi_transforms.pipeline.audit import sample_threads, write_review_sheet
+from kpi_transforms.pipeline.facts import PAIR_COLUMNS
+from kpi_transforms.pipeline.scorecards import compute_scorecards
+from kpi_transforms.present.html import render_html
+from kpi_transforms.present.reply_durations import reply_duration_table, reply_duration_table_en
+from kpi_transforms.present.report_data import ReportData
+from kpi_transforms.present.scorecards import render_scorecards
+from kpi_transforms.present.tables import render_table
+from kpi_transforms.present.texts import TEXT
+from kpi_transforms.present.xlsx import write_xlsx
+from kpi_transforms.warehouse.engine import Warehouse
+
+
+def period_pairs(warehouse: Warehouse, period: Period, timezone: str, agent_id: str | None = None) -> pd.DataFrame:
+    """Pairs whose question's local date lies in the period (SPEC 8), with the thread name."""
+    sql = (
+        "select p.*, t.thread_name from marts.fct_reply_pair p"
+        " left join marts.fct_thread t on t.thread_id = p.thread_id"
+        " where p.question_at_local >= :lo and p.question_at_local < :hi"
+    )
+    params: dict[str, object] = {"lo": pd.Timestamp(period.start).to_pydatetime(), "hi": pd.Timestamp(period.end).to_pydatetime()}
+    if agent_id:
+        sql += " and p.agent_id = :agent"
+        params["agent"] = agent_id
+    frame = warehouse.read_df(sql, params)
+    if frame.empty:
+        return pd.DataFrame(columns=PAIR_COLUMNS + ["thread_name"])
+    for col in ("question_at", "reply_at", "sla_deadline_at", "effective_start_at", "first_auto_reply_at"):
+        frame[col] = pd.to_datetime(frame[col], utc=True)
+    return frame
+
+
+def reply_duration_report(
+    warehouse: Warehouse, config: Config, period_text: str, *, agent_id: str | None = None, fmt: str = "table"
+) -> str:
+    period = parse_period(period_text)
+    warehouse.init()
+    pairs = period_pairs(warehouse, period, config.timezone, agent_id)
+    who = f", agent {agent_id}" if agent_id else ""
+    return render_table(reply_duration_table(pairs), fmt, title=f"Tabel Durasi Balas Sales — periode {period.label}{who}")
+
+
+def stored_scorecards(
+    warehouse: Warehouse, period: Period, agent_id: str | None = None, template: str | None = None
+) -> ScorecardResult | None:
+    """The scorecards already in ``marts.fct_scorecard`` for the period (read-only), or None."""
+    sql = "select * from marts.fct_scorecard where period_type = :t and period_start = :s"
+    params: dict[str, object] = {"t": period.period_type, "s": period.start}
+    if template:
+        sql += " and template = :tpl"
+        params["tpl"] = template
+    rows = warehouse.read_df(sql, params)
+    if agent_id is not None:
+        rows = rows[rows["agent_id"] == agent_id]
+    if rows.empty:
+        return None
+    rows = rows[SCORECARD_SCHEMA.names].copy()
+    rows["agent_id"] = rows["agent_id"].astype(object).where(rows["agent_id"].notna(), None)
+    known = load_templates()
+    templates = []
+    for name in dict.fromkeys(rows["template"]):
+        if name in known:
+            tpl = known[name]
+            order = {c: i for i, c in enumerate(tpl.kpi_codes)}
+            templates.append(tpl)
+        else:
+            part = rows[rows["template"] == name]
+            tpl = ScorecardTemplate(name, tuple(ScorecardKpi(c, 0.0, "higher", 1.0) for c in dict.fromkeys(part["kpi_code"])))
+            templates.append(tpl)
+            order = {c: i for i, c in enumerate(tpl.kpi_codes)}
+        mask = rows["template"] == name
+        rows.loc[mask, "_order"] = rows.loc[mask, "kpi_code"].map(order).fillna(99)
+    rows["_team"] = rows["agent_id"].isna()
+    rows = rows.sort_values(["template", "_team", "agent_id", "_order"], ascending=[True, False, True, True], kind="stable")
+    rows = rows.drop(columns=["_order", "_team"]).reset_index(drop=True)
+    return ScorecardResult(period, templates, rows, scorecard_totals(rows))
+
+
+def collect_report_data(
+    warehouse: Warehouse,
+    config: Config,
+    period_text: str,
+    *,
+    agent_id: str | None = None,
+    lang: str = "id",
+    scorecards: ScorecardResult | None | str = "stored",
+    template: str | None = None,
+) -> ReportData:
+    """Everything a report shows. ``scorecards="stored"`` reads ``marts.fct_scorecard``
+    (nothing is written); pass a computed :class:`ScorecardResult` to show that instead."""
+    if lang not in TEXT:
+        raise ChatKpiError(f"unknown report language {lang!r}: use id or en")
+    period = parse_period(period_text)
+    warehouse.init()
+    pairs = period_pairs(warehouse, period, config.timezone, agent_id)
+    durations = reply_duration_table(pairs) if lang == "id" else reply_duration_table_en(pairs)
+    if isinstance(scorecards, str):
+        scorecards = stored_scorecards(warehouse, period, agent_id, template)
+
+    scope = "is_team" if agent_id is None else "(not is_team and agent_id = :a)"
+    agent_param = {} if agent_id is None else {"a": agent_id}
+    params = {"t": period.period_type, "s": period.start, **agent_param}
+    frt = warehouse.read_df(
+        f"select bucket_order, bucket_label, n_pairs, pct_of_pairs from bi.v_frt_distribution"
+        f" where period_type = :t and period_start = :s and {scope} order by bucket_order",
+        params,
+    )
+    cells = warehouse.read_df(
+        "select weekday_iso, hour_local, sum(n_messages) as n from bi.v_volume_heatmap"
+        " where period_type = :t and period_start = :s group by weekday_iso, hour_local",
+        {"t": period.period_type, "s": period.start},
+    )
+    heat = np.zeros((7, 24), dtype=float)
+    for r in cells.itertuples(index=False):
+        heat[int(r.weekday_iso) - 1, int(r.hour_local)] = float(r.n)
+    trend = warehouse.read_df(
+        f"select period_start, period_label, avg_business_seconds / 60.0 as avg_business_minutes,"
+        f" pct_within_1_working_day, n_valid_pairs from bi.v_reply_durations"
+        f" where period_type = 'month' and period_start >= :lo and period_start < :hi and {scope} order by period_start",
+        {"lo": _add_months(period.end, -12), "hi": period.end, **agent_param},
+    )
+    agents = warehouse.read_df(
+        "select agent_id, avg_business_seconds / 60.0 as avg_business_minutes, pct_within_1_working_day, n_queues"
+        " from bi.v_reply_durations where period_type = :t and period_start = :s and not is_team order by agent_id",
+        {"t": period.period_type, "s": period.start},
+    )
+    return ReportData(period, agent_id, lang, config.timezone, durations, scorecards, frt, heat, trend, agents,
+                      pd.Timestamp.now(tz=config.timezone))
+
+
+# -- entry points -----------------------------------------------------------------------------
+
+
+def report_data(
+    warehouse: Warehouse, config: Config, kind: str, period_text: str, *, agent_id: str | None = None,
+    template: str | None = None, lang: str = "id", templates_path: str | None = None,
+) -> ReportData:
+    """Data for ``chatkpi report <kind>``: the scorecard report computes and stores the
+    scorecards (like ``chatkpi scorecard``); the reply-durations report only reads."""
+    if kind == "scorecard":
+        result = compute_scorecards(warehouse, config, period_text, template=template, agent_id=agent_id, templates_path=templates_path)
+        return collect_report_data(warehouse, config, period_text, agent_id=agent_id, lang=lang, scorecards=result)
+    return collect_report_data(warehouse, config, period_text, agent_id=agent_id, lang=lang, template=template)
+
+
+def write_report(
+    warehouse: Warehouse, config: Config, kind: str, period_text: str, fmt: str, out: str | Path | None, *,
+    agent_id: str | None = None, template: str | None = None, lang: str = "id", templates_path: str | None = None,
+) -> str:
+    """``chatkpi report reply-durations|scorecard --format html|xlsx|table|md``: write ``out``
+    (or return the text to print when ``out`` is None) and return what to print."""
+
+    if fmt == "xlsx" and not out:
+        raise ChatKpiError("--format xlsx needs --out FILE.xlsx")
+    if kind == "scorecard" and fmt in ("table", "md"):
+        result = compute_scorecards(warehouse, config, period_text, template=template, agent_id=agent_id, templates_path=templates_path)
+        text = render_scorecards(result, fmt, lang)
+    elif kind == "reply-durations" and fmt in ("table", "md"):
+        data = collect_report_data(warehouse, config, period_text, agent_id=agent_id, lang=lang)
+        who = f", {data.scope}" if agent_id else ""
+        text = render_table(data.durations, fmt, title=f"{TEXT[lang]['durations']} — {data.period.label}{who}")
+    else:
+        data = report_data(warehouse, config, kind, period_text, agent_id=agent_id, template=template, lang=lang,
+                           templates_path=templates_path)
+        if fmt == "xlsx":
+
+            return f"wrote {write_xlsx(data, out)}"
+        text = render_html(data, focus=kind)
+    if out:
+        path = Path(out)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        return f"wrote {path}"
+    return text
+
+
+def write_demo_reports(warehouse: Warehouse, config: Config, out_dir: str | Path, period: str = "2025-Q1",
+                       lang: str = "id", audit_sheet: bool = True) -> list[Path]:
+    """For ``chatkpi demo``: compute and store the scorecards of ``period``, write the HTML and
+    ``.xlsx`` reports to ``out_dir`` (``reports/``) and, with ``audit_sheet``, draw (or reuse)
+    the period's audit sample and write its review sheet. Returns the paths written."""
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    label = parse_period(period).label
+    paths = []
+    if audit_sheet:
+
+        sample_threads(warehouse, period)
+    data = report_data(warehouse, config, "scorecard", period, lang=lang)
+    html_path = out / f"chatkpi_{label}.html"
+    html_path.write_text(render_html(data, focus="scorecard"), encoding="utf-8")
+    paths += [html_path, write_xlsx(data, out / f"chatkpi_{label}.xlsx")]
+    if audit_sheet:
+        paths.append(write_review_sheet(warehouse, period, out / f"audit_{label}.xlsx", lang=lang))
+    return paths

@@ -1,0 +1,305 @@
+"""Human-readable reports: one self-contained HTML page (and the same tables as ``.xlsx``).
+
+The page holds seed 000's reply-duration table, the scorecard(s) and four charts drawn here as
+inline SVG: the first-response-time histogram, the weekday x hour message heatmap, the monthly
+trend and the agents side by side. No script, no web font, no external fetch: a Content
+Security Policy forbids every load, so the file opens the same offline. Labels are Indonesian
+by default, English with ``lang="en"``.
+
+Figures come from the warehouse: the seed-000 table from ``kpi_transforms.reports``, the
+charts from the ``bi`` views (so BI tools and the report agree), the scorecard from
+``kpi_transforms.scorecards``.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from kpi_transforms.metrics.scorecards import ScorecardResult
+from kpi_transforms.present.report_data import ReportData
+from kpi_transforms.present.scorecards import fmt_compact, iter_scorecards, scorecard_display, total_line
+from kpi_transforms.present.texts import TEXT, WEEKDAYS
+
+# -- SVG --------------------------------------------------------------------------------------
+
+PALETTE = {"bar": "#2f6db5", "bar2": "#e07b39", "grid": "#d9dee5", "axis": "#5b6470", "text": "#1f2933", "empty": "#f4f6f8"}
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _nice_max(value: float, integer: bool = False) -> float:
+    """A round axis maximum; with ``integer`` a multiple of 4, so the 4 grid steps are whole."""
+    if value <= 0 or not np.isfinite(value):
+        return 4.0 if integer else 1.0
+    if integer and value <= 40:
+        return float(max(4, int(np.ceil(value / 4.0)) * 4))
+    exp = 10 ** np.floor(np.log10(value))
+    for step in (1, 2, 2.5, 5, 10):
+        if value <= step * exp:
+            return float(step * exp)
+    return float(10 * exp)
+
+
+def _num(value: float, lang: str, digits: int = 1) -> str:
+    return fmt_compact(float(value), lang, digits)
+
+
+def _svg_open(width: int, height: int, label: str) -> str:
+    return (f'<svg class="chart" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
+            f'aria-label="{_e(label)}" font-family="sans-serif" font-size="12">')
+
+
+def _empty_svg(label: str, lang: str, width: int = 640, height: int = 120) -> str:
+    return (_svg_open(width, height, label) + f'<rect width="{width}" height="{height}" fill="{PALETTE["empty"]}"/>'
+            f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle" fill="{PALETTE["axis"]}">{_e(TEXT[lang]["no_data"])}</text></svg>')
+
+
+def svg_bar_chart(labels: Sequence[str], values: Sequence[float], *, label: str, lang: str = "id",
+                  unit: str = "", color: str = PALETTE["bar"], width: int = 640, height: int = 260) -> str:
+    """Vertical bars with value labels and a light grid."""
+    vals = [0.0 if v is None or not np.isfinite(v) else float(v) for v in values]
+    if not labels or sum(vals) == 0:
+        return _empty_svg(label, lang, width)
+    left, right, top, bottom = 44, 10, 16, 40
+    plot_w, plot_h = width - left - right, height - top - bottom
+    vmax = _nice_max(max(vals), integer=all(float(v).is_integer() for v in vals))
+    parts = [_svg_open(width, height, label)]
+    for i in range(5):
+        y = top + plot_h - plot_h * i / 4
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="{PALETTE["grid"]}"/>')
+        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="{PALETTE["axis"]}">{_e(_num(vmax * i / 4, lang))}</text>')
+    slot = plot_w / len(vals)
+    bar_w = max(4.0, slot * 0.7)
+    for i, (name, v) in enumerate(zip(labels, vals)):
+        h = plot_h * v / vmax
+        x = left + slot * i + (slot - bar_w) / 2
+        y = top + plot_h - h
+        parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{h:.1f}" fill="{color}">'
+                     f'<title>{_e(name)}: {_e(_num(v, lang))}{_e(unit)}</title></rect>')
+        parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{y - 4:.1f}" text-anchor="middle" fill="{PALETTE["text"]}">{_e(_num(v, lang))}</text>')
+        parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{height - bottom + 16}" text-anchor="middle" fill="{PALETTE["axis"]}">{_e(name)}</text>')
+    parts.append(f'<line x1="{left}" y1="{top + plot_h}" x2="{width - right}" y2="{top + plot_h}" stroke="{PALETTE["axis"]}"/>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def svg_heatmap(grid: np.ndarray, *, label: str, lang: str = "id", width: int = 760, height: int = 230) -> str:
+    """7 x 24 cells, darker = more messages; row = weekday, column = local hour."""
+    if grid.sum() == 0:
+        return _empty_svg(label, lang, width)
+    left, top, right, bottom = 40, 10, 10, 24
+    cw, ch = (width - left - right) / 24, (height - top - bottom) / 7
+    vmax = float(grid.max())
+    parts = [_svg_open(width, height, label)]
+    for d in range(7):
+        parts.append(f'<text x="{left - 6}" y="{top + ch * d + ch / 2 + 4:.1f}" text-anchor="end" fill="{PALETTE["axis"]}">{WEEKDAYS[lang][d]}</text>')
+        for h in range(24):
+            n = grid[d, h]
+            share = n / vmax if vmax else 0.0
+            fill = PALETTE["empty"] if n == 0 else _blend("#dbe8f6", "#123f7a", share)
+            parts.append(f'<rect x="{left + cw * h:.1f}" y="{top + ch * d:.1f}" width="{cw - 1:.1f}" height="{ch - 1:.1f}" fill="{fill}">'
+                         f'<title>{WEEKDAYS[lang][d]} {h:02d}:00 — {int(n)} {TEXT[lang]["messages"]}</title></rect>')
+    for h in range(0, 24, 2):
+        parts.append(f'<text x="{left + cw * h + cw / 2:.1f}" y="{height - 8}" text-anchor="middle" fill="{PALETTE["axis"]}">{h:02d}</text>')
+    parts.append("</svg>")
+    parts.append(f'<p class="meta">{_e(TEXT[lang]["heat_legend"].format(n=int(vmax)))}</p>')
+    return "".join(parts)
+
+
+def _blend(a: str, b: str, t: float) -> str:
+    t = min(max(t, 0.0), 1.0)
+    ca = [int(a[i:i + 2], 16) for i in (1, 3, 5)]
+    cb = [int(b[i:i + 2], 16) for i in (1, 3, 5)]
+    return "#" + "".join(f"{round(x + (y - x) * t):02x}" for x, y in zip(ca, cb))
+
+
+def svg_line_chart(labels: Sequence[str], values: Sequence[float | None], *, label: str, lang: str = "id",
+                   unit: str = "", color: str = PALETTE["bar"], width: int = 360, height: int = 220, fixed_max: float | None = None) -> str:
+    """A line with dots; gaps where a month has no value."""
+    vals = [None if v is None or (isinstance(v, float) and not np.isfinite(v)) else float(v) for v in values]
+    present = [v for v in vals if v is not None]
+    if not labels or not present:
+        return _empty_svg(label, lang, width)
+    left, right, top, bottom, inset = 44, 14, 22, 40, 30
+    plot_w, plot_h = width - left - right, height - top - bottom
+    vmax = fixed_max or _nice_max(max(present))
+    parts = [_svg_open(width, height, label)]
+    for i in range(5):
+        y = top + plot_h - plot_h * i / 4
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="{PALETTE["grid"]}"/>')
+        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="{PALETTE["axis"]}">{_e(_num(vmax * i / 4, lang, 0))}</text>')
+    step = (plot_w - 2 * inset) / max(len(vals) - 1, 1)
+    points, segment = [], []
+    for i, v in enumerate(vals):
+        x = left + inset + (step * i if len(vals) > 1 else (plot_w - 2 * inset) / 2)
+        if v is None:
+            if segment:
+                points.append(segment)
+            segment = []
+            continue
+        y = top + plot_h - plot_h * min(v, vmax) / vmax
+        segment.append((x, y, v, labels[i]))
+    if segment:
+        points.append(segment)
+    for seg in points:
+        if len(seg) > 1:
+            path = " ".join(f"{x:.1f},{y:.1f}" for x, y, _, _ in seg)
+            parts.append(f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="2"/>')
+        for x, y, v, name in seg:
+            parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{color}"><title>{_e(name)}: {_e(_num(v, lang))}{_e(unit)}</title></circle>')
+            parts.append(f'<text x="{x:.1f}" y="{y - 8:.1f}" text-anchor="middle" fill="{PALETTE["text"]}">{_e(_num(v, lang))}</text>')
+    for i, name in enumerate(labels):
+        x = left + inset + (step * i if len(labels) > 1 else (plot_w - 2 * inset) / 2)
+        parts.append(f'<text x="{x:.1f}" y="{height - bottom + 16}" text-anchor="middle" fill="{PALETTE["axis"]}">{_e(name)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def svg_hbar_chart(labels: Sequence[str], values: Sequence[float | None], *, label: str, lang: str = "id",
+                   unit: str = "", color: str = PALETTE["bar"], width: int = 300, fixed_max: float | None = None) -> str:
+    """Horizontal bars, one per agent: the agents side by side on one metric."""
+    vals = [None if v is None or (isinstance(v, float) and not np.isfinite(v)) else float(v) for v in values]
+    present = [v for v in vals if v is not None]
+    if not labels or not present:
+        return _empty_svg(label, lang, width)
+    row_h, left, right, top = 28, 70, 50, 8
+    height = top * 2 + row_h * len(labels)
+    vmax = fixed_max or _nice_max(max(present))
+    parts = [_svg_open(width, height, label)]
+    for i, (name, v) in enumerate(zip(labels, vals)):
+        y = top + row_h * i
+        parts.append(f'<text x="{left - 6}" y="{y + row_h / 2 + 4:.1f}" text-anchor="end" fill="{PALETTE["text"]}">{_e(name)}</text>')
+        if v is None:
+            parts.append(f'<text x="{left + 4}" y="{y + row_h / 2 + 4:.1f}" fill="{PALETTE["axis"]}">—</text>')
+            continue
+        w = (width - left - right) * min(v, vmax) / vmax
+        parts.append(f'<rect x="{left}" y="{y + 4}" width="{max(w, 1):.1f}" height="{row_h - 8}" fill="{color}">'
+                     f'<title>{_e(name)}: {_e(_num(v, lang))}{_e(unit)}</title></rect>')
+        parts.append(f'<text x="{left + w + 4:.1f}" y="{y + row_h / 2 + 4:.1f}" fill="{PALETTE["text"]}">{_e(_num(v, lang))}{_e(unit)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+# -- HTML -------------------------------------------------------------------------------------
+
+CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1f2933;margin:0;background:#fff}
+main{max-width:1180px;margin:0 auto;padding:24px 28px 40px}
+h1{font-size:26px;margin:0 0 4px}h2{font-size:20px;margin:32px 0 10px;border-bottom:2px solid #e4e8ee;padding-bottom:4px}
+h3{font-size:16px;margin:20px 0 6px}.meta{color:#5b6470;margin:0}
+table{border-collapse:collapse;width:100%;font-size:14px;margin:6px 0}
+th,td{border:1px solid #d9dee5;padding:6px 8px;text-align:left;vertical-align:top}
+th{background:#eef3f9}td.num{text-align:right;white-space:nowrap}td.nowrap{white-space:nowrap}tr.nodata td{color:#8a94a3}
+details{margin:10px 0}summary{cursor:pointer}summary h3{display:inline;margin:0}
+.total{font-weight:600;margin:6px 0 0}.missing{color:#8a5a00;margin:2px 0 0}
+figure{margin:14px 0 22px}figcaption{font-weight:600;margin-bottom:6px}
+svg.chart{max-width:100%;height:auto;background:#fff}
+.row{display:flex;flex-wrap:wrap;gap:18px}.row figure{flex:1 1 300px;margin:8px 0}
+footer{color:#8a94a3;font-size:12px;margin-top:36px}
+"""
+NUMERIC_COLUMNS = {"Hasil", "Result", "Bobot", "Weight", "Capaian %", "Achievement %", "Skor", "Score", "Total poin",
+                   "Total points", "% dari bobot dengan data", "% of weights with data", "KPI tanpa data", "KPIs without data"}
+NOWRAP_COLUMNS = {"Target", "Nilai", "Value", "Satuan", "Unit", "Bobot dengan data / total", "Weights with data / total"}
+
+
+def html_table(frame: pd.DataFrame, nodata_column: str | None = None) -> str:
+    head = "".join(f"<th>{_e(c)}</th>" for c in frame.columns)
+    rows = []
+    for record in frame.to_dict("records"):
+        cls = ' class="nodata"' if nodata_column and record.get(nodata_column) in ("—", "") else ""
+        cells = "".join(
+            f'<td class="num">{_e(v)}</td>' if c in NUMERIC_COLUMNS
+            else f'<td class="nowrap">{_e(v)}</td>' if c in NOWRAP_COLUMNS else f"<td>{_e(v)}</td>"
+            for c, v in record.items()
+        )
+        rows.append(f"<tr{cls}>{cells}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def scorecard_summary(result: ScorecardResult, lang: str = "id") -> pd.DataFrame:
+    """One line per scorecard (template x team / agent): points, covered weights, percentage."""
+    t = TEXT[lang]
+    rows = []
+    for tpl, agent, _rows, total in iter_scorecards(result):
+        has = total["total_points"] is not None and not pd.isna(total["total_points"])
+        rows.append([
+            tpl.name, t["agent"].format(agent=agent) if agent else t["team"],
+            fmt_compact(total["total_points"], lang, 2) if has else "—",
+            f"{fmt_compact(total['weights_with_data'], lang)} / {fmt_compact(total['weights_total'], lang)}",
+            fmt_compact(total["total_pct_of_covered"], lang, 1) if has else "—",
+            str(len(total["kpis_without_data"])),
+        ])
+    return pd.DataFrame(rows, columns=t["summary_cols"])
+
+
+def _scorecard_html(data: ReportData) -> str:
+    """A summary line per scorecard, then each scorecard (team ones open, agents folded)."""
+    t = TEXT[data.lang]
+    if data.scorecards is None or data.scorecards.rows.empty:
+        return f"<p>{_e(t['no_scorecard'].format(period=data.period.label))}</p>"
+    parts = [html_table(scorecard_summary(data.scorecards, data.lang))]
+    for tpl, agent, rows, total in iter_scorecards(data.scorecards):
+        who = t["agent"].format(agent=agent) if agent else t["team"]
+        display = scorecard_display(rows, tpl, data.lang)
+        value_col = display.columns[3]
+        lines = total_line(total, data.lang).split("\n")
+        opened = " open" if agent is None or data.agent_id else ""
+        parts.append(f"<details{opened}><summary><h3>{_e(tpl.name)} — {_e(who)}</h3></summary>")
+        if tpl.description(data.lang) != tpl.name:
+            parts.append(f'<p class="meta">{_e(tpl.description(data.lang))}</p>')
+        parts.append(html_table(display, nodata_column=value_col))
+        parts.append(f'<p class="total">{_e(lines[0])}</p>')
+        parts += [f'<p class="missing">{_e(line)}</p>' for line in lines[1:]]
+        parts.append("</details>")
+    return "".join(parts)
+
+
+def render_html(data: ReportData, focus: str = "reply-durations") -> str:
+    """The whole report as one self-contained HTML document."""
+    t = TEXT[data.lang]
+    lang = data.lang
+    frt_svg = svg_bar_chart(list(data.frt["bucket_label"]), list(data.frt["n_pairs"].astype(float)),
+                            label=t["frt"], lang=lang, unit=f" {t['pairs']}")
+    heat_svg = svg_heatmap(data.heatmap, label=t["heatmap"], lang=lang)
+    trend_labels = list(data.trend["period_label"])
+    trend_frt = svg_line_chart(trend_labels, list(data.trend["avg_business_minutes"]), label=t["trend_frt"], lang=lang, unit=" min")
+    trend_rate = svg_line_chart(trend_labels, list(data.trend["pct_within_1_working_day"]), label=t["trend_rate"], lang=lang,
+                                unit=" %", color=PALETTE["bar2"], fixed_max=100.0)
+    names = list(data.agents["agent_id"])
+    agents_frt = svg_hbar_chart(names, list(data.agents["avg_business_minutes"]), label=t["agents_frt"], lang=lang, unit=" min")
+    agents_rate = svg_hbar_chart(names, list(data.agents["pct_within_1_working_day"]), label=t["agents_rate"], lang=lang,
+                                 unit=" %", color=PALETTE["bar2"], fixed_max=100.0)
+    agents_volume = svg_hbar_chart(names, list(data.agents["n_queues"].astype(float)), label=t["agents_volume"], lang=lang,
+                                   color="#4f9a6a")
+    durations = (f'<section id="reply-durations"><h2>{_e(t["durations"])}</h2>'
+                 f"{html_table(data.durations)}</section>")
+    scorecard = f'<section id="scorecard"><h2>{_e(t["scorecard"])}</h2>{_scorecard_html(data)}</section>'
+    charts = (
+        f'<section id="charts"><h2>{_e(t["charts"])}</h2>'
+        f'<figure id="chart-frt"><figcaption>{_e(t["frt"])}</figcaption>{frt_svg}</figure>'
+        f'<figure id="chart-heatmap"><figcaption>{_e(t["heatmap"])}</figcaption>{heat_svg}</figure>'
+        f'<h3>{_e(t["trend"])}</h3><div class="row">'
+        f'<figure id="chart-trend-frt"><figcaption>{_e(t["trend_frt"])}</figcaption>{trend_frt}</figure>'
+        f'<figure id="chart-trend-rate"><figcaption>{_e(t["trend_rate"])}</figcaption>{trend_rate}</figure></div>'
+        f'<h3>{_e(t["agents"])}</h3><div class="row" id="chart-agents">'
+        f'<figure><figcaption>{_e(t["agents_frt"])}</figcaption>{agents_frt}</figure>'
+        f'<figure><figcaption>{_e(t["agents_rate"])}</figcaption>{agents_rate}</figure>'
+        f'<figure><figcaption>{_e(t["agents_volume"])}</figcaption>{agents_volume}</figure></div></section>'
+    )
+    body = scorecard + durations + charts if focus == "scorecard" else durations + charts + scorecard
+    title = t["title"].format(period=data.period.label)
+    generated = t["generated"].format(at=data.generated_at.strftime("%Y-%m-%d %H:%M"), tz=data.timezone)
+    return (
+        f'<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">"
+        f"<title>{_e(title)} — {_e(data.scope)}</title><style>{CSS}</style></head>"
+        f'<body><main><header><h1>{_e(title)}</h1><p class="meta">{_e(data.scope)} · {_e(generated)}</p></header>'
+        f'{body}<footer>{_e(t["footer"])}</footer></main></body></html>\n'
+    )

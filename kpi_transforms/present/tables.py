@@ -1,0 +1,23 @@
+"""Frames as text tables (plain or Markdown).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+
+def render_table(frame: pd.DataFrame, fmt: str = "table", title: str | None = None) -> str:
+    cells = [list(map(str, frame.columns))] + [[str(v) for v in row] for row in frame.itertuples(index=False)]
+    if fmt == "md":
+        lines = [f"### {title}", ""] if title else []
+        lines.append("| " + " | ".join(cells[0]) + " |")
+        lines.append("|" + "|".join("---" for _ in cells[0]) + "|")
+        lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in cells[1:]]
+        return "\n".join(lines)
+    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
+    lines = [title, ""] if title else []
+    for n, row in enumerate(cells):
+        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)

@@ -1,0 +1,77 @@
+"""Row tables: a warehouse table loaded from row files and merged on its natural key, and the
+helpers the row parsers share (column resolution, quarantine frames).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pandas as pd
+import pyarrow as pa
+
+from kpi_transforms.sources.tables.reader import Table, cell_text, header_key
+
+
+@dataclasses.dataclass(frozen=True)
+class RowTable:
+    """A warehouse table loaded from row files and merged on a natural key.
+
+    ``precedence``: columns compared (as a tuple, then ``file_seq`` and ``source_line``) to
+    pick the winning row per key among the stored row and the batch's rows. What a merge
+    changes beyond the table (thread facts to rebuild, customer links) is the pipeline's
+    business (:mod:`kpi_transforms.pipeline.row_tables`).
+    """
+
+    name: str
+    key: str
+    schema: pa.Schema
+    precedence: tuple[str, ...] = ()
+    order: int = 50  # merge order inside a batch: identity tables first
+
+
+def resolve_columns(header: list[str], spec: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    """field -> header as written, matching accepted names after :func:`header_key`."""
+    by_key: dict[str, str] = {}
+    for column in header:
+        by_key.setdefault(header_key(column), column)
+    found = {}
+    for field, names in spec.items():
+        for name in names:
+            if header_key(name) in by_key:
+                found[field] = by_key[header_key(name)]
+                break
+    return found
+
+
+def _reasons_frame(table: Table) -> pd.Series:
+    frame = table.rows
+    if "__error__" in frame:
+        return frame["__error__"].astype(object).fillna("")
+    return pd.Series("", index=frame.index, dtype=object)
+
+
+def _raw_text(table: Table) -> pd.Series:
+    frame = table.rows
+    text = frame[table.header].map(cell_text).agg(" | ".join, axis=1) if len(frame) else pd.Series([], dtype=object)
+    if "__raw__" in frame:
+        text = frame["__raw__"].where(frame["__raw__"].notna(), text)
+    return text.astype(str).str.slice(0, 500)
+
+
+def _rejected(table: Table, reasons: pd.Series) -> pd.DataFrame:
+    bad = reasons != ""
+    return pd.DataFrame(
+        {"source_line": table.rows.loc[bad, "__line__"].astype("int64"), "raw": _raw_text(table)[bad], "reason": reasons[bad]}
+    ).reset_index(drop=True)
+
+
+@dataclasses.dataclass
+class ParsedRows:
+    """A row file's table frames and quarantined rows."""
+
+    kind: str
+    tables: dict[str, pd.DataFrame]
+    rejected: pd.DataFrame
+    rows_read: int
+    date_order: str | None = None
+    date_order_source: str | None = None

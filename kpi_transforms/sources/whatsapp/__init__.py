@@ -1,0 +1,1 @@
+"""WhatsApp chat exports: the ``.txt`` parser and the ``.zip`` the phone writes."""
