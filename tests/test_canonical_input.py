@@ -20,7 +20,7 @@ Order 1,email,2025-01-18T08:00:00,sari@x.co.id,bad role,boss
 
 def test_csv_rows_grouped_and_bad_rows_quarantined():
     parsed = parse_canonical(CSV, ".csv", "Asia/Jakarta")
-    assert parsed.rows_read == 6
+    assert parsed.lines_read == 6  # rows read (ParseResult counts a row file's rows as lines)
     assert len(parsed.threads) == 1
     channel, name, raw = parsed.threads[0]
     assert (channel, name) == ("email", "Order 1")

@@ -12,7 +12,8 @@ import pytest
 from kpi_transforms.core.config import parse_config
 from kpi_transforms.pipeline.ingest import ingest_paths
 from kpi_transforms.sources.tables.customers import is_customer_map, parse_customer_list, parse_customer_map, source_key
-from kpi_transforms.sources.tables.detect import _table_header_score, detect_table_kind
+from kpi_transforms.sources.registry import detect_table_kind
+from kpi_transforms.sources.registry import header_score as _table_header_score
 from kpi_transforms.sources.tables.reader import read_rows
 from kpi_transforms.warehouse.engine import Warehouse
 

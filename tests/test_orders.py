@@ -15,7 +15,8 @@ import pytest
 from kpi_transforms.core.config import parse_config
 from kpi_transforms.core.errors import RejectedFile
 from kpi_transforms.pipeline.ingest import ingest_paths
-from kpi_transforms.sources.tables.detect import _table_header_score, detect_table_kind
+from kpi_transforms.sources.registry import detect_table_kind
+from kpi_transforms.sources.registry import header_score as _table_header_score
 from kpi_transforms.sources.tables.manual import parse_case_resolutions, parse_intent_labels
 from kpi_transforms.sources.tables.orders import parse_amount, parse_orders
 from kpi_transforms.sources.tables.reader import read_rows

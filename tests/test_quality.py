@@ -319,7 +319,8 @@ def test_summary_and_error_message(good):
 def test_quarantine_implausible_keeps_every_line_accounted_for():
     from kpi_transforms.core.config import parse_config
     from kpi_transforms.core.identity import Roster
-    from kpi_transforms.sources.registry import FileResult, _parse_whatsapp_unit
+    from kpi_transforms.sources.base import ParseContext
+    from kpi_transforms.sources.registry import FileResult, parse_unit
 
     text = (
         "13/01/25 09.00 - Andi: Halo\n"
@@ -329,7 +330,9 @@ def test_quarantine_implausible_keeps_every_line_accounted_for():
     )
     config = parse_config({"agents": [{"id": "lia", "names": ["Lia"]}]})
     result = FileResult("Chat WhatsApp dengan Andi.txt", "sha", "parsed", kind="whatsapp", chat_name="Andi")
-    _parse_whatsapp_unit(result, text.encode(), config, Roster.from_config(config), {})
+    context = ParseContext(config=config, roster=Roster.from_config(config), suffix=".txt", path=result.source_file,
+                           name_from_file="Andi")
+    result.take(parse_unit(text.encode(), context)[1])
     # the parser reads 2-digit years as 20yy: 2099 is possible for it, 2000 is before 2009
     assert (result.messages_read, result.quarantined_lines) == (3, 1)
     result.file_seq = 1

@@ -37,7 +37,7 @@ from kpi_transforms.quality.gate import (
     validate_messages,
 )
 from kpi_transforms.sources.canonical import canonicalise, to_arrow
-from kpi_transforms.sources.registry import FileResult, _second_pass_hints, parse_file
+from kpi_transforms.sources.registry import FileResult, parse_file, settle_date_orders
 from kpi_transforms.warehouse.engine import Warehouse
 
 log = logging.getLogger(__name__)
@@ -113,7 +113,7 @@ def ingest_paths(
             if result.status != "skipped":
                 seen_in_batch.add(result.sha256)
             parsed.append(result)
-    _second_pass_hints(parsed, config)
+    settle_date_orders(parsed, config)
     return load_parsed(parsed, config, warehouse, lake_dir=lake_dir, progress=progress, rebuild=rebuild)
 
 
@@ -168,7 +168,7 @@ def load_parsed(
                     messages = quarantine_implausible(result, messages, started)
                 except RejectedFile as exc:
                     seq -= 1
-                    result.status, result.reason, result.file_seq, result.messages = "rejected", exc.reason, None, None
+                    result.status, result.reason, result.file_seq, result.threads = "rejected", exc.reason, None, None
                     continue
                 # NUL characters are valid UTF-8 but PostgreSQL text cannot store them.
                 messages = scrub_nul(messages)
@@ -177,7 +177,7 @@ def load_parsed(
                     result.tables[name] = scrub_nul(table)
                 if result.chat_name:
                     result.chat_name = result.chat_name.replace("\x00", "\ufffd")
-                result.messages = messages
+                result.threads = None  # canonical rows from here on: the raw frames are not needed again
                 if not messages.empty:
                     result.first_local_at = messages["sent_at_local"].min().to_pydatetime()
                     result.last_local_at = messages["sent_at_local"].max().to_pydatetime()
@@ -186,7 +186,6 @@ def load_parsed(
                 # The lake file is encoded on a background thread (Parquet releases the GIL) while
                 # the next file is canonicalised and the batch gated and merged; joined before commit.
                 lake_writes.append((result, lakes.submit(write_lake, messages, lake, result.sha256)))
-                result.messages = None  # the batch frame below is the only copy kept
                 frames.append(messages)
 
             batch = _batch_frame(frames)

@@ -15,7 +15,7 @@ import pandas as pd
 from kpi_transforms.core.config import Config
 from kpi_transforms.core.errors import RejectedFile
 from kpi_transforms.pipeline.ingest import IngestReport, _known, discover, load_parsed
-from kpi_transforms.sources.registry import FileResult, _second_pass_hints, _sha256, parse_file
+from kpi_transforms.sources.registry import FileResult, content_sha256, parse_file, settle_date_orders
 from kpi_transforms.sources.zipsafe import extract_chat_texts
 from kpi_transforms.warehouse.engine import Warehouse
 
@@ -47,7 +47,7 @@ def _content_known(path: Path, known_shas: set[str]) -> bool:
     its chat members, so a zip is known when all its chat members are (or, for a zip that was
     rejected as a whole, when the archive itself is)."""
     data = path.read_bytes()
-    if _sha256(data) in known_shas:
+    if content_sha256(data) in known_shas:
         return True
     if path.suffix.lower() != ".zip":
         return False
@@ -55,7 +55,7 @@ def _content_known(path: Path, known_shas: set[str]) -> bool:
         members = extract_chat_texts(data)
     except RejectedFile:
         return False
-    return bool(members) and all(_sha256(content) in known_shas for _name, content in members)
+    return bool(members) and all(content_sha256(content) in known_shas for _name, content in members)
 
 
 def stage_file(path: str | Path, config: Config, stage_dir: str | Path, hints: dict[str, str] | None = None) -> str:
@@ -65,7 +65,7 @@ def stage_file(path: str | Path, config: Config, stage_dir: str | Path, hints: d
 
     path = Path(path)
     results = parse_file(path, config, date_order_hints=hints or {})
-    key = _sha256((str(path.resolve()) + "|" + "|".join(r.sha256 for r in results)).encode())[:32]
+    key = content_sha256((str(path.resolve()) + "|" + "|".join(r.sha256 for r in results)).encode())[:32]
     folder = Path(stage_dir) / key
     folder.mkdir(parents=True, exist_ok=True)
     meta = []
@@ -73,9 +73,6 @@ def stage_file(path: str | Path, config: Config, stage_dir: str | Path, hints: d
         item = {name: getattr(result, name) for name in _SCALAR_FIELDS}
         for name in ("first_local_at", "last_local_at"):
             item[name] = item[name].isoformat() if item[name] else None
-        if result.messages is not None:
-            result.messages.to_parquet(folder / f"{i}-messages.parquet", index=False)
-            item["messages_file"] = f"{i}-messages.parquet"
         if result.rejected_rows is not None:
             result.rejected_rows.to_parquet(folder / f"{i}-rejected.parquet", index=False)
             item["rejected_file"] = f"{i}-rejected.parquet"
@@ -104,8 +101,6 @@ def read_staged(folder: str | Path) -> list[FileResult]:
         for name in ("first_local_at", "last_local_at"):
             kwargs[name] = dt.datetime.fromisoformat(kwargs[name]) if kwargs[name] else None
         result = FileResult(**kwargs)
-        if item.get("messages_file"):
-            result.messages = pd.read_parquet(folder / item["messages_file"])
         if item.get("rejected_file"):
             result.rejected_rows = pd.read_parquet(folder / item["rejected_file"])
         if item.get("threads_file"):
@@ -130,5 +125,5 @@ def load_staged(
     parsed: list[FileResult] = []
     for folder in folders:
         parsed.extend(read_staged(folder))
-    _second_pass_hints(parsed, config)
+    settle_date_orders(parsed, config)
     return load_parsed(parsed, config, warehouse, lake_dir=lake_dir)

@@ -707,8 +707,10 @@ def quarantine_implausible(result: Any, messages: pd.DataFrame, now: dt.datetime
         )
     dropped = messages[bad]
     n_lines = pd.Series(1, index=dropped.index, dtype="int64")
-    raw_messages = getattr(result, "messages", None)  # the parser's frame: lines per message
-    if isinstance(raw_messages, pd.DataFrame) and "n_lines" in raw_messages.columns:
+    # the parser's frames know how many lines each message spans
+    raw_frames = [t[2] for t in (getattr(result, "threads", None) or []) if "n_lines" in t[2].columns]
+    if raw_frames:
+        raw_messages = raw_frames[0] if len(raw_frames) == 1 else pd.concat(raw_frames, ignore_index=True)
         lines_of = raw_messages.drop_duplicates("source_line").set_index("source_line")["n_lines"]
         n_lines = dropped["source_line"].map(lines_of).fillna(1).astype("int64")
     rows = []

@@ -100,3 +100,4 @@ class Source:
     parse: Callable[[bytes, ParseContext], ParseResult] | None = None
     match: Callable[[list[str]], HeaderMatch | None] | None = None
     parse_sheet: Callable[[object, bytes, ParseContext], ParseResult] | None = None
+    missing_reason: Callable[[list[str]], str] | None = None  # the reason when this layout is the closest, incomplete

@@ -344,13 +344,6 @@ def canonicalise(result: FileResult, config: Config, batch_id: str, roster: Rost
     """The parsed raw messages of one file as ``marts.fct_message`` rows."""
     roster = roster or Roster.from_config(config)
     frames = []
-    if result.kind == "whatsapp" and result.messages is not None:
-        frames.append(
-            canonical_messages(
-                result.messages, channel="whatsapp", thread_name=result.chat_name or "", config=config,
-                source_file=result.label, file_seq=result.file_seq or 0, batch_id=batch_id, roster=roster,
-            )
-        )
     for channel, name, raw in result.threads or []:
         frames.append(
             canonical_messages(

@@ -54,7 +54,9 @@ from html.parser import HTMLParser
 import pandas as pd
 
 from kpi_transforms.core.config import Config
+from kpi_transforms.core.errors import RejectedFile
 from kpi_transforms.core.identity import Roster
+from kpi_transforms.sources.base import ChatThread, ParseContext, ParseResult, Source
 
 CHANNEL = "email"
 
@@ -716,3 +718,19 @@ def parse_email(data: bytes, config: Config, *, kind: str | None = None, roster:
         threads=threads, rejected=rejected_frame, records=records, messages_read=len(records),
         lines_read=data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1), kind=kind,
     )
+
+
+def _parse_source(data: bytes, context: ParseContext) -> ParseResult:
+    parsed = parse_email(data, context.config, kind="eml" if context.suffix == ".eml" else "mbox", roster=context.roster)
+    if not parsed.records:
+        reason = parsed.rejected["reason"].iloc[0] if len(parsed.rejected) else "no e-mail message"
+        raise RejectedFile(f"no usable e-mail message: {reason}")
+    threads = [ChatThread(*t) for t in parsed.threads]
+    return ParseResult(
+        layout=parsed.kind, threads=threads, rejected=parsed.rejected, lines_read=parsed.lines_read,
+        header_lines=parsed.messages_read, quarantined_lines=len(parsed.rejected), messages_read=parsed.messages_read,
+        chat_name=threads[0].name if len(threads) == 1 else None,
+    )
+
+
+SOURCE = Source(name="email", label="e-mail file", suffixes=(".mbox", ".eml"), parse=_parse_source)

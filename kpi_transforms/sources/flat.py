@@ -25,7 +25,6 @@ quarantined with their row number; the rest of the file loads.
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 
@@ -34,21 +33,13 @@ import pyarrow.parquet as pq
 
 from kpi_transforms.core.errors import RejectedFile
 from kpi_transforms.core.schema import CHANNELS, ROLES
+from kpi_transforms.sources.base import ChatThread, HeaderMatch, ParseContext, ParseResult, Source
 
 REQUIRED = ("thread", "sent_at", "sender_name", "text")
 OPTIONAL = ("channel", "sender_role", "message_type", "is_auto_reply", "agent_id", "customer_id")
 ALIASES = {"thread_name": "thread", "chat": "thread", "sender": "sender_name", "timestamp": "sent_at"}
 _TRUE = {"true", "1", "yes", "y", "ya", "t"}
 _FALSE = {"false", "0", "no", "n", "tidak", "f", ""}
-
-
-@dataclasses.dataclass
-class ParsedRows:
-    """Rows of a canonical file grouped by (channel, thread)."""
-
-    threads: list[tuple[str, str, pd.DataFrame]]  # (channel, thread name, raw messages)
-    rejected: pd.DataFrame  # source_line, raw, reason
-    rows_read: int
 
 
 def _read(data: bytes, suffix: str) -> pd.DataFrame:
@@ -119,7 +110,7 @@ def _read_csv(text: str) -> pd.DataFrame:
     return frame.astype({c: "string" for c in header})
 
 
-def parse_canonical(data: bytes, suffix: str, timezone: str) -> ParsedRows:
+def parse_canonical(data: bytes, suffix: str, timezone: str) -> ParseResult:
     """Read a canonical message file; quarantine bad rows; group the rest by thread."""
     if not data.strip():
         raise RejectedFile("empty file")
@@ -197,5 +188,26 @@ def parse_canonical(data: bytes, suffix: str, timezone: str) -> ParsedRows:
     threads = []
     for (ch, name), group in good.groupby(["__channel__", "__thread__"], sort=True):
         group = group.drop(columns=["__channel__", "__thread__"]).sort_values("source_line", kind="stable")
-        threads.append((str(ch), str(name), group.reset_index(drop=True)))
-    return ParsedRows(threads=threads, rejected=rejected, rows_read=len(frame))
+        threads.append(ChatThread(str(ch), str(name), group.reset_index(drop=True)))
+    n = len(frame)
+    return ParseResult(layout=f"canonical {suffix.lower()}", threads=threads, rejected=rejected, lines_read=n,
+                       header_lines=n - len(rejected), quarantined_lines=len(rejected),
+                       messages_read=sum(len(t.raw) for t in threads))
+
+
+def _match(header: list[str]) -> HeaderMatch:
+    names = {ALIASES.get(n, n) for n in (str(h).strip().lower() for h in header)}
+    return HeaderMatch(len(names & (set(REQUIRED) | set(OPTIONAL))), [c for c in REQUIRED if c not in names])
+
+
+def _parse_sheet(_table: object, data: bytes, context: ParseContext) -> ParseResult:
+    if context.suffix != ".csv":
+        raise RejectedFile("canonical message files are read as .csv, .jsonl or .parquet; save the sheet as CSV UTF-8")
+    return parse_canonical(data, context.suffix, context.config.timezone)
+
+
+SOURCE = Source(
+    name="canonical", label="canonical message file", suffixes=(".jsonl", ".parquet"),
+    parse=lambda data, context: parse_canonical(data, context.suffix, context.config.timezone),
+    match=_match, parse_sheet=_parse_sheet,
+)

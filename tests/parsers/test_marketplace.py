@@ -19,7 +19,7 @@ from kpi_transforms.facts.reply_pairs import fct_reply_pair
 from kpi_transforms.sources.canonical import canonical_messages
 from kpi_transforms.sources.marketplace.maps import all_maps
 from kpi_transforms.sources.marketplace.parser import detect_marketplace, header_score, parse_marketplace
-from kpi_transforms.sources.tables.detect import detect_table_kind
+from kpi_transforms.sources.registry import detect_table_kind
 from kpi_transforms.sources.tables.reader import decode_text, header_key, parse_datetimes, read_rows, sniff_delimiter
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "marketplace"

@@ -25,11 +25,12 @@ from kpi_transforms.core.config import Config
 from kpi_transforms.core.errors import RejectedFile
 from kpi_transforms.core.identity import make_thread_id, normalise_name
 from kpi_transforms.core.timezone import localize
+from kpi_transforms.sources.base import ChatThread, HeaderMatch, ParseContext, ParseResult, Source
 from kpi_transforms.sources.marketplace.maps import MarketplaceMap, all_maps
+from kpi_transforms.sources.tables.ratings import RATING_TABLE
 from kpi_transforms.sources.tables.reader import Table, cell_text, parse_datetimes, parse_flag
 
 CHANNEL = "marketplace"
-RATING_TABLE = "marts.fct_chat_rating"
 
 
 # -------------------------------------------------------------------------------------------
@@ -244,3 +245,31 @@ def _ratings(rows: pd.DataFrame, timezone: str) -> pd.DataFrame:
             "source_line": pd.Series(last["source_line"].astype("int64").to_numpy()),
         }
     )
+
+
+def _match(header: list[str]) -> HeaderMatch | None:
+    found = detect_marketplace(header)
+    if found is None:
+        return None
+    return HeaderMatch(len(found.columns), [f"{found.map.columns[f][0]} ({f})" for f in found.missing])
+
+
+def _parse_sheet(table: Table, _data: bytes, context: ParseContext) -> ParseResult:
+    parsed = parse_marketplace(table, context.config)
+    kept = parsed.rejected["reason"].str.contains("message kept", regex=False) if len(parsed.rejected) else pd.Series([], dtype=bool)
+    threads = [ChatThread(*t) for t in parsed.threads]
+    n_messages = sum(len(t.raw) for t in threads)
+    return ParseResult(
+        layout=f"{parsed.marketplace} chat, {table.layout}", threads=threads,
+        tables={RATING_TABLE.name: parsed.ratings} if len(parsed.ratings) else {},
+        rejected=parsed.rejected, lines_read=parsed.rows_read, header_lines=n_messages,
+        quarantined_lines=int((~kept).sum()), messages_read=n_messages,
+        date_order=parsed.date_order, date_order_source=parsed.date_order_source,
+        chat_name=threads[0].name if len(threads) == 1 else None,
+    )
+
+
+SOURCE = Source(
+    name="marketplace", label="marketplace chat export", match=_match, parse_sheet=_parse_sheet,
+    missing_reason=lambda header: missing_columns_reason(detect_marketplace(header)),
+)

@@ -12,8 +12,15 @@ import pyarrow as pa
 from kpi_transforms.core.config import Config
 from kpi_transforms.core.errors import RejectedFile
 from kpi_transforms.core.identity import normalise_email, normalise_name, normalise_phone
+from kpi_transforms.sources.base import HeaderMatch, ParseResult, Source
 from kpi_transforms.sources.tables.reader import Table, cell_text, header_key, parse_datetimes
-from kpi_transforms.sources.tables.rows import ParsedRows, RowTable, _reasons_frame, _rejected, resolve_columns
+from kpi_transforms.sources.tables.rows import (
+    RowTable,
+    _reasons_frame,
+    match_columns,
+    resolve_columns,
+    row_result,
+)
 
 MAP_COLUMNS: dict[str, tuple[str, ...]] = {
     "customer_id": ("customer_id",),
@@ -73,7 +80,7 @@ def source_key(value: str) -> str | None:
     return text
 
 
-def parse_customer_map(table: Table, config: Config) -> ParsedRows:
+def parse_customer_map(table: Table, config: Config) -> ParseResult:
     """Rows of ``customer_map.csv`` -> ``marts.map_customer_key`` (rank 2: wins over lists)."""
     del config
     cols = resolve_columns(table.header, MAP_COLUMNS)
@@ -107,10 +114,10 @@ def parse_customer_map(table: Table, config: Config) -> ParsedRows:
             rows.append({"customer_key": value, "customer_id": cid[i], "key_type": kind, "source_kind": "customer_map",
                          "source_rank": 2, "source_line": line})
     keys = pd.DataFrame(rows, columns=["customer_key", "customer_id", "key_type", "source_kind", "source_rank", "source_line"])
-    return ParsedRows("customer_map", {"marts.map_customer_key": keys}, _rejected(table, reasons), len(frame))
+    return row_result(table, {"marts.map_customer_key": keys}, reasons)
 
 
-def parse_customer_list(table: Table, config: Config) -> ParsedRows:
+def parse_customer_list(table: Table, config: Config) -> ParseResult:
     """Rows of a customer list -> ``marts.ref_customer_list`` attributes plus id / phone /
     e-mail keys (rank 1) in ``marts.map_customer_key``."""
     cols = resolve_columns(table.header, LIST_COLUMNS)
@@ -157,10 +164,19 @@ def parse_customer_list(table: Table, config: Config) -> ParsedRows:
             rows.append({"customer_key": value, "customer_id": cid[i], "key_type": kind, "source_kind": "customer_list",
                          "source_rank": 1, "source_line": line})
     keys = pd.DataFrame(rows, columns=["customer_key", "customer_id", "key_type", "source_kind", "source_rank", "source_line"])
-    return ParsedRows(
-        "customer_list", {"marts.ref_customer_list": attributes, "marts.map_customer_key": keys}, _rejected(table, reasons), len(frame)
-    )
+    return row_result(table, {"marts.ref_customer_list": attributes, "marts.map_customer_key": keys}, reasons)
 
 
 KEY_TABLE = RowTable("marts.map_customer_key", "customer_key", KEY_SCHEMA, precedence=("source_rank",), order=10)
 LIST_TABLE = RowTable("marts.ref_customer_list", "customer_id", LIST_SCHEMA, order=11)
+
+
+MAP_SOURCE = Source(
+    name="customer_map", label="customer map", match=lambda header: HeaderMatch(len(header), []) if is_customer_map(header) else None,
+    parse_sheet=lambda table, _data, context: parse_customer_map(table, context.config),
+)
+LIST_SOURCE = Source(
+    name="customer_list", label="customer list",
+    match=lambda header: match_columns(header, LIST_COLUMNS, ("customer_id", "name")),
+    parse_sheet=lambda table, _data, context: parse_customer_list(table, context.config),
+)

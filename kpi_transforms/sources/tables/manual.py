@@ -9,8 +9,9 @@ import pyarrow as pa
 
 from kpi_transforms.core.config import Config
 from kpi_transforms.core.timezone import localize
+from kpi_transforms.sources.base import HeaderMatch, ParseResult, Source
 from kpi_transforms.sources.tables.reader import Table, cell_text, header_key, parse_datetimes
-from kpi_transforms.sources.tables.rows import ParsedRows, RowTable, _reasons_frame, _rejected, resolve_columns
+from kpi_transforms.sources.tables.rows import RowTable, _reasons_frame, resolve_columns, row_result
 
 # -------------------------------------------------------------------------------------------
 # Manual overrides: case resolutions and intent labels
@@ -52,7 +53,7 @@ INTENT_SCHEMA = pa.schema(
 )
 
 
-def parse_case_resolutions(table: Table, config: Config) -> ParsedRows:
+def parse_case_resolutions(table: Table, config: Config) -> ParseResult:
     """Rows of a manual case-resolution file -> ``marts.manual_case_resolution``."""
 
     cols = resolve_columns(table.header, CASE_COLUMNS)
@@ -86,10 +87,10 @@ def parse_case_resolutions(table: Table, config: Config) -> ParsedRows:
             "source_line": frame.loc[ok, "__line__"].astype("int64").reset_index(drop=True),
         }
     )
-    return ParsedRows("manual_case_resolution", {"marts.manual_case_resolution": out}, _rejected(table, reasons), len(frame))
+    return row_result(table, {"marts.manual_case_resolution": out}, reasons)
 
 
-def parse_intent_labels(table: Table, config: Config) -> ParsedRows:
+def parse_intent_labels(table: Table, config: Config) -> ParseResult:
     """Rows of a manual intent-label file -> ``marts.manual_intent_label``."""
     cols = resolve_columns(table.header, INTENT_COLUMNS)
     frame = table.rows
@@ -117,8 +118,34 @@ def parse_intent_labels(table: Table, config: Config) -> ParsedRows:
             "source_line": frame.loc[ok, "__line__"].astype("int64"),
         }
     ).reset_index(drop=True)
-    return ParsedRows("manual_intent_label", {"marts.manual_intent_label": out}, _rejected(table, reasons), len(frame))
+    return row_result(table, {"marts.manual_intent_label": out}, reasons)
 
 
 CASE_TABLE = RowTable("marts.manual_case_resolution", "override_key", CASE_SCHEMA, order=40)
 INTENT_TABLE = RowTable("marts.manual_intent_label", "label_key", INTENT_SCHEMA, order=40)
+
+
+def _case_match(header: list[str]) -> HeaderMatch:
+    found = resolve_columns(header, CASE_COLUMNS)
+    missing = [m for m in ["thread_id"] if m not in found]
+    if "resolved_at" not in found and "resolution" not in found:
+        missing.append("resolved_at")
+    return HeaderMatch(len(found), missing)
+
+
+def _intent_match(header: list[str]) -> HeaderMatch:
+    found = resolve_columns(header, INTENT_COLUMNS)
+    missing = [m for m in ["intent"] if m not in found]
+    if "thread_id" not in found and "question_message_id" not in found:
+        missing.append("thread_id or question_message_id")
+    return HeaderMatch(len(found), missing)
+
+
+CASE_SOURCE = Source(
+    name="manual_case_resolution", label="case-resolution file", match=_case_match,
+    parse_sheet=lambda table, _data, context: parse_case_resolutions(table, context.config),
+)
+INTENT_SOURCE = Source(
+    name="manual_intent_label", label="intent-label file", match=_intent_match,
+    parse_sheet=lambda table, _data, context: parse_intent_labels(table, context.config),
+)

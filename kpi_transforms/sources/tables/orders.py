@@ -34,8 +34,15 @@ import pyarrow as pa
 from kpi_transforms.core.config import Config
 from kpi_transforms.core.errors import RejectedFile
 from kpi_transforms.core.identity import normalise_email, normalise_name, normalise_phone
+from kpi_transforms.sources.base import ParseResult, Source
 from kpi_transforms.sources.tables.reader import Table, cell_text, header_key, parse_datetimes
-from kpi_transforms.sources.tables.rows import ParsedRows, RowTable, _reasons_frame, _rejected, resolve_columns
+from kpi_transforms.sources.tables.rows import (
+    RowTable,
+    _reasons_frame,
+    match_columns,
+    resolve_columns,
+    row_result,
+)
 
 # -------------------------------------------------------------------------------------------
 # Amounts and markets
@@ -135,7 +142,7 @@ ORDER_SCHEMA = pa.schema(
 )
 
 
-def parse_orders(table: Table, config: Config) -> ParsedRows:
+def parse_orders(table: Table, config: Config) -> ParseResult:
     """Rows of a sales report -> ``marts.fct_order`` rows (without source_file / file_seq)."""
     cols = resolve_columns(table.header, ORDER_COLUMNS)
     missing = [f for f in ORDER_REQUIRED if f not in cols]
@@ -187,7 +194,13 @@ def parse_orders(table: Table, config: Config) -> ParsedRows:
     )
     as_of = max(good["order_date"]) if len(good) else None
     good["report_as_of"] = as_of
-    return ParsedRows("orders", {"marts.fct_order": good.reset_index(drop=True)}, _rejected(table, reasons), len(frame), order, source)
+    return row_result(table, {"marts.fct_order": good.reset_index(drop=True)}, reasons, order, source)
 
 
 ORDER_TABLE = RowTable("marts.fct_order", "order_id", ORDER_SCHEMA, precedence=("report_as_of",), order=20)
+
+
+SOURCE = Source(
+    name="orders", label="sales report", match=lambda header: match_columns(header, ORDER_COLUMNS, ORDER_REQUIRED),
+    parse_sheet=lambda table, _data, context: parse_orders(table, context.config),
+)

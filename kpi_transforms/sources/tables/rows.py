@@ -9,6 +9,8 @@ import dataclasses
 import pandas as pd
 import pyarrow as pa
 
+from kpi_transforms.core.errors import RejectedFile
+from kpi_transforms.sources.base import HeaderMatch, ParseResult
 from kpi_transforms.sources.tables.reader import Table, cell_text, header_key
 
 
@@ -65,13 +67,23 @@ def _rejected(table: Table, reasons: pd.Series) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
-@dataclasses.dataclass
-class ParsedRows:
-    """A row file's table frames and quarantined rows."""
+def row_result(
+    table: Table, tables: dict[str, pd.DataFrame], reasons: pd.Series,
+    date_order: str | None = None, date_order_source: str | None = None,
+) -> ParseResult:
+    """The :class:`ParseResult` of a row file: its table frames, and the rows with a reason
+    quarantined. A file with no usable row is rejected as a whole."""
+    rejected = _rejected(table, reasons)
+    n = len(table.rows)
+    kept = {name: frame for name, frame in tables.items() if len(frame)}
+    if not kept:
+        raise RejectedFile(f"no usable row ({len(rejected)} quarantined)")
+    return ParseResult(layout=table.layout, tables=kept, rejected=rejected, lines_read=n, header_lines=n - len(rejected),
+                       quarantined_lines=len(rejected), date_order=date_order, date_order_source=date_order_source)
 
-    kind: str
-    tables: dict[str, pd.DataFrame]
-    rejected: pd.DataFrame
-    rows_read: int
-    date_order: str | None = None
-    date_order_source: str | None = None
+
+def match_columns(header: list[str], columns: dict[str, tuple[str, ...]], required: tuple[str, ...]) -> HeaderMatch:
+    """A header's fit for a row layout: columns recognised, required ones missing (shown as
+    ``<first accepted name> (<field>)``)."""
+    found = resolve_columns(header, columns)
+    return HeaderMatch(len(found), [f"{columns[f][0]} ({f})" for f in required if f not in found])
