@@ -406,3 +406,38 @@ def test_tls_modes(dovecot, tmp_path):
 )
 def test_export_subjects(subject, chat):
     assert whatsapp_chat_from_subject(subject) == chat
+
+
+def test_mark_seen_only_when_configured(dovecot, tmp_path):
+    import ssl
+
+    from imap_tools import MailBox
+
+    ctx = ssl.create_default_context(cafile=str(dovecot.ca_file))
+    with MailBox("127.0.0.1", dovecot.imaps_port, ssl_context=ctx).login(UV_USER, UV_PASSWORD, initial_folder=None) as box:
+        box.folder.create("Tandai")
+        for i in range(5):
+            box.append(customer_mail(70_000 + i), "Tandai", flag_set=())
+    src = dict(name="tandai", host="127.0.0.1", port=dovecot.imaps_port, ca_file=str(dovecot.ca_file), folders=("Tandai",))
+    creds = ImapCredentials(UV_USER, UV_PASSWORD)
+    extract_imap(ImapSource(**src), tmp_path / "a", credentials=creds)
+    assert set(imap_flags(dovecot, UV_USER, UV_PASSWORD, "Tandai").values()) == {()}
+    extract_imap(ImapSource(**src, readonly=False), tmp_path / "b", credentials=creds)  # read-write, still no flag
+    assert set(imap_flags(dovecot, UV_USER, UV_PASSWORD, "Tandai").values()) == {()}
+    extract_imap(ImapSource(**src, readonly=False, mark_seen=True), tmp_path / "c", credentials=creds)
+    assert set(imap_flags(dovecot, UV_USER, UV_PASSWORD, "Tandai").values()) == {("\\Seen",)}
+
+
+def test_export_subject_without_chat_attachment_stays_an_email(tmp_path):
+    from kpi_transforms.extract.imap import _files_for
+
+    plain = b"From: a@b.co.id\r\nSubject: Chat WhatsApp dengan Budi\r\n\r\nfotonya menyusul\r\n"
+    [(path, data)] = _files_for(plain, tmp_path / "INBOX", tmp_path)
+    assert path.suffix == ".eml" and data == plain
+    raw, landed, _name = export_mail(3)  # forwarded zip: named after the subject
+    [(path, data)] = _files_for(raw, tmp_path / "INBOX", tmp_path)
+    assert path.name == landed == "Chat WhatsApp dengan Pelanggan WA 03.zip" and data.startswith(b"PK")
+    encoded = raw.replace(b"Subject: Fwd: Chat WhatsApp dengan Pelanggan WA 03",
+                          b"Subject: =?UTF-8?B?" + __import__("base64").b64encode("Chat WhatsApp dengan Pelanggan WA 03".encode()) + b"?=")
+    [(path, _data)] = _files_for(encoded, tmp_path / "INBOX", tmp_path)
+    assert path.name == "Chat WhatsApp dengan Pelanggan WA 03.zip"  # RFC 2047 subjects are decoded

@@ -142,3 +142,29 @@ def test_credentials_from_named_environment_and_never_logged(moto_s3, tmp_path, 
     text = caplog.text + str(missing.value)
     assert "s3 source gudang" in caplog.text
     assert "rahasia-gudang-Secret-123" not in text and "AKIAGUDANGTEST" not in text
+
+
+def test_extract_load_stage_then_nothing_twice(moto_s3, tmp_path):  # noqa: F811
+    """The chain phase B wires: extract -> ingest the landing folder -> stage the checkpoints;
+    the next extraction fetches nothing and the next ingest loads nothing."""
+    from kpi_transforms.extract.checkpoints import read_checkpoints, stage_checkpoints
+    from kpi_transforms.ingest import ingest_paths
+    from kpi_transforms.warehouse import Warehouse
+
+    bucket, objects = bucket_with_objects(moto_s3, 12)
+    warehouse = Warehouse(f"duckdb:///{tmp_path / 'wh.duckdb'}")
+    warehouse.init()
+    landing = tmp_path / "landing"
+    src = source(moto_s3, bucket, suffixes=(".txt",))
+    first = extract_s3(src, landing, read_checkpoints(warehouse, "s3", "gudang"))
+    assert first.fetched == 2  # the two WhatsApp exports (.csv left out by suffixes)
+    report = ingest_paths([landing], CONFIG, warehouse, lake_dir=tmp_path / "lake")
+    assert report.count("loaded") == 2 and report.messages_new == 6
+    with warehouse.begin() as conn:
+        stage_checkpoints(warehouse, conn, first.checkpoints, batch_id=report.batch_id)
+    second = extract_s3(src, landing, read_checkpoints(warehouse, "s3", "gudang"))
+    assert second.fetched == 0 and second.files == []
+    again = ingest_paths([landing], CONFIG, warehouse, lake_dir=tmp_path / "lake")
+    assert again.messages_new == 0 and again.count("skipped") == 2
+    assert warehouse.scalar("select count(*) from marts.fct_message") == 6
+    warehouse.dispose()
