@@ -44,8 +44,8 @@ def read_checkpoints(
     """The committed checkpoints of one source as ``{(folder, object_key): Checkpoint}``
     (one folder only when ``folder`` is given). An empty dict before the first load."""
     sql = (
-        f"select source_kind, source_name, folder, object_key, uidvalidity, last_uid, etag, object_size from {TABLE}"
-        " where source_kind = :kind and source_name = :name"
+        "select source_kind, source_name, folder, object_key, uidvalidity, last_uid, etag, object_size"
+        " from audit.extract_checkpoint where source_kind = :kind and source_name = :name"
     )
     params = {"kind": source_kind, "name": source_name}
     if folder is not None:
@@ -86,7 +86,7 @@ def stage_checkpoints(
     warehouse.lock(conn, "extract_checkpoint")
     keys = list(latest)
     stored = warehouse.read_df(
-        f"select checkpoint_key, uidvalidity, last_uid from {TABLE} where source_kind = 'imap'", conn=conn
+        "select checkpoint_key, uidvalidity, last_uid from audit.extract_checkpoint where source_kind = 'imap'", conn=conn
     )
     stored = stored[stored["checkpoint_key"].isin(keys)]
     for row in stored.itertuples(index=False):
