@@ -56,6 +56,28 @@ def wait_for_port(port: int, timeout: float = 20.0, proc: subprocess.Popen | Non
     raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
 
 
+def landing_state(landing: Path) -> dict[str, str]:
+    """{relative path: sha256} of every visible file under a landing folder (what the ingest
+    would read): compare runs file by file and byte by byte."""
+    import hashlib
+
+    return {
+        str(p.relative_to(landing)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in landing.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(landing).parts)
+    }
+
+
+def timing(name: str, seconds: float, **extra) -> None:
+    """Append a measured duration to $CHATKPI_TIMINGS_FILE (when set), for docs/PERFORMANCE.md."""
+    import json
+
+    target = os.environ.get("CHATKPI_TIMINGS_FILE")
+    if target:
+        with open(target, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps({"name": name, "seconds": round(seconds, 3), **extra}) + "\n")
+
+
 # -- Dovecot --------------------------------------------------------------------------------------
 
 

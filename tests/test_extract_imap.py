@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
-import json
 import logging
 import os
 import signal
@@ -28,7 +27,7 @@ from kpi_transforms.extract.imap import (
     whatsapp_chat_from_subject,
 )
 from kpi_transforms.ingest import parse_file
-from tests.servers import Dovecot, dovecot_binary  # noqa: F401 - pytest fixture
+from tests.servers import Dovecot, dovecot_binary, landing_state, timing  # noqa: F401 - dovecot_binary is a fixture
 
 USER, PASSWORD = "sales@batiksekar.co.id", "Rahasia-Imap-7Qv!x9"
 UV_USER, UV_PASSWORD = "arsip@batiksekar.co.id", "Arsip-Pw-5kT2#"
@@ -36,14 +35,6 @@ N_INBOX, N_SENT, N_EXPORTS = 7_000, 2_960, 40  # 10,000 messages
 CONFIG = parse_config({"timezone": "Asia/Jakarta", "agents": [{"id": "dewi", "names": ["Dewi CS"]}],
                        "company_domains": ["batiksekar.co.id"]})
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def timing(name: str, seconds: float, **extra) -> None:
-    """Append a measured duration to $CHATKPI_TIMINGS_FILE (when set) for docs/PERFORMANCE.md."""
-    target = os.environ.get("CHATKPI_TIMINGS_FILE")
-    if target:
-        with open(target, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps({"name": name, "seconds": round(seconds, 3), **extra}) + "\n")
 
 
 # -- the mailbox ---------------------------------------------------------------------------------
@@ -158,15 +149,6 @@ def source(server: Dovecot, **kwargs) -> ImapSource:
 CREDS = ImapCredentials(USER, PASSWORD)
 
 
-def landing_state(landing: Path) -> dict[str, str]:
-    """{relative path: sha256} of every visible file under the landing folder."""
-    return {
-        str(p.relative_to(landing)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in landing.rglob("*")
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(landing).parts)
-    }
-
-
 def imap_flags(server: Dovecot, user: str, password: str, folder: str) -> dict[str, tuple[str, ...]]:
     import imaplib
     import re
@@ -270,7 +252,8 @@ def test_killed_extraction_resumes_without_loss_or_doubles(dovecot, first_run, t
         "from kpi_transforms.extract.imap import ImapSource, extract_imap\n"
         f"src = ImapSource(name='sales', host='127.0.0.1', port={dovecot.imaps_port}, ca_file={str(dovecot.ca_file)!r},"
         " folders=('INBOX',), batch_size=200)\n"
-        f"extract_imap(src, {str(landing)!r})\n"
+        # a short pause per batch keeps the run long enough to be killed midway on a fast machine
+        f"extract_imap(src, {str(landing)!r}, on_batch=lambda *a: __import__('time').sleep(0.05))\n"
     )
     env = {**os.environ, "CHATKPI_IMAP_USERNAME": USER, "CHATKPI_IMAP_PASSWORD": PASSWORD}
     proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)

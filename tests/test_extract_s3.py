@@ -14,8 +14,8 @@ from kpi_transforms.config import parse_config
 from kpi_transforms.extract.common import ExtractError
 from kpi_transforms.extract.s3 import S3Source, extract_s3, landing_path
 from kpi_transforms.ingest import parse_file
-from tests.servers import moto_s3  # noqa: F401 - pytest fixture
-from tests.test_extract_imap import export_text, landing_state, timing
+from tests.servers import landing_state, moto_s3, timing  # noqa: F401 - moto_s3 is a fixture
+from tests.test_extract_imap import export_text
 
 N_OBJECTS = 2_000
 CONFIG = parse_config({"timezone": "Asia/Jakarta", "agents": [{"id": "dewi", "names": ["Dewi CS"]}]})

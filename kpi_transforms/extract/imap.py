@@ -326,8 +326,13 @@ def _extract_folder(box, source, folder, base, landing, stored, known, result, o
 
 
 def _files_for(raw: bytes, folder_dir: Path, base: Path) -> list[tuple[Path, bytes]]:
-    """Where one fetched message lands: its export attachments, else itself as ``.eml``."""
-    export = _export_attachments(raw)
+    """Where one fetched message lands: its export attachments, else itself as ``.eml`` (also
+    when its MIME structure cannot be read: the e-mail parser then quarantines it with a reason)."""
+    try:
+        export = _export_attachments(raw)
+    except Exception as exc:  # noqa: BLE001 - a malformed mail must not stop the folder
+        log.warning("a mail with a WhatsApp-export subject could not be read (%s: %s); landed as .eml", type(exc).__name__, exc)
+        export = None
     if export is not None:
         _chat, attachments = export
         return [(base / "whatsapp" / sha256(data)[:24] / name, data) for name, data in attachments]
