@@ -8,7 +8,7 @@ import pytest
 
 from kpi_transforms.extract.checkpoints import read_checkpoints, stage_checkpoints
 from kpi_transforms.extract.common import Checkpoint
-from kpi_transforms.warehouse import Warehouse
+from kpi_transforms.warehouse.engine import Warehouse
 
 INBOX = Checkpoint("imap", "sales", "INBOX", "", uidvalidity=1717, last_uid=7040)
 SENT = Checkpoint("imap", "sales", "Sent", "", uidvalidity=1718, last_uid=2960)

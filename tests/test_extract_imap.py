@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from kpi_transforms.config import parse_config
+from kpi_transforms.core.config import parse_config
 from kpi_transforms.extract.common import Checkpoint, ExtractError
 from kpi_transforms.extract.imap import (
     ImapCredentials,
@@ -26,7 +26,7 @@ from kpi_transforms.extract.imap import (
     extract_imap,
     whatsapp_chat_from_subject,
 )
-from kpi_transforms.ingest import parse_file
+from kpi_transforms.sources.registry import parse_file
 from tests.servers import Dovecot, dovecot_binary, landing_state, timing  # noqa: F401 - dovecot_binary is a fixture
 
 USER, PASSWORD = "sales@batiksekar.co.id", "Rahasia-Imap-7Qv!x9"

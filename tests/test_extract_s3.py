@@ -10,10 +10,10 @@ import uuid
 
 import pytest
 
-from kpi_transforms.config import parse_config
+from kpi_transforms.core.config import parse_config
 from kpi_transforms.extract.common import ExtractError
 from kpi_transforms.extract.s3 import S3Source, extract_s3, landing_path
-from kpi_transforms.ingest import parse_file
+from kpi_transforms.sources.registry import parse_file
 from tests.servers import landing_state, moto_s3, timing  # noqa: F401 - moto_s3 is a fixture
 from tests.test_extract_imap import export_text
 
@@ -148,8 +148,8 @@ def test_extract_load_stage_then_nothing_twice(moto_s3, tmp_path):  # noqa: F811
     """The chain phase B wires: extract -> ingest the landing folder -> stage the checkpoints;
     the next extraction fetches nothing and the next ingest loads nothing."""
     from kpi_transforms.extract.checkpoints import read_checkpoints, stage_checkpoints
-    from kpi_transforms.ingest import ingest_paths
-    from kpi_transforms.warehouse import Warehouse
+    from kpi_transforms.pipeline.ingest import ingest_paths
+    from kpi_transforms.warehouse.engine import Warehouse
 
     bucket, objects = bucket_with_objects(moto_s3, 12)
     warehouse = Warehouse(f"duckdb:///{tmp_path / 'wh.duckdb'}")

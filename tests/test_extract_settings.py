@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kpi_transforms.config import ConfigError
+from kpi_transforms.core.config import ConfigError
 from kpi_transforms.extract.settings import parse_extract_settings
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "OPERATIONS.md"

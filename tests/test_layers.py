@@ -17,9 +17,10 @@ ALLOWED = {
     "quality": {"core", "quality"},
     "metrics": {"core", "facts", "metrics"},
     "present": {"core", "metrics", "present"},
-    "pipeline": {"core", "warehouse", "sources", "facts", "quality", "metrics", "present", "pipeline"},
+    "extract": {"core", "warehouse", "sources", "extract"},
+    "pipeline": {"core", "warehouse", "sources", "facts", "quality", "metrics", "present", "extract", "pipeline"},
     "demo": {"core", "warehouse", "pipeline", "present", "demo"},
-    "cli": {"core", "warehouse", "sources", "facts", "quality", "metrics", "present", "pipeline", "demo", "cli"},
+    "cli": {"core", "warehouse", "sources", "facts", "quality", "metrics", "present", "extract", "pipeline", "demo", "cli"},
 }
 
 

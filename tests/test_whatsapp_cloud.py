@@ -11,9 +11,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from kpi_transforms.config import parse_config
-from kpi_transforms.model import canonical_messages, make_thread_id, thread_key
-from kpi_transforms.parsers import whatsapp as wa
+from kpi_transforms.core.config import parse_config
+from kpi_transforms.core.identity import make_thread_id, thread_key
+from kpi_transforms.sources.canonical import canonical_messages
+from kpi_transforms.sources.whatsapp import parser as wa
 from kpi_transforms.sources.whatsapp_cloud import (
     CloudOptions,
     content_of,

@@ -17,7 +17,7 @@ import pyarrow as pa
 from sqlalchemy.engine import Connection
 
 from kpi_transforms.extract.common import Checkpoint
-from kpi_transforms.warehouse import Warehouse
+from kpi_transforms.warehouse.engine import Warehouse
 
 TABLE = "audit.extract_checkpoint"
 _SCHEMA = pa.schema(

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
-from kpi_transforms.errors import ChatKpiError
+from kpi_transforms.core.errors import ChatKpiError
 
 JOURNAL_DIR = ".chatkpi-extract"  # hidden: discover() never lists it as input
 _TMP_MARK = ".tmp-"

@@ -15,7 +15,7 @@ Built on imap-tools (a maintained wrapper of :mod:`imaplib`). What it guarantees
   ``<landing>/imap/<source>/<folder>/<sha256[:24]>.eml`` (content-addressed: the landing
   manifest dedupes by the sha256 of the file). A mail whose subject is a WhatsApp export
   ("WhatsApp Chat with X", "Chat WhatsApp dengan X", and the other localised forms of
-  :func:`kpi_transforms.parsers.whatsapp.chat_name_from_filename`) with ``.txt`` / ``.zip``
+  :func:`kpi_transforms.sources.whatsapp.parser.chat_name_from_filename`) with ``.txt`` / ``.zip``
   attachments yields the attachments instead, as
   ``<landing>/imap/<source>/whatsapp/<sha256[:24]>/<name>``: the attachment's own name when it
   carries the chat name, else ``<subject>.txt|.zip``, so the export's chat-name rule applies.
@@ -56,7 +56,7 @@ from kpi_transforms.extract.common import (
     safe_component,
     sha256,
 )
-from kpi_transforms.parsers.whatsapp import chat_name_from_filename
+from kpi_transforms.sources.whatsapp.parser import chat_name_from_filename
 
 log = logging.getLogger(__name__)
 

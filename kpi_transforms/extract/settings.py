@@ -1,6 +1,6 @@
 """The proposed ``extract:`` section of the YAML config (docs/OPERATIONS.md, "Extracting from
 IMAP, object storage and the WhatsApp Business Platform"), parsed into the extractors' source
-objects. Not read by :mod:`kpi_transforms.config` yet (phase B wires it); a credential written
+objects. Not read by :mod:`kpi_transforms.core.config` yet (phase B wires it); a credential written
 into the section is an error, like an unknown key.
 """
 
@@ -10,7 +10,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from kpi_transforms.config import ConfigError
+from kpi_transforms.core.config import ConfigError
 from kpi_transforms.extract.imap import SECURITY, ImapSource
 from kpi_transforms.extract.s3 import LANDING_SUFFIXES, S3Source
 from kpi_transforms.sources.whatsapp_cloud import CloudOptions

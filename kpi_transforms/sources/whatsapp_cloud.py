@@ -6,7 +6,7 @@ envelope ``{"object": "whatsapp_business_account", "entry": [{"id", "changes": [
 "value"}]}]}``. This module maps the changes of field ``messages`` (``value.messages`` from
 customers, ``value.statuses`` of the business's own messages) and ``smb_message_echoes``
 (``value.message_echoes``: what the business sent from the WhatsApp Business app) to the raw
-message frame of :func:`kpi_transforms.model.canonical_messages`, one frame per thread, like the
+message frame of :func:`kpi_transforms.sources.canonical.canonical_messages`, one frame per thread, like the
 e-mail and marketplace parsers (``ParsedCloud.threads``). Nothing here touches the warehouse.
 
 Definitions (copied to docs/DECISIONS.md, "WhatsApp Business Platform webhooks"):
@@ -55,9 +55,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kpi_transforms.config import Config
-from kpi_transforms.identity import normalise_phone
-from kpi_transforms.model import Roster
+from kpi_transforms.core.config import Config
+from kpi_transforms.core.identity import Roster, normalise_phone
 
 CHANNEL = "whatsapp"
 PAYLOAD_OBJECT = "whatsapp_business_account"
