@@ -240,7 +240,7 @@ def test_whatsapp_export_mails_become_parseable_chat_files(dovecot, first_run):
         assert [r.status for r in results] == ["parsed"], (path, [r.reason for r in results])
         assert results[0].chat_name == expected[path.name]
         assert results[0].messages_read == 3
-        assert results[0].messages["sender"].tolist()[1] == "Dewi CS"
+        assert results[0].threads[0].raw["sender"].tolist()[1] == "Dewi CS"
 
 
 def test_killed_extraction_resumes_without_loss_or_doubles(dovecot, first_run, tmp_path):

@@ -15,10 +15,13 @@ from kpi_transforms.core.config import parse_config
 from kpi_transforms.core.identity import make_thread_id, thread_key
 from kpi_transforms.sources.canonical import canonical_messages
 from kpi_transforms.sources.whatsapp import parser as wa
+from kpi_transforms.core.identity import Roster
+from kpi_transforms.sources.base import ChatThread, ParseContext
 from kpi_transforms.sources.whatsapp_cloud import (
     CloudOptions,
     content_of,
     looks_like_cloud_webhook,
+    parse,
     parse_whatsapp_cloud,
     phone_display,
 )
@@ -223,3 +226,15 @@ def test_phone_display_and_bad_utf8_line():
     assert parsed.messages_read == 1
     empty = parse_whatsapp_cloud(b"", CONFIG)
     assert empty.threads == [] and empty.rejected.empty and empty.lines_read == 0
+
+
+def test_registry_shape_accounts_for_every_line():
+    ctx = ParseContext(config=CONFIG, roster=Roster.from_config(CONFIG), suffix=".jsonl", path=str(ARCHIVE))
+    result = parse(ARCHIVE.read_bytes() + b"\n", ctx)  # a trailing blank line
+    assert all(isinstance(t, ChatThread) for t in result.threads) and len(result.threads) == 3
+    assert result.layout == "whatsapp cloud webhooks (jsonl)"
+    assert (result.lines_read, result.header_lines, result.continuation_lines, result.quarantined_lines) == (30, 26, 1, 3)
+    assert result.lines_read == result.header_lines + result.continuation_lines + result.quarantined_lines
+    assert result.messages_read == 20 and result.chat_name is None
+    single = parse(SINGLE.read_bytes(), ParseContext(config=CONFIG, roster=Roster.from_config(CONFIG), suffix=".json", path=str(SINGLE)))
+    assert single.chat_name == "+62 812-3456-7890" and single.messages_read == 2 and single.quarantined_lines == 0

@@ -57,6 +57,7 @@ import pandas as pd
 
 from kpi_transforms.core.config import Config
 from kpi_transforms.core.identity import Roster, normalise_phone
+from kpi_transforms.sources.base import ChatThread, ParseContext, ParseResult
 
 CHANNEL = "whatsapp"
 PAYLOAD_OBJECT = "whatsapp_business_account"
@@ -80,7 +81,7 @@ class CloudOptions:
 
 @dataclasses.dataclass
 class ParsedCloud:
-    threads: list[tuple[str, str, pd.DataFrame]]  # ("whatsapp", thread name, raw messages)
+    threads: list[ChatThread]  # ("whatsapp", thread name, raw messages)
     rejected: pd.DataFrame  # source_line, raw, reason
     kind: str  # jsonl | json
     lines_read: int
@@ -123,6 +124,26 @@ def _e164(wa_id: str, default_country: str = "62") -> str | None:
     customer writes many messages)."""
     digits = re.sub(r"\D", "", str(wa_id))
     return normalise_phone("+" + digits, default_country) if digits else None
+
+
+def parse(data: bytes, ctx: ParseContext, options: CloudOptions | None = None) -> ParseResult:
+    """The webhook archive as the registry's :class:`ParseResult` (phase B registers it for
+    ``.json`` / ``.jsonl`` files that :func:`looks_like_cloud_webhook`). Every line is
+    accounted for: payload lines, blank lines (as continuation lines) and quarantined lines."""
+    parsed = parse_whatsapp_cloud(data, ctx.config, kind="json" if ctx.suffix == ".json" else None,
+                                  roster=ctx.roster, options=options)
+    body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    lines = body.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    blank = sum(1 for line in lines if not line.strip())
+    quarantined = int(parsed.rejected["source_line"].nunique())
+    return ParseResult(
+        layout=f"whatsapp cloud webhooks ({parsed.kind})", threads=parsed.threads, rejected=parsed.rejected,
+        lines_read=parsed.lines_read, header_lines=parsed.lines_read - blank - quarantined, continuation_lines=blank,
+        quarantined_lines=quarantined, messages_read=parsed.messages_read,
+        chat_name=parsed.threads[0].name if len(parsed.threads) == 1 else None,
+    )
 
 
 # -- payload reading ------------------------------------------------------------------------
@@ -494,7 +515,7 @@ def _failed(status: dict, seconds: int, country: str, line: int, seq: int) -> _R
 _FIELDS = ("seconds", "line", "seq", "thread", "customer", "sender", "text", "message_type", "role", "agent_id", "auto")
 
 
-def _threads(rows: list[_Row], config: Config) -> list[tuple[str, str, pd.DataFrame]]:
+def _threads(rows: list[_Row], config: Config) -> list[ChatThread]:
     """One raw frame per thread, in time order (then file position), threads by name. Built as
     one frame with typed columns, then cut per thread (a frame per thread built from Python
     objects cost most of a 100 k-payload archive's time)."""
@@ -525,6 +546,6 @@ def _threads(rows: list[_Row], config: Config) -> list[tuple[str, str, pd.DataFr
     bounds = np.flatnonzero(np.r_[True, names[1:] != names[:-1], True])
     raw = frame.drop(columns=["thread", "seconds", "seq"])
     return [
-        (CHANNEL, str(names[lo]), raw.iloc[lo:hi].reset_index(drop=True))
+        ChatThread(CHANNEL, str(names[lo]), raw.iloc[lo:hi].reset_index(drop=True))
         for lo, hi in zip(bounds[:-1], bounds[1:])
     ]
