@@ -31,8 +31,8 @@ from kpi_transforms.facts.intent_model import (
 from kpi_transforms.facts.intent_text import normalise_many
 
 ROOT = Path(__file__).resolve().parents[1]
-DEV_ACCURACY_MIN = 0.93
-DEV_COMPLAINT_PRECISION_MIN = 0.95
+DEV_ACCURACY_MIN = 0.94
+DEV_COMPLAINT_PRECISION_MIN = 0.96
 BASE_ACCURACY_MIN = 0.95  # the hand-written dev queues alone, without their variants
 
 
@@ -138,6 +138,9 @@ def test_stored_form_records_what_it_was_trained_on(model):
     assert meta["dev_scores"]["n"] == len(intent_corpus.load_corpus("dev"))
     assert set(meta["dev_scores"]["per_class"]) == set(CLASSES)
     assert meta["trained_with"].startswith("scikit-learn ")
+    from kpi_transforms.facts.intent_text import words_sha256
+
+    assert meta["words_sha256"] == words_sha256()
 
 
 def test_bad_blobs_are_rejected(model):

@@ -78,6 +78,25 @@ def test_normalise(text, expected):
     assert normalise(text) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # an unknown word one letter from a known word of the corpus becomes that word
+        ("refund nya suah masuk", "refund nya sudah masuk"),  # a letter dropped
+        ("mau reetur 15 pcs", "mau retur xnum pcs"),  # a letter added
+        ("masih belim bayar", "masih belum neg_bayar"),  # a letter replaced
+        ("trima kasih", "terima_kasih"),
+        # ... but never into a problem word by a replaced or swapped letter, never a short word,
+        # and a known word stays itself
+        ("varian peach", "varian peach"),
+        ("kak nego", "kak xnego"),
+        ("barang bekas", "barang bekas"),
+    ],
+)
+def test_spelling_correction(text, expected):
+    assert normalise(text) == expected
+
+
 def test_missing_and_empty_texts_normalise_to_empty():
     assert normalise(None) == ""
     assert normalise(float("nan")) == ""

@@ -254,6 +254,27 @@ def write_corpus(corpus: dict[str, pd.DataFrame], directory: Path = CORPUS_DIR) 
         (directory / f"{split}.csv").write_text(_csv_text(frame), encoding="utf-8")
 
 
+MIN_WORD_COUNT = 2
+
+
+def known_words_text(base: pd.DataFrame | None = None) -> str:
+    """The normaliser's known-word list (``data/intent_words.txt``): every word of the
+    hand-written base queues (normalised without spelling correction) seen at least
+    :data:`MIN_WORD_COUNT` times, ``word<TAB>count``, most frequent first. Variants are not
+    read: their typos must not become known words."""
+    from kpi_transforms.facts.intent_text import NEG, normalise
+
+    base = read_base() if base is None else base
+    counts: dict[str, int] = {}
+    for text in base["text"]:
+        for token in normalise(text, correct=False).split():
+            word = token.removeprefix(NEG)
+            if word.isalpha() and not word.startswith("x"):
+                counts[word] = counts.get(word, 0) + 1
+    rows = sorted(((w, c) for w, c in counts.items() if c >= MIN_WORD_COUNT), key=lambda wc: (-wc[1], wc[0]))
+    return "".join(f"{w}\t{c}\n" for w, c in rows)
+
+
 def load_corpus(split: str, directory: Path = CORPUS_DIR) -> pd.DataFrame:
     """The shipped ``train`` or ``dev`` split (:data:`COLUMNS`, all strings)."""
     if split not in SPLITS:
@@ -272,14 +293,20 @@ def corpus_sha256(directory: Path = CORPUS_DIR) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kpi_transforms.facts.intent_corpus", description=__doc__.split("\n\n")[0])
     group = parser.add_mutually_exclusive_group(required=True)
-    group.add_argument("--build", action="store_true", help="rewrite train.csv and dev.csv from base/")
+    group.add_argument("--build", action="store_true", help="rewrite train.csv, dev.csv and intent_words.txt from base/")
     group.add_argument("--check", action="store_true", help="exit 1 when the shipped files differ from a fresh build")
     args = parser.parse_args(argv)
+    from kpi_transforms.facts.intent_text import WORDS_FILE
+
     corpus = build_corpus()
+    words = known_words_text()
     if args.build:
         write_corpus(corpus)
+        WORDS_FILE.write_text(words, encoding="utf-8")
     else:
         stale = [s for s in SPLITS if (CORPUS_DIR / f"{s}.csv").read_text(encoding="utf-8") != _csv_text(corpus[s])]
+        if not WORDS_FILE.is_file() or WORDS_FILE.read_text(encoding="utf-8") != words:
+            stale.append(WORDS_FILE.name)
         if stale:
             print(f"intent corpus: {', '.join(stale)} differ from base/ (run --build)", file=sys.stderr)
             return 1

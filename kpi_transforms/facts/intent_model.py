@@ -45,6 +45,7 @@ from kpi_transforms.facts.intent_text import (
     features,
     normalise_many,
     word_features,
+    words_sha256,
 )
 
 CLASSES = ("complaint", "quote_request", "order", "other")  # priority order: the first wins a tie
@@ -116,7 +117,7 @@ RULES: tuple[Rule, ...] = (
          r"komplain ya|tanggung jawab(?:nya)?)\b",
          _HYPOTHETICAL - {"bukan"}, _SETTLED),
     Rule("refund_or_return", "complaint",
-         r"\b(?:minta refund|mau refund|refund (?:aja|saja|please)|mau retur|ajukan (?:retur|pengembalian)|"
+         r"\b(?:minta refund|mau refund|tolong refund|refund (?:aja|saja|please)|mau retur|minta retur|ajukan (?:retur|pengembalian)|"
          r"minta (?:uang|dana) kembali|please (?:replace|refund))\b",
          _HYPOTHETICAL, _SETTLED),
 )
@@ -128,13 +129,14 @@ def rule_hits(normalised: Sequence[str]) -> list[tuple[str, ...]]:
     """Per normalised queue: the names of the overrides that fire, in :data:`RULES` order."""
     out: list[tuple[str, ...]] = []
     for text in normalised:
-        clauses = [set(c.split()) for c in _CLAUSE_SPLIT.split(text)]
-        texts = _CLAUSE_SPLIT.split(text)
         hits = []
+        clauses: list[tuple[str, set[str]]] | None = None
         for rule, pattern, settled in _RULE_RES:
-            if any(s.search(text) for s in settled):
+            if not pattern.search(text) or any(s.search(text) for s in settled):  # most queues stop here
                 continue
-            if any(pattern.search(c) and not (words & rule.blockers) for c, words in zip(texts, clauses)):
+            if clauses is None:
+                clauses = [(c, set(c.split())) for c in _CLAUSE_SPLIT.split(text)]
+            if any(pattern.search(c) and not (words & rule.blockers) for c, words in clauses):
                 hits.append(rule.name)
         out.append(tuple(hits))
     return out
@@ -194,9 +196,11 @@ class IntentModel:
             raise ValueError("intent model: array shapes do not match the vocabulary and classes")
         if not (self.temperature > 0 and math.isfinite(self.temperature)):
             raise ValueError(f"intent model: temperature {self.temperature} is not a positive number")
-        if self.meta.get("normaliser_version") != NORMALISER_VERSION or self.meta.get("features_version") != FEATURES_VERSION:
+        if (self.meta.get("normaliser_version"), self.meta.get("features_version"), self.meta.get("words_sha256")) != (
+                NORMALISER_VERSION, FEATURES_VERSION, words_sha256()):
             raise ValueError(f"intent model: built for normaliser {self.meta.get('normaliser_version')!r} / features "
-                             f"{self.meta.get('features_version')!r}, this code has {NORMALISER_VERSION!r} / {FEATURES_VERSION!r}: retrain it")
+                             f"{self.meta.get('features_version')!r} / known words {str(self.meta.get('words_sha256'))[:12]!r}, "
+                             f"this code has {NORMALISER_VERSION!r} / {FEATURES_VERSION!r} / {words_sha256()[:12]!r}: retrain it")
         object.__setattr__(self, "_index", {f: j for j, f in enumerate(self.vocabulary)})
         object.__setattr__(self, "_is_char", np.array([is_char_feature(f) for f in self.vocabulary], dtype=np.int64))
         object.__setattr__(self, "_spelled_ids", {})
@@ -506,6 +510,7 @@ def train_with_sklearn(extra: pd.DataFrame | None = None, *, train_frame: pd.Dat
     extra_sha = hashlib.sha256(extra_rows.to_csv(index=False).encode("utf-8")).hexdigest() if len(extra_rows) else None
     meta = {
         "normaliser_version": NORMALISER_VERSION, "features_version": FEATURES_VERSION, "rules_version": RULES_VERSION,
+        "words_sha256": words_sha256(),
         "corpus_sha256": intent_corpus.corpus_sha256() if train_frame is None and dev_frame is None else _frames_sha(train_rows, dev_rows),
         "extra_sha256": extra_sha, "n_train": int(len(base)), "n_extra": int(len(extra_rows)),
         "params": {"C": c, "min_df": MIN_DF, "char_weight": CHAR_WEIGHT, "extra_weight": EXTRA_WEIGHT, "sublinear_tf": True,

@@ -29,9 +29,12 @@ Arrow / list; missing values are ""). No stemmer: PySastrawi was measured and di
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -292,7 +295,7 @@ _MAX_PHRASE = max(len(k) for k, _ in _PHRASES)
 _PHRASE_MAP = dict(_PHRASES)
 
 
-def _map_token(token: str) -> list[str]:
+def _map_token(token: str, correct: bool = True) -> list[str]:
     """One raw word -> its normalised word(s)."""
     if len(token) > 1 and token.strip("k") == "":
         return ["kak"]  # "kkk" addresses; a lone "k" is "ok"
@@ -303,10 +306,79 @@ def _map_token(token: str) -> list[str]:
         return _SLANG[token].split(" ")
     if len(token) > 5 and token.endswith("nya") and token not in _PARTICLE_NYA_KEEP:
         stem = token[:-3]
-        return [_SLANG.get(stem, stem), "nya"]
+        return [_SLANG.get(stem) or (_correct(stem) if correct else stem), "nya"]
     if token.startswith("di") and token[2:] in _SLANG and len(token) > 4 and _SLANG[token[2:]] in ("kirim", "transfer", "tukar", "ganti"):
         return ["di" + _SLANG[token[2:]]]
-    return [token]
+    return [_correct(token) if correct else token]
+
+
+# --------------------------------------------------------------------------------------------
+# Spelling: an unknown word one typo away from a known word becomes that word
+# --------------------------------------------------------------------------------------------
+
+WORDS_FILE = Path(__file__).resolve().parent.parent / "data" / "intent_words.txt"
+MIN_CORRECTED_LENGTH = 5  # shorter words are too close to each other to guess
+_PROBLEM_WORDS = frozenset({"damage", "wrong", "short", "late", "upset", "remedy", "billing"})
+
+
+@functools.lru_cache(maxsize=1)
+def words_sha256() -> str:
+    """SHA-256 of the known-word list: part of what the normaliser is (a model records it)."""
+    return hashlib.sha256(WORDS_FILE.read_bytes() if WORDS_FILE.is_file() else b"").hexdigest()
+
+
+@functools.lru_cache(maxsize=1)
+def _lexicon() -> tuple[dict[str, int], dict[str, str]]:
+    """(known word -> count, one-letter deletion -> the most frequent known word it comes from).
+
+    Known words: those of ``data/intent_words.txt`` (the words of the hand-written corpus seen
+    at least twice, with their counts; written by ``python -m kpi_transforms.facts.intent_corpus
+    --build``), the targets of the spelling table and the concept lexicon."""
+    counts: dict[str, int] = {}
+    if WORDS_FILE.is_file():
+        for line in WORDS_FILE.read_text(encoding="utf-8").splitlines():
+            word, _, count = line.partition("\t")
+            if word:
+                counts[word] = int(count or 1)
+    phrase_words = [w for phrase, _ in _PHRASES for w in phrase]
+    rule_words = [*_NEGATORS, *_TAG_FOLLOWERS, *_TAG_LEADERS, *_SCOPE_STOP, *_SCOPE_FREE, *_UNSURE_AFTER_KURANG,
+                  *QUESTION_CUES, *PROMISE_CUES, *NOT_YET_CUES]
+    for word in [*_SLANG.values(), *CONCEPTS, *phrase_words, *rule_words]:
+        for part in word.split(" "):
+            counts.setdefault(part, 1)
+    deletions: dict[str, str] = {}
+    for word in sorted(counts, key=lambda w: (-counts[w], w)):
+        if len(word) >= MIN_CORRECTED_LENGTH - 1:
+            for i in range(len(word)):
+                deletions.setdefault(word[:i] + word[i + 1:], word)
+    return counts, deletions
+
+
+@functools.lru_cache(maxsize=65536)
+def _correct(token: str) -> str:
+    """``token``, or the known word one letter away from it (a letter dropped, added, replaced
+    or two swapped: "suah" -> sudah, "reetur" -> retur, "belim" -> belum): the most frequent
+    such word; on a tie a dropped letter before an added one before a replaced one. A replaced
+    or swapped letter never makes a problem word (damage, wrong item, ...)."""
+    if len(token) < MIN_CORRECTED_LENGTH - 1 or not token.isalpha():
+        return token
+    known, deletions = _lexicon()
+    if token in known:
+        return token
+    candidates = {deletions[token]: 0} if token in deletions else {}  # a letter dropped
+    if len(token) >= MIN_CORRECTED_LENGTH:
+        shorter = [token[:i] + token[i + 1:] for i in range(len(token))]
+        for word in shorter:
+            if word in known:  # a letter added
+                candidates.setdefault(word, 1)
+        for word in shorter:
+            # a letter replaced, or two swapped; never into a problem word ("peach" is no "pecah"):
+            # a false complaint costs more than a missed typo
+            if word in deletions and CONCEPTS.get(deletions[word]) not in _PROBLEM_WORDS:
+                candidates.setdefault(deletions[word], 2)
+    if not candidates:
+        return token
+    return min(candidates, key=lambda w: (-known[w], candidates[w], w))
 
 
 def _phrases(tokens: list[str]) -> list[str]:
@@ -382,7 +454,7 @@ def _negation(tokens: list[str]) -> list[str]:
     return out
 
 
-def _message(text: str) -> list[str]:
+def _message(text: str, correct: bool = True) -> list[str]:
     """Tokens of one message."""
     for emoji, token in _EMOJI_TOKENS.items():
         if emoji in text:
@@ -404,7 +476,7 @@ def _message(text: str) -> list[str]:
         if raw.startswith("x") and raw in _MARKERS:
             tokens.append(raw)
         else:
-            tokens.extend(_map_token(raw))
+            tokens.extend(_map_token(raw, correct))
     if tokens == ["p"]:
         return ["xping"]
     tokens = _address(_phrases(tokens))
@@ -415,8 +487,9 @@ def _message(text: str) -> list[str]:
 _MARKERS = frozenset({"xurl", "xemail", "xphone", "xprice", "xnum", QMARK, _CLAUSE_MARK, "xemoneg", "xemopos", "xemopray"})
 
 
-def normalise(text: Any) -> str:
-    """The normalised token string of one queue text (messages separated by line breaks)."""
+def normalise(text: Any, correct: bool = True) -> str:
+    """The normalised token string of one queue text (messages separated by line breaks);
+    ``correct=False``: without the spelling correction (how the known-word list is built)."""
     if text is None or (isinstance(text, float) and text != text):
         return ""
     text = unicodedata.normalize("NFKC", str(text))
@@ -425,7 +498,7 @@ def normalise(text: Any) -> str:
     text = text.lower().replace("\r\n", "\n").replace("\r", "\n")
     tokens: list[str] = []
     for part in text.split("\n"):
-        message = _clauses(_message(part))
+        message = _clauses(_message(part, correct))
         if message:
             if tokens:
                 tokens.append(BREAK)
