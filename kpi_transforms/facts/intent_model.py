@@ -3,10 +3,10 @@
 
 Grain of :meth:`IntentModel.classify`: one row per queue text (all customer messages of the
 queue joined by ``"\\n"``) with ``intent`` (complaint | quote_request | order | other),
-``confidence`` (the model's calibrated probability of that intent, 0..1), ``source``
-(``rule`` when a keyword override of that intent fired, else ``model``) and ``rule`` (the
-override's name, or None). Manual labels are not applied here: they win later, in the fact
-build.
+``confidence`` (the model's calibrated probability of that intent, 0..1; below
+:data:`REVIEW_BELOW` the queue is for review), ``source`` (``rule`` when a keyword override
+or the negation guard decided, else ``model``) and ``rule`` (its name, or None). Manual
+labels are not applied here: they win later, in the fact build.
 
 Training (:func:`train`) needs scikit-learn and is imported lazily; everything else -
 normalising, features, TF-IDF, the linear scores, the softmax, the overrides - runs on NumPy
@@ -51,7 +51,7 @@ from kpi_transforms.facts.intent_text import (
 CLASSES = ("complaint", "quote_request", "order", "other")  # priority order: the first wins a tie
 FORMAT = "chatkpi.intent_model"
 FORMAT_VERSION = 1
-FEATURES_VERSION = "1"  # intent_text.features: w: / b: / c: / n: with character 3- to 5-grams
+FEATURES_VERSION = "1"  # intent_text.features: w: b: q: k: kn: kq: f: and c: / n: character 3- to 5-grams
 RULES_VERSION = "1"
 # Hyper-parameters, chosen once by grouped 5-fold cross-validation on the train split
 # (docs/DECISIONS.md): inverse regularisation of the logistic regression, minimum number of
