@@ -595,8 +595,8 @@ QUESTION_CUES = frozenset({QMARK, QTAG, "apakah", "kalau", "takut", "khawatir", 
 # A promise (date, estimate) and something still missing in one queue: a late delivery (SPEC 7).
 PROMISE_CUES = frozenset({"dijanjikan", "janji", "janjinya", "katanya", "harusnya", "seharusnya", "estimasi", "deadline",
                           "promised", "due", "supposed", "dijadwalkan", "jadwalnya", "lewat"})
-NOT_YET_CUES = frozenset({"belum", "neg_sampai", "neg_datang", "neg_dikirim", "neg_ada", "telat", "terlambat", "lewat",
-                          "yet", "late", "still", "nothing"})
+NOT_YET_CUES = frozenset({"belum", "neg_sampai", "neg_datang", "neg_dikirim", "neg_ada", "neg_dibalas", "neg_dijawab",
+                          "neg_direspon", "telat", "terlambat", "lewat", "yet", "late", "still", "nothing"})
 
 
 def features(normalised: str) -> list[str]:
