@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from kpi_transforms.facts.intent_text import NEG, WORDS_FILE, normalise
+
 CORPUS_DIR = Path(__file__).resolve().parent.parent / "data" / "intent_corpus"
 BASE_DIR = CORPUS_DIR / "base"
 INTENT_ORDER = ("complaint", "quote_request", "order", "other")  # priority order (SPEC 7)
@@ -262,8 +264,6 @@ def known_words_text(base: pd.DataFrame | None = None) -> str:
     hand-written base queues (normalised without spelling correction) seen at least
     :data:`MIN_WORD_COUNT` times, ``word<TAB>count``, most frequent first. Variants are not
     read: their typos must not become known words."""
-    from kpi_transforms.facts.intent_text import NEG, normalise
-
     base = read_base() if base is None else base
     counts: dict[str, int] = {}
     for text in base["text"]:
@@ -296,8 +296,6 @@ def main(argv: list[str] | None = None) -> int:
     group.add_argument("--build", action="store_true", help="rewrite train.csv, dev.csv and intent_words.txt from base/")
     group.add_argument("--check", action="store_true", help="exit 1 when the shipped files differ from a fresh build")
     args = parser.parse_args(argv)
-    from kpi_transforms.facts.intent_text import WORDS_FILE
-
     corpus = build_corpus()
     words = known_words_text()
     if args.build:
