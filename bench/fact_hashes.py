@@ -105,7 +105,15 @@ def table_hashes(engine: sa.Engine) -> dict[str, dict]:
     return out
 
 
+_PREFIXES: list[tuple[str, str]] = []  # absolute folders -> placeholders, so runs from two checkouts compare
+
+
 def _cell(value) -> str:
+    if isinstance(value, str):
+        for prefix, name in _PREFIXES:
+            if value.startswith(prefix):
+                return name + value[len(prefix):]
+        return value
     if value is None or (not isinstance(value, (list, tuple, dict)) and pd.isna(value)):
         return "\x00"
     if isinstance(value, float):
@@ -141,6 +149,8 @@ def main() -> int:
     args = ap.parse_args()
     work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
+    # file paths are stored as given: compare them relative to the checkout and the work folder
+    _PREFIXES[:] = [(str(ROOT) + "/", "<repo>/"), (str(work.resolve()) + "/", "<work>/")]
     results: dict[str, dict] = {}
     admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
     for name, (config, batches) in datasets(work, args.bench_messages).items():
