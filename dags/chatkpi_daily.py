@@ -7,17 +7,22 @@ Every day at 01:00 Asia/Jakarta, for the previous day (data interval 01:00 to 01
 
 1. `find_new_files`: the files of the landing folder whose content the warehouse has not seen
    (landing folder: Variable `chatkpi_landing_dir`, else `$CHATKPI_LANDING_DIR`, else the
-   config's `landing_dir`, read when the task runs). Returns their paths.
-2. `stage_file`: mapped, one task per file; parses it into this run's stage folder
-   `<lake>/_stage/<run_id>/` (or `$CHATKPI_STAGE_DIR/<run_id>/`) without touching the
-   warehouse. Returns the folder.
+   config's `landing_dir`, read when the task runs). Records the scan in
+   `audit.landing_scan`; a scan with nothing new moves the data horizon at once.
+2. `stage_file`: mapped, one task per file (named after the file; `(rejected: reason)` when it
+   cannot be used), at most `$CHATKPI_STAGE_CONCURRENCY` (2) at once; parses it into this run's
+   stage folder `<lake>/_stage/<run_id>/` (or `$CHATKPI_STAGE_DIR/<run_id>/`) without touching
+   the warehouse.
 3. `load_batch`: one transaction: manifest, quarantine, new messages, facts rebuilt for the
-   threads that received messages; publishes the Assets `x-chatkpi://warehouse/marts.fct_message`,
-   `.../marts.fct_reply_pair`, `.../marts.fct_thread`; removes the stage folder.
+   threads that received messages; completes the scan (the data horizon moves); publishes the
+   Assets `x-chatkpi://warehouse/marts.fct_message`, `.../marts.fct_reply_pair`,
+   `.../marts.fct_thread` with the batch id, counts and the periods whose facts changed
+   (`chatkpi_recompute` listens); removes the stage folder. Rejected files raise a warning.
 
-Re-running any run is safe: files are recognised by content hash, so a re-run finds nothing new
-and skips the parse and load. A day without new files ends green with the mapped and load tasks
-skipped. Catch-up is off: one run picks up everything that landed since the last one.
+Re-running, retrying or clearing any task is safe: files are recognised by content hash, so a
+re-run finds nothing new, and a retried `load_batch` whose batch committed loads nothing. A day
+without new files ends green with the mapped and load tasks skipped. Catch-up is off: one run
+picks up everything that landed since the last one.
 """
 
 from __future__ import annotations

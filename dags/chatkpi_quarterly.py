@@ -1,19 +1,28 @@
 """# chatkpi_quarterly
 
-The quarter's KPIs (SPEC 8, seed 001's quarterly assessment) per agent and for the team, in
-`marts.fct_kpi` (`period_type` = `quarter`). Grain: one row per KPI, quarter and agent (team
-rows have a null `agent_id`).
+The quarter's KPIs (SPEC 8, seed 001's quarterly assessment) and scorecards per agent and for
+the team, the quarter's audit sample (SPEC 10) and its reports. Grain: `marts.fct_kpi` one row
+per KPI, quarter and agent (team rows have a null `agent_id`).
 
 Runs on the first working day of January, April, July and October at 07:00 Asia/Jakarta
 (business calendar of the chatkpi config) for the previous calendar quarter: Q1 2025 runs on
 Tuesday 8 April 2025 (1 April Idul Fitri, 2-7 April *cuti bersama*) with the data interval
-2025-01-01 00:00 to 2025-04-01 00:00 local; the logical date is the interval start.
-`compute_kpis` derives the period (`2025-Q1`) from the interval start in local time and replaces
-that period's rows, so re-runs and backfills are safe. Publishes the Asset
-`x-chatkpi://warehouse/marts.fct_kpi`.
+2025-01-01 00:00 to 2025-04-01 00:00 local; the logical date is the interval start. A manual
+run assesses the last quarter complete before its logical date (`airflow dags trigger
+chatkpi_quarterly --logical-date 2025-04-08T07:00:00+07:00` computes 2025-Q1;
+`conf={"period": "2025-Q1"}` names one outright).
 
-Backfill Q1 2025: `airflow backfill create --dag-id chatkpi_quarterly --from-date 2025-01-01
---to-date 2025-03-31 --reprocess-behavior completed`.
+1. `wait_for_data` (sensor, reschedule mode): waits until the daily load that ran after the
+   quarter ended has committed (the data horizon in `audit.landing_scan`); returns the period.
+2. `compute_kpis` → `marts.fct_kpi` (Asset extra: the period and row counts).
+3. `compute_scorecards` → `marts.fct_scorecard`; `draw_audit_sample` → `audit.sample` (a stored
+   sample is kept).
+4. `write_reports` → `chatkpi_<period>.html` / `.xlsx` and the review sheet `audit_<period>.xlsx`.
+
+Every step replaces the period's rows or files, so re-runs, clears and backfills are safe.
+
+Backfill Q1 2025 (unpause the DAG first): `airflow backfill create --dag-id chatkpi_quarterly
+--from-date 2025-01-01 --to-date 2025-03-31 --reprocess-behavior completed`.
 """
 
 from __future__ import annotations
@@ -23,7 +32,7 @@ import datetime as dt
 import pendulum
 from airflow.sdk import dag
 from chatkpi_plugins.callbacks import on_failure_callback
-from chatkpi_plugins.tasks import compute_kpis
+from chatkpi_plugins.tasks import compute_kpis, compute_scorecards, draw_audit_sample, wait_for_data, write_reports
 from chatkpi_plugins.timetable import AuditCalendarTimetable
 
 
@@ -38,7 +47,8 @@ from chatkpi_plugins.timetable import AuditCalendarTimetable
     doc_md=__doc__,
 )
 def chatkpi_quarterly():
-    compute_kpis()
+    kpis = compute_kpis(wait_for_data())
+    [compute_scorecards(kpis), draw_audit_sample(kpis)] >> write_reports(kpis)
 
 
 chatkpi_quarterly()

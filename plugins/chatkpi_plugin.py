@@ -10,9 +10,11 @@ file used (``chatkpi_plugins.timetable.AuditCalendarTimetable``).
 from __future__ import annotations
 
 from airflow.plugins_manager import AirflowPlugin
+from chatkpi_plugins import pool_listener
 from chatkpi_plugins.timetable import AuditCalendarTimetable
 
 
 class ChatKpiPlugin(AirflowPlugin):
     name = "chatkpi"
     timetables = [AuditCalendarTimetable]
+    listeners = [pool_listener]  # creates the chatkpi_warehouse pool when a component starts

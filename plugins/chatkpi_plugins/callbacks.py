@@ -77,23 +77,69 @@ def _timezone_of(dag: Any) -> str:
     return DEFAULT_TIMEZONE
 
 
-def message_from_context(context: Any) -> str:
-    """The alert line for a task-failure callback context."""
+def period_of_context(context: Any, timezone: str) -> str:
+    """The local dates a run covers. An audit-calendar run: the period its tasks compute (the
+    timetable's ``period_of_dag_run``: a manual run's period comes from its logical date). A run
+    without a data interval (a manual daily run): the interval its timetable infers for the
+    logical date or trigger time, else that local date."""
+    start, end = context.get("data_interval_start"), context.get("data_interval_end")
+    dag_run = context.get("dag_run")
+    timetable = getattr(context.get("dag"), "timetable", None)
+    try:
+        if dag_run is not None and hasattr(timetable, "period_of_dag_run"):
+            from kpi_transforms.core.periods import parse_period
+
+            period = parse_period(timetable.period_of_dag_run(dag_run))
+            return f"{period.start.isoformat()}..{(period.end - dt.timedelta(days=1)).isoformat()}"
+        if (start is None or end is None) and dag_run is not None:
+            import pendulum
+
+            when = getattr(dag_run, "logical_date", None) or getattr(dag_run, "run_after", None)
+            if when is None:
+                return "-"
+            try:
+                from airflow.serialization.encoders import coerce_to_core_timetable
+
+                interval = coerce_to_core_timetable(timetable).infer_manual_data_interval(run_after=pendulum.instance(when))
+                start, end = interval.start, interval.end
+            except Exception:  # noqa: BLE001 - no timetable to ask: the day of the run
+                return pendulum.instance(when).in_timezone(timezone).date().isoformat()
+    except Exception:  # noqa: BLE001 - an alert must never fail on its period
+        pass
+    return local_period(start, end, timezone)
+
+
+def _context_fields(context: Any) -> dict[str, Any]:
     ti = context.get("ti") or context.get("task_instance")
     dag = context.get("dag")
     try:
         timezone = _timezone_of(dag)
     except Exception:  # noqa: BLE001 - the config may be what failed
         timezone = DEFAULT_TIMEZONE
-    return failure_message(
-        dag_id=getattr(dag, "dag_id", None) or getattr(ti, "dag_id", "?"),
-        task_id=getattr(ti, "task_id", None) or getattr(context.get("task"), "task_id", "?"),
-        map_index=getattr(ti, "map_index", -1),
-        try_number=getattr(ti, "try_number", None),
-        run_id=context.get("run_id"),
-        period=local_period(context.get("data_interval_start"), context.get("data_interval_end"), timezone),
-        reason=context.get("exception"),
-    )
+    return {
+        "dag_id": getattr(dag, "dag_id", None) or getattr(ti, "dag_id", "?"),
+        "task_id": getattr(ti, "task_id", None) or getattr(context.get("task"), "task_id", "?"),
+        "map_index": getattr(ti, "map_index", -1),
+        "try_number": getattr(ti, "try_number", None),
+        "run_id": context.get("run_id"),
+        "period": period_of_context(context, timezone),
+    }
+
+
+def message_from_context(context: Any) -> str:
+    """The alert line for a task-failure callback context."""
+    return failure_message(**_context_fields(context), reason=context.get("exception"))
+
+
+def warning_message(context: Any, text: str) -> str:
+    """``chatkpi WARNING dag=... period=... task=... run=... <text>``: something an operator must
+    see although the run goes on (rejected files)."""
+    fields = _context_fields(context)
+    task = fields["task_id"] if fields["map_index"] is None or fields["map_index"] < 0 else f"{fields['task_id']}[{fields['map_index']}]"
+    parts = [f"chatkpi WARNING dag={fields['dag_id']}", f"period={fields['period']}", f"task={task}"]
+    if fields["run_id"]:
+        parts.append(f"run={fields['run_id']}")
+    return " ".join(parts + [text])
 
 
 def webhook_url(conn: Any) -> str | None:
@@ -139,6 +185,19 @@ def on_failure_callback(context: Any) -> None:
     """Task failure callback: one clear log line, plus the webhook when configured."""
     message = message_from_context(context)
     log.error(message)
+    _post(context, message)
+
+
+def warn(context: Any, text: str) -> str:
+    """A warning alert from inside a task: one WARNING log line (in the task log), plus the
+    webhook of ``chatkpi_alerts`` when configured. Returns the line."""
+    message = warning_message(context, text)
+    log.warning(message)
+    _post(context, message)
+    return message
+
+
+def _post(context: Any, message: str) -> None:
     conn = _alert_connection()
     url = webhook_url(conn) if conn is not None else None
     if not url:

@@ -1,18 +1,36 @@
 """The chatkpi task adapters the DAG files wire together.
 
-Each task takes its partition from the run context, calls one ``kpi_transforms`` function and
-returns paths or counts, never a DataFrame. Heavy imports stay inside the task bodies, so
-importing this module (while a DAG file is parsed) touches no warehouse, Variable or file.
-Tasks that open the warehouse run in the ``chatkpi_warehouse`` pool.
+Each task takes its partition from the run context (or its upstream), calls one
+``kpi_transforms`` function and returns paths, labels or counts, never a DataFrame. Heavy
+imports stay inside the task bodies, so importing this module (while a DAG file is parsed)
+touches no warehouse, Variable or file. Tasks that open the warehouse run in the
+``chatkpi_warehouse`` pool, with an ``execution_timeout`` and at most one instance per DAG at a
+time (``max_active_tis_per_dag=1``: a backfill and a scheduled run of the same DAG never write
+together). Every task is a transaction or replaces whole files, so a retry or a clear after a
+commit succeeds and changes nothing (docs/OPERATIONS.md, "Re-running").
+
+The pipeline steps (``kpi_transforms.pipeline.steps``), one task and one Asset each:
+
+=====================  ==========================================  ===========================
+task                   step                                        Asset
+=====================  ==========================================  ===========================
+``load_batch``         load + facts, one transaction               ``marts.fct_message``,
+                                                                   ``fct_reply_pair``,
+                                                                   ``fct_thread`` (one commit)
+``compute_kpis``       the period's KPIs                           ``marts.fct_kpi``
+``compute_scorecards`` its scorecards                              ``marts.fct_scorecard``
+``draw_audit_sample``  its audit sample (quarters)                 ``audit.sample``
+``write_reports``      HTML / xlsx reports, review sheet           ``chatkpi.reports``
+=====================  ==========================================  ===========================
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-from airflow.sdk import task
-
-from chatkpi_plugins.runtime import WAREHOUSE_POOL, warehouse_asset
+from airflow.sdk import Asset, PokeReturnValue, task
+from chatkpi_plugins.runtime import WAREHOUSE_POOL, env_int, warehouse_asset
 
 FACT_ASSETS = [
     warehouse_asset("marts.fct_message"),
@@ -20,21 +38,62 @@ FACT_ASSETS = [
     warehouse_asset("marts.fct_thread"),
 ]
 KPI_ASSET = warehouse_asset("marts.fct_kpi")
+SCORECARD_ASSET = warehouse_asset("marts.fct_scorecard")
+AUDIT_SAMPLE_ASSET = warehouse_asset("audit.sample")
+REPORTS_ASSET = Asset(name="chatkpi.reports", uri="x-chatkpi://reports", group="chatkpi")
+
+# Knobs read from the environment when a DAG file is parsed (never a Variable or a file).
+STAGE_CONCURRENCY = env_int("CHATKPI_STAGE_CONCURRENCY", 2)  # parse tasks of one run at once (2 cores)
+WAIT_POKE_SECONDS = env_int("CHATKPI_WAIT_POKE_SECONDS", 600)
+WAIT_TIMEOUT_SECONDS = env_int("CHATKPI_WAIT_TIMEOUT_SECONDS", 24 * 3600)
+
+TIMEOUT_SCAN = dt.timedelta(minutes=30)
+TIMEOUT_LOAD = dt.timedelta(hours=2)
+TIMEOUT_PERIOD_STEP = dt.timedelta(hours=1)
+_WAREHOUSE_TASK = {"pool": WAREHOUSE_POOL, "max_active_tis_per_dag": 1}
 
 
-@task(pool=WAREHOUSE_POOL)
+def _label(period: Any) -> str:
+    """A step's period: the label itself, or the summary dict of the step before."""
+    return str(period["period"] if isinstance(period, dict) else period)
+
+
+def _mark_map_index(key: str, value: str) -> None:
+    """Give a mapped task instance a readable name in the UI (its ``map_index_template``)."""
+    from airflow.sdk import get_current_context
+
+    get_current_context()[key] = value[:240]
+
+
+def _warehouse():
+    from chatkpi_plugins.runtime import quiet_library_logs
+    from kpi_transforms.core.config import load_config
+    from kpi_transforms.warehouse.engine import Warehouse
+
+    quiet_library_logs()
+    return Warehouse(), load_config()
+
+
+# -- daily: scan, stage, load ----------------------------------------------------------------
+
+
+@task(**_WAREHOUSE_TASK, execution_timeout=TIMEOUT_SCAN)
 def find_new_files(run_id: str | None = None) -> list[str]:
-    """The files of the landing folder whose content the warehouse has not seen. The date-order
-    hints of known chats go to ``hints.json`` in this run's stage folder for the parse tasks."""
+    """The files of the landing folder whose content the warehouse has not seen; the scan is
+    recorded in ``audit.landing_scan`` (complete at once when nothing is new: the data
+    horizon moves). The date-order hints of known chats go to ``hints.json`` in this run's stage
+    folder for the parse tasks."""
     import json
 
     from chatkpi_plugins.runtime import landing_dir, stage_dir
-    from kpi_transforms.core.config import load_config
     from kpi_transforms.pipeline.staging import find_new_files as find
-    from kpi_transforms.warehouse.engine import Warehouse
+    from kpi_transforms.pipeline.readiness import record_scan
 
-    config = load_config()
-    found = find([landing_dir(config)], Warehouse())
+    warehouse, config = _warehouse()
+    folder_scanned = landing_dir(config)
+    scanned_at = dt.datetime.now(dt.timezone.utc)
+    found = find([folder_scanned], warehouse)
+    record_scan(warehouse, folder_scanned, scanned_at, len(found["files"]), found["skipped"], run_id=run_id)
     if found["files"]:
         folder = stage_dir(config, run_id)
         folder.mkdir(parents=True, exist_ok=True)
@@ -43,52 +102,165 @@ def find_new_files(run_id: str | None = None) -> list[str]:
     return found["files"]
 
 
-@task
-def stage_file(path: str, run_id: str | None = None) -> str:
-    """Parse one file into this run's stage folder (mapped per file; no warehouse access)."""
+@task(map_index_template="{{ chatkpi_file }}", max_active_tis_per_dagrun=STAGE_CONCURRENCY, execution_timeout=TIMEOUT_SCAN)
+def stage_file(path: str, run_id: str | None = None) -> dict[str, Any]:
+    """Parse one file into this run's stage folder (mapped per file; no warehouse access).
+    Returns the folder, the content hashes parsed and the file's rejections; the task instance
+    is named after the file (``rejected: reason`` appended when it cannot be used)."""
     import json
+    from pathlib import Path
 
-    from chatkpi_plugins.runtime import stage_dir
+    from chatkpi_plugins.runtime import quiet_library_logs, stage_dir
     from kpi_transforms.core.config import load_config
     from kpi_transforms.pipeline.staging import stage_file as stage
 
+    quiet_library_logs()
+    name = Path(path).name
+    _mark_map_index("chatkpi_file", name)
     config = load_config()
     folder = stage_dir(config, run_id)
-    hints = json.loads((folder / "hints.json").read_text(encoding="utf-8"))
-    return stage(path, config, folder, hints)
+    hints_file = folder / "hints.json"
+    hints = json.loads(hints_file.read_text(encoding="utf-8")) if hints_file.is_file() else {}
+    staged = stage(path, config, folder, hints)
+    results = json.loads((Path(staged) / "result.json").read_text(encoding="utf-8"))
+    rejected = [
+        {"file": name + (f"!{r['member']}" if r.get("member") else ""), "reason": r.get("reason")}
+        for r in results if r.get("status") == "rejected"
+    ]
+    if rejected:
+        _mark_map_index("chatkpi_file", f"{name} (rejected: {rejected[0]['reason']})")
+        print(f"{name}: rejected: " + "; ".join(str(r["reason"]) for r in rejected))
+    return {"folder": staged, "file": name, "sha256": [r["sha256"] for r in results if r.get("sha256")], "rejected": rejected}
 
 
-@task(pool=WAREHOUSE_POOL, outlets=FACT_ASSETS)
-def load_batch(folders: list[str], run_id: str | None = None, outlet_events: Any = None) -> dict[str, int]:
-    """Load the staged files in one transaction (facts of the affected threads are rebuilt
-    inside it), then remove this run's stage folder."""
+@task(**_WAREHOUSE_TASK, outlets=FACT_ASSETS, execution_timeout=TIMEOUT_LOAD)
+def load_batch(staged: list[Any], run_id: str | None = None, outlet_events: Any = None) -> dict[str, Any]:
+    """Load the staged files and rebuild the facts of their threads in one transaction
+    (``kpi_transforms.pipeline.steps.load_step``), complete the run's landing scan, then remove
+    this run's stage folder. A retry or clear after the commit finds the files processed and
+    loads nothing. Rejected files raise a warning alert (log line + ``chatkpi_alerts``)."""
     import shutil
 
+    from airflow.sdk import get_current_context
+
+    from chatkpi_plugins.callbacks import warn
     from chatkpi_plugins.runtime import stage_dir
-    from kpi_transforms.core.config import load_config
-    from kpi_transforms.pipeline.staging import load_staged
-    from kpi_transforms.warehouse.engine import Warehouse
+    from kpi_transforms.pipeline.steps import load_step
 
-    config = load_config()
-    report = load_staged(folders[:], config, Warehouse())  # one slice request, in map-index order
+    warehouse, config = _warehouse()
+    items = [s if isinstance(s, dict) else {"folder": s, "sha256": []} for s in staged[:]]  # one slice request
+    shas = [sha for item in items for sha in item["sha256"]]
+    result = load_step([i["folder"] for i in items], shas if all(i["sha256"] for i in items) else [], config, warehouse, run_id=run_id)
     shutil.rmtree(stage_dir(config, run_id), ignore_errors=True)
-    counts = {status: report.count(status) for status in ("loaded", "skipped", "rejected")}
-    counts.update(messages_new=report.messages_new, affected_threads=len(report.affected_threads))
+    counts = {k: result[k] for k in ("loaded", "skipped", "rejected", "messages_new", "affected_threads")}
     for asset in FACT_ASSETS:
-        outlet_events[asset].extra = {"batch_id": report.batch_id, **counts}
-    print(f"batch {report.batch_id}: {counts}")
-    return counts
+        outlet_events[asset].extra = {"batch_id": result["batch_id"], **counts, "periods": result["periods"]}
+    if result["already_committed"]:
+        print(f"batch {result['batch_id']}: already committed (a retry or a clear), nothing loaded: {counts}")
+    else:
+        print(f"batch {result['batch_id']}: {counts}; periods changed: {', '.join(result['periods']) or '-'}")
+    if result["rejected_files"]:
+        listed = "; ".join(f"{r['file']} ({r['reason']})" for r in result["rejected_files"])
+        warn(get_current_context(), f"rejected {len(result['rejected_files'])} file(s): {listed}")
+    return {**counts, "batch_id": result["batch_id"], "rejected_files": result["rejected_files"], "periods": result["periods"]}
 
 
-@task(pool=WAREHOUSE_POOL, outlets=[KPI_ASSET])
-def compute_kpis(dag: Any = None, data_interval_start: Any = None, dag_run: Any = None) -> int:
-    """Compute the run's period (``2025-03`` / ``2025-Q1``, from the data interval in local time)
-    and replace its rows in ``marts.fct_kpi``; return the row count."""
-    from kpi_transforms.core.config import load_config
-    from kpi_transforms.pipeline.kpis import compute_period_kpis
-    from kpi_transforms.warehouse.engine import Warehouse
+# -- a period: wait for its data, KPIs, scorecards and audit sample, reports ------------------
 
-    period = dag.timetable.period_of_run(data_interval_start, dag_run.run_after)
-    frame = compute_period_kpis(Warehouse(), load_config(), period)
-    print(f"period {period}: {len(frame)} KPI rows written to marts.fct_kpi")
-    return len(frame)
+
+@task.sensor(
+    pool=WAREHOUSE_POOL, mode="reschedule", poke_interval=WAIT_POKE_SECONDS, timeout=WAIT_TIMEOUT_SECONDS,
+    execution_timeout=dt.timedelta(minutes=10),
+)
+def wait_for_data(dag: Any = None, dag_run: Any = None) -> PokeReturnValue:
+    """Wait until the daily loads covering the run's period have committed: the data horizon
+    (``audit.landing_scan``) has passed the period's end. Reschedule mode: the pool slot and the
+    worker are free between pokes. Returns the period label (``2025-Q1``) as its XCom."""
+    from kpi_transforms.pipeline.readiness import period_readiness
+
+    period = dag.timetable.period_of_dag_run(dag_run)
+    warehouse, config = _warehouse()
+    readiness = period_readiness(warehouse, config, period)
+    print(readiness.message)
+    return PokeReturnValue(is_done=readiness.ready, xcom_value=period)
+
+
+@task(**_WAREHOUSE_TASK, outlets=[KPI_ASSET], execution_timeout=TIMEOUT_PERIOD_STEP, map_index_template="{{ chatkpi_period }}")
+def compute_kpis(period: Any, outlet_events: Any = None) -> dict[str, Any]:
+    """Compute the period's KPIs and replace its rows in ``marts.fct_kpi`` (one transaction)."""
+    from kpi_transforms.pipeline.steps import kpi_step
+
+    _mark_map_index("chatkpi_period", _label(period))
+    warehouse, config = _warehouse()
+    result = kpi_step(warehouse, config, _label(period))
+    outlet_events[KPI_ASSET].extra = result
+    print(f"period {result['period']}: {result['rows']} KPI rows written to marts.fct_kpi ({result['with_value']} with a value)")
+    return result
+
+
+@task(**_WAREHOUSE_TASK, outlets=[SCORECARD_ASSET], execution_timeout=TIMEOUT_PERIOD_STEP, map_index_template="{{ chatkpi_period }}")
+def compute_scorecards(period: Any, outlet_events: Any = None) -> dict[str, Any]:
+    """Score every template from the period's KPIs; replace its ``marts.fct_scorecard`` rows."""
+    from kpi_transforms.pipeline.steps import scorecard_step
+
+    _mark_map_index("chatkpi_period", _label(period))
+    warehouse, config = _warehouse()
+    result = scorecard_step(warehouse, config, _label(period))
+    outlet_events[SCORECARD_ASSET].extra = result
+    print(f"period {result['period']}: {result['rows']} scorecard rows ({', '.join(result['templates'])})")
+    return result
+
+
+@task(**_WAREHOUSE_TASK, outlets=[AUDIT_SAMPLE_ASSET], execution_timeout=TIMEOUT_PERIOD_STEP, map_index_template="{{ chatkpi_period }}")
+def draw_audit_sample(period: Any, outlet_events: Any = None) -> dict[str, Any]:
+    """Draw the quarter's audit sample (SPEC 10), or keep the stored one; months are skipped."""
+    from airflow.exceptions import AirflowSkipException
+
+    from kpi_transforms.pipeline.steps import audit_sample_step
+
+    label = _label(period)
+    _mark_map_index("chatkpi_period", label)
+    if "Q" not in label.upper():
+        raise AirflowSkipException(f"{label}: the audit sample is drawn per quarter (SPEC 10)")
+    warehouse, _config = _warehouse()
+    result = audit_sample_step(warehouse, label)
+    outlet_events[AUDIT_SAMPLE_ASSET].extra = result
+    print(f"period {label}: audit sample of {result['threads']} thread(s) " + ("kept (stored earlier)" if result["reused"] else "drawn"))
+    return result
+
+
+@task(
+    **_WAREHOUSE_TASK, outlets=[REPORTS_ASSET], execution_timeout=TIMEOUT_PERIOD_STEP, trigger_rule="none_failed",
+    map_index_template="{{ chatkpi_period }}",
+)
+def write_reports(period: Any, outlet_events: Any = None) -> dict[str, Any]:
+    """Write the period's scorecard report (HTML, xlsx) and review sheet to the reports folder
+    (``$CHATKPI_REPORTS_DIR``); each file is replaced whole."""
+    from chatkpi_plugins.runtime import reports_dir
+    from kpi_transforms.pipeline.steps import report_step
+
+    _mark_map_index("chatkpi_period", _label(period))
+    warehouse, config = _warehouse()
+    result = report_step(warehouse, config, _label(period), reports_dir(config))
+    outlet_events[REPORTS_ASSET].extra = result
+    print(f"period {result['period']}: wrote " + ", ".join(result["paths"]))
+    return result
+
+
+# -- late data ---------------------------------------------------------------------------------
+
+
+@task(**_WAREHOUSE_TASK, execution_timeout=TIMEOUT_SCAN)
+def find_stale_periods(triggering_asset_events: Any = None) -> list[str]:
+    """The computed periods whose facts a batch committed after their KPIs changed (late
+    data), oldest first; the triggering load events are logged with the periods they name."""
+    from kpi_transforms.pipeline.readiness import stale_periods
+
+    for asset, events in (triggering_asset_events or {}).items():
+        for event in events:
+            extra = getattr(event, "extra", None) or {}
+            print(f"triggered by {getattr(asset, 'uri', asset)}: batch {extra.get('batch_id')}, periods {extra.get('periods')}")
+    warehouse, _config = _warehouse()
+    stale = stale_periods(warehouse)
+    print(f"{len(stale)} period(s) to recompute: {', '.join(stale) or '-'}")
+    return stale

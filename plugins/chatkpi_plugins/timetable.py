@@ -70,7 +70,10 @@ class AuditCalendarTimetable(Timetable):
     def __init__(self, mode: str = "monthly", hour: int = 7, config_path: str | os.PathLike[str] | None = None):
         self.mode = mode
         self.hour = hour
-        self.config_path = str(config_path) if config_path else None
+        # The config named when the DAG file was parsed travels with the serialised timetable,
+        # so the scheduler, the API server and the CLI (``airflow dags next-execution``) read
+        # the same calendar as the dag-processor, whatever their own $CHATKPI_CONFIG says.
+        self.config_path = str(config_path) if config_path else (os.environ.get("CHATKPI_CONFIG") or None)
         self.description = (
             f"First working day of each {'month' if mode == 'monthly' else 'quarter'}, "
             f"{hour:02d}:00 local, for the previous {'month' if mode == 'monthly' else 'quarter'}"
@@ -160,6 +163,32 @@ class AuditCalendarTimetable(Timetable):
         if data_interval_start is None:
             data_interval_start = self.infer_manual_data_interval(run_after=pendulum.instance(run_after)).start
         return self.period_label(data_interval_start)
+
+    def period_of_dag_run(self, dag_run: Any) -> str:
+        """The period a DAG run assesses, the one rule every task and callback uses:
+
+        - ``conf={"period": "2025-Q1"}`` when given (must be a period of this timetable's kind);
+        - a manual run: the last period complete before its logical date (``airflow dags trigger
+          --logical-date 2025-04-08`` and ``airflow dags test ... 2025-04-08`` both assess
+          2025-Q1), or before it was triggered when it has none. The data interval Airflow
+          stores for a manual run is not used: the CLI derives it from the trigger time;
+        - a scheduled, backfill or cleared run: its data interval (logical date = interval start).
+        """
+        conf = getattr(dag_run, "conf", None) or {}
+        if conf.get("period"):
+            from kpi_transforms.core.periods import parse_period
+
+            period = parse_period(str(conf["period"]))
+            if period.period_type != ("month" if self.mode == "monthly" else "quarter"):
+                raise ValueError(f"conf period {conf['period']!r} is not a {self.mode[:-2]}: this DAG assesses {self.mode} periods")
+            return period.label
+        run_type = getattr(dag_run, "run_type", None)
+        run_type = str(getattr(run_type, "value", run_type) or "")
+        start = getattr(dag_run, "data_interval_start", None)
+        if run_type == "manual" or start is None:
+            when = getattr(dag_run, "logical_date", None) or getattr(dag_run, "run_after", None) or _utcnow()
+            start = self.infer_manual_data_interval(run_after=pendulum.instance(when)).start
+        return self.period_label(start)
 
     # -- the Timetable protocol -----------------------------------------------------------
 

@@ -18,7 +18,8 @@ from chatkpi_plugins.timetable import AuditCalendarTimetable
 
 from tests.airflow.conftest import DAGS, PLUGINS, ROOT
 
-EXPECTED_DAGS = {"chatkpi_daily", "chatkpi_monthly", "chatkpi_quarterly"}
+EXPECTED_DAGS = {"chatkpi_daily", "chatkpi_monthly", "chatkpi_quarterly", "chatkpi_recompute"}
+TIME_SCHEDULED = sorted(EXPECTED_DAGS - {"chatkpi_recompute"})  # chatkpi_recompute runs on Assets
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +44,7 @@ def test_tags_retries_callback_and_docs(dagbag, dag_id):
     assert dag.max_active_runs == 1
 
 
-@pytest.mark.parametrize("dag_id", sorted(EXPECTED_DAGS))
+@pytest.mark.parametrize("dag_id", TIME_SCHEDULED)
 def test_schedule_is_a_timetable_object(dagbag, dag_id):
     dag = dagbag.dags[dag_id]
     assert not isinstance(dag.schedule, str), "a bare cron string gives a zero-width data interval in Airflow 3"
@@ -96,7 +97,9 @@ def test_daily_wiring_maps_parsing_over_files(dagbag):
 
 @pytest.mark.parametrize("dag_id", ["chatkpi_monthly", "chatkpi_quarterly"])
 def test_kpi_dags_write_through_the_pool_and_publish_fct_kpi(dagbag, dag_id):
-    (task,) = dagbag.dags[dag_id].tasks
+    # docs/DECISIONS.md "The pipeline as steps": the KPI DAGs were one task; now compute_kpis is
+    # one of the steps, still in the pool and still the one publisher of marts.fct_kpi.
+    task = dagbag.dags[dag_id].get_task("compute_kpis")
     assert task.pool == WAREHOUSE_POOL
     assert [a.uri for a in task.outlets] == ["x-chatkpi://warehouse/marts.fct_kpi"]
 
@@ -153,7 +156,7 @@ PARSE_WITHOUT_SIDE_EFFECTS = textwrap.dedent(
     before = set(sys.modules)
     bag = DagBag(dag_folder=sys.argv[1])
     assert bag.import_errors == {}, bag.import_errors
-    assert len(bag.dags) == 3, sorted(bag.dags)
+    assert len(bag.dags) == 4, sorted(bag.dags)
     heavy = sorted(m for m in set(sys.modules) - before if m.split(".")[0] in ("pandas", "duckdb", "pyarrow", "great_expectations")
                    or m in ("kpi_transforms.pipeline.ingest", "kpi_transforms.pipeline.kpis", "kpi_transforms.core.calendar"))
     assert not heavy, f"parsing imported heavy modules: {heavy}"
@@ -180,7 +183,7 @@ def test_parsing_touches_no_warehouse_connection_variable_or_config(tmp_path):
         env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "parsed ['chatkpi_daily', 'chatkpi_monthly', 'chatkpi_quarterly']" in done.stdout
+    assert "parsed ['chatkpi_daily', 'chatkpi_monthly', 'chatkpi_quarterly', 'chatkpi_recompute']" in done.stdout
     assert not (tmp_path / "never-created.duckdb").exists()
 
 
