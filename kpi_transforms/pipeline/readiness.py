@@ -27,7 +27,7 @@ from kpi_transforms.warehouse.engine import Warehouse
 
 
 def _utc(value) -> dt.datetime | None:
-    if value is None or (not isinstance(value, dt.datetime) and pd.isna(value)):
+    if value is None or value is pd.NaT or (not isinstance(value, dt.datetime) and pd.isna(value)):
         return None
     stamp = pd.Timestamp(value)
     stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")

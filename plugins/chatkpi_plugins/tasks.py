@@ -162,7 +162,8 @@ def load_batch(staged: list[Any], run_id: str | None = None, outlet_events: Any 
     if result["rejected_files"]:
         listed = "; ".join(f"{r['file']} ({r['reason']})" for r in result["rejected_files"])
         warn(get_current_context(), f"rejected {len(result['rejected_files'])} file(s): {listed}")
-    return {**counts, "batch_id": result["batch_id"], "rejected_files": result["rejected_files"], "periods": result["periods"]}
+    return {**counts, "batch_id": result["batch_id"], "already_committed": result["already_committed"],
+            "rejected_files": result["rejected_files"], "periods": result["periods"]}
 
 
 # -- a period: wait for its data, KPIs, scorecards and audit sample, reports ------------------
