@@ -7,8 +7,14 @@ ENV CHATKPI_SQL_DIR=/opt/chatkpi/sql \
     CHATKPI_EXPECTATIONS_DIR=/opt/chatkpi/expectations \
     GX_ANALYTICS_ENABLED=False
 
+# The folders the compose volumes mount (lake with its stage folders, reports): a new named
+# volume takes the image's folder with its owner and mode, so tasks running as any
+# ${AIRFLOW_UID} with group 0 can write to it on the first run.
 USER root
-RUN mkdir -p /opt/chatkpi && chown airflow:0 /opt/chatkpi
+RUN mkdir -p /opt/chatkpi /opt/airflow/lake/_stage /opt/airflow/reports \
+ && chown airflow:0 /opt/chatkpi \
+ && chown -R airflow:0 /opt/airflow/lake /opt/airflow/reports \
+ && chmod -R g+rwX,g+s /opt/airflow/lake /opt/airflow/reports
 USER airflow
 
 # Dependencies first, cached until the lock changes. The lock pins apache-airflow==3.3.2 (the

@@ -5,6 +5,7 @@ are the ones the code reads (and valid Airflow config options)."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 from pathlib import Path
 
@@ -148,3 +149,110 @@ def test_dockerfile_matches_the_lock():
     ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").split()
     assert ".venv" in ignored and ".git" in ignored
     assert not {"dags", "plugins", "sql", "kpi_transforms", "requirements.lock"} & set(ignored)
+
+
+# -- the Compose Specification, secrets, ports, volume ownership (issue 16) --------------------
+
+SCHEMA = ROOT / "tests" / "fixtures" / "compose-spec" / "compose-spec.json"
+INIT_ENV = ROOT / "deploy" / "init-env.sh"
+_REQUIRED = re.compile(r"\$\{(?P<name>[A-Z0-9_]+):\?[^}]*\}")
+_ANY = re.compile(r"\$\{(?P<name>[A-Z0-9_]+)(?P<op>:?[-?])?(?P<arg>[^}]*)\}")
+
+
+def interpolate_with(text: str, env: dict[str, str]) -> str:
+    """Compose interpolation: ``${VAR}``, ``${VAR:-default}``, ``${VAR:?error}`` (an unset
+    required variable raises, as ``docker compose config`` does); ``$$`` is a literal ``$``."""
+
+    def one(m: re.Match) -> str:
+        name, op, arg = m.group("name"), m.group("op") or "", m.group("arg")
+        value = env.get(name)
+        if op.endswith("?") and not value:
+            raise KeyError(f"required variable {name} is missing: {arg}")
+        if op.endswith("-") and not value:
+            return arg
+        return value or ""
+
+    return _ANY.sub(one, text.replace("$$", "\0")).replace("\0", "$")
+
+
+@pytest.fixture(scope="module")
+def generated_env(tmp_path_factory) -> dict[str, str]:
+    """The .env that deploy/init-env.sh writes, read back."""
+    import subprocess
+
+    target = tmp_path_factory.mktemp("compose-env") / ".env"
+    subprocess.run(["bash", str(INIT_ENV), str(target)], check=True, capture_output=True, timeout=30)
+    assert oct(target.stat().st_mode & 0o777) == "0o600"
+    pairs = [line.split("=", 1) for line in target.read_text(encoding="utf-8").splitlines() if line and not line.startswith("#")]
+    return dict(pairs)
+
+
+def test_compose_file_follows_the_compose_specification(compose, generated_env):
+    import jsonschema
+
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    validator = jsonschema.Draft7Validator(schema)
+    for label, document in (
+        ("as written", compose),
+        ("interpolated with deploy/init-env.sh's .env", yaml.safe_load(interpolate_with(COMPOSE.read_text(encoding="utf-8"), generated_env))),
+    ):
+        errors = sorted(validator.iter_errors(document), key=lambda e: list(e.path))
+        assert not errors, f"{label}: " + "; ".join(f"{'/'.join(map(str, e.path))}: {e.message}" for e in errors[:5])
+    # the validator does reject a broken file (a port must be a string or a number, not a map)
+    broken = json.loads(json.dumps(compose))
+    broken["services"]["warehouse"]["ports"] = [{"published": {"bad": 1}, "target": 5432}]
+    assert list(validator.iter_errors(broken))
+    assert "compose-spec" in (SCHEMA.parent / "SOURCE.md").read_text(encoding="utf-8")
+
+
+def test_compose_needs_the_generated_secrets_and_has_none_of_its_own(compose, generated_env):
+    text = COMPOSE.read_text(encoding="utf-8")
+    required = {m.group("name") for m in _REQUIRED.finditer(text)}
+    assert required == {"AIRFLOW_DB_PASSWORD", "CHATKPI_WAREHOUSE_PASSWORD", "AIRFLOW_JWT_SECRET", "AIRFLOW_FERNET_KEY"}
+    assert required <= set(generated_env), "deploy/init-env.sh must write every required variable"
+    with pytest.raises(KeyError, match="AIRFLOW_DB_PASSWORD"):
+        interpolate_with(text, {})  # without .env compose refuses to start: no default password
+    for name in ("airflow-db", "warehouse"):
+        assert _REQUIRED.fullmatch(str(env_of(compose["services"][name])["POSTGRES_PASSWORD"]))
+    env = env_of(compose["services"]["scheduler"])
+    for key in ("AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__CORE__FERNET_KEY"):
+        assert _REQUIRED.fullmatch(env[key]), key
+    assert ":airflow@" not in text and ":chatkpi@" not in text and "change-me" not in text
+    done = yaml.safe_load(interpolate_with(text, generated_env))
+    url = env_of(done["services"]["scheduler"])["CHATKPI_WAREHOUSE_URL"]
+    assert url == f"postgresql+psycopg2://chatkpi:{generated_env['CHATKPI_WAREHOUSE_PASSWORD']}@warehouse:5432/chatkpi"
+    assert len(generated_env["AIRFLOW_FERNET_KEY"]) == 44 and generated_env["AIRFLOW_UID"].isdigit()
+
+
+def test_no_port_is_published_on_all_interfaces_by_default(compose, generated_env):
+    done = yaml.safe_load(interpolate_with(COMPOSE.read_text(encoding="utf-8"), generated_env))
+    published = [(name, port) for name, service in done["services"].items() for port in service.get("ports") or []]
+    assert {name for name, _ in published} == {"warehouse", "api-server", "metabase"}
+    for name, port in published:
+        assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} beyond loopback"
+    assert ("warehouse", "127.0.0.1:5433:5432") in published
+    opened = yaml.safe_load(interpolate_with(COMPOSE.read_text(encoding="utf-8"), {**generated_env, "CHATKPI_BIND_ADDRESS": "0.0.0.0"}))
+    assert opened["services"]["warehouse"]["ports"] == ["0.0.0.0:5433:5432"]  # an explicit choice
+
+
+def test_volumes_are_writable_by_tasks_running_as_the_airflow_uid(compose):
+    """A named volume starts as a copy of the image's folder at its mount point (owner and mode
+    included); a folder the image lacks is created root-owned, and tasks running as
+    ${AIRFLOW_UID}:0 could not write their stage folders."""
+    dockerfile = DOCKERFILE.read_text(encoding="utf-8")
+    made = set(re.findall(r"(/opt/airflow/[\w/]+)", dockerfile))
+    assert {"/opt/airflow/lake/_stage", "/opt/airflow/reports"} <= made
+    assert re.search(r"chown -R airflow:0 /opt/airflow/lake /opt/airflow/reports", dockerfile)
+    assert re.search(r"chmod -R g\+rwX,g\+s /opt/airflow/lake /opt/airflow/reports", dockerfile)
+    declared = set(compose["volumes"])
+    scheduler = compose["services"]["scheduler"]
+    assert scheduler["user"] == "${AIRFLOW_UID:-50000}:0"
+    for volume in scheduler["volumes"]:
+        source, target = volume.split(":")[:2]
+        if source in declared and target.startswith("/opt/airflow/") and target != "/opt/airflow/logs":
+            assert target in made, f"{target} is mounted from volume {source} but the image does not create it"
+    env = env_of(scheduler)
+    assert env["CHATKPI_STAGE_DIR"].startswith("/opt/airflow/lake/") and env["CHATKPI_REPORTS_DIR"] == "/opt/airflow/reports"
+    init = compose["services"]["airflow-init"]
+    assert init["user"] == "0:0"
+    assert 'chown -R "${AIRFLOW_UID:-50000}:0" /opt/airflow/lake /opt/airflow/reports /opt/airflow/logs' in init["command"][-1]

@@ -146,3 +146,52 @@ def test_a_failing_webhook_does_not_raise(monkeypatch, caplog):
             on_failure_callback(quarterly_context(RuntimeError("boom")))
     assert len(received) == 1
     assert any(r.levelno == logging.WARNING and "could not be posted" in r.getMessage() for r in caplog.records)
+
+
+# -- issue 16: the period of manual runs, warnings -------------------------------------------
+
+
+def test_manual_quarterly_run_names_the_period_of_its_logical_date():
+    """`airflow dags trigger --logical-date 2025-04-08T07:00+07:00` stores a data interval
+    inferred from the trigger time (2026-Q3 here); the alert names what the tasks computed."""
+    context = quarterly_context(RuntimeError("boom"))
+    context.update(
+        data_interval_start=utc("2026-06-30T17:00:00Z"), data_interval_end=utc("2026-09-30T17:00:00Z"),
+        dag_run=SimpleNamespace(run_type="manual", logical_date=utc("2025-0408T00:00:00Z".replace("04", "04-", 1)),
+                                run_after=utc("2026-11-02T00:00:00Z"), data_interval_start=utc("2026-06-30T17:00:00Z"), conf={}),
+    )
+    assert "period=2025-01-01..2025-03-31 " in message_from_context(context)
+    context["dag_run"].conf = {"period": "2024-Q4"}
+    assert "period=2024-10-01..2024-12-31 " in message_from_context(context)
+
+
+def test_manual_daily_run_without_interval_has_a_period():
+    """A manual daily run has no data interval: the line used to say `period=-`."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    from tests.airflow.conftest import DAGS
+
+    dag = DagBag(dag_folder=str(DAGS / "chatkpi_daily.py")).dags["chatkpi_daily"]
+    context = {
+        "dag": dag, "ti": SimpleNamespace(task_id="load_batch", map_index=-1, try_number=1),
+        "run_id": "manual__2025-04-01T03:00:00+00:00", "data_interval_start": None, "data_interval_end": None,
+        "dag_run": SimpleNamespace(run_type="manual", logical_date=None, run_after=utc("2025-04-01T03:00:00Z"), conf={}),
+        "exception": RuntimeError("boom"),
+    }
+    assert message_from_context(context).startswith(
+        "chatkpi FAILED dag=chatkpi_daily period=2025-03-31..2025-04-01 task=load_batch try=1")
+
+
+def test_warning_posts_the_rejected_files(monkeypatch, caplog):
+    context = quarterly_context(None)
+    context["dag"] = SimpleNamespace(dag_id="chatkpi_daily", timetable=None)
+    context["ti"] = SimpleNamespace(task_id="load_batch", map_index=-1, try_number=1)
+    context["data_interval_start"], context["data_interval_end"] = utc("2025-03-30T18:00:00Z"), utc("2025-03-31T18:00:00Z")
+    with webhook_server() as (port, received):
+        monkeypatch.setenv("AIRFLOW_CONN_CHATKPI_ALERTS", f"http://127.0.0.1:{port}/hook")
+        with caplog.at_level(logging.INFO, logger="chatkpi.alerts"):
+            line = callbacks.warn(context, "rejected 1 file(s): broken.txt (binary data)")
+    assert line == ("chatkpi WARNING dag=chatkpi_daily period=2025-03-31..2025-04-01 task=load_batch"
+                    " run=scheduled__2025-04-08T00:00:00+00:00 rejected 1 file(s): broken.txt (binary data)")
+    assert [r["body"]["text"] for r in received] == [line]
+    assert any(r.levelno == logging.WARNING and r.getMessage() == line for r in caplog.records)

@@ -222,3 +222,65 @@ def test_stage_folder_is_per_run(monkeypatch, tmp_path):
     monkeypatch.setenv("CHATKPI_STAGE_DIR", str(tmp_path / "shared"))
     assert stage_dir(config, run).parent == tmp_path / "shared"
     assert stage_dir(config, "manual__x") != stage_dir(config, run)
+
+
+# -- issue 16: pools, timeouts, caps, steps ------------------------------------------------------
+
+
+@pytest.mark.parametrize("dag_id", sorted(EXPECTED_DAGS))
+def test_warehouse_tasks_have_a_timeout_and_one_instance_per_dag(dagbag, dag_id):
+    """A task holding the pool cannot hold it forever, and a backfill and a scheduled run of the
+    same DAG never write at the same time."""
+    pooled = [t for t in dagbag.dags[dag_id].tasks if t.pool == WAREHOUSE_POOL]
+    assert pooled
+    for task in pooled:
+        assert task.execution_timeout is not None and task.execution_timeout <= dt.timedelta(hours=2), task.task_id
+        if task.task_id != "wait_for_data":  # a sensor in reschedule mode holds nothing between pokes
+            assert task.max_active_tis_per_dag == 1, task.task_id
+
+
+def test_mapped_parsing_is_capped_and_named_after_the_file(dagbag):
+    stage = dagbag.dags["chatkpi_daily"].get_task("stage_file")
+    assert stage.max_active_tis_per_dagrun == 2
+    assert stage.map_index_template == "{{ chatkpi_file }}"
+
+
+@pytest.mark.parametrize(("dag_id", "steps"), [
+    ("chatkpi_monthly", ["wait_for_data", "compute_kpis", "compute_scorecards", "write_reports"]),
+    ("chatkpi_quarterly", ["wait_for_data", "compute_kpis", "compute_scorecards", "draw_audit_sample", "write_reports"]),
+])
+def test_period_dags_are_the_pipeline_steps(dagbag, dag_id, steps):
+    dag = dagbag.dags[dag_id]
+    assert sorted(t.task_id for t in dag.tasks) == sorted(steps)
+    wait = dag.get_task("wait_for_data")
+    assert wait.mode == "reschedule" and wait.pool == WAREHOUSE_POOL and wait.poke_interval == 600
+    assert dag.get_task("compute_kpis").upstream_task_ids == {"wait_for_data"}
+    assert dag.get_task("write_reports").upstream_task_ids == set(steps[1:-1])
+    outlets = {t.task_id: [a.uri for a in t.outlets] for t in dag.tasks if t.outlets}
+    assert outlets == {
+        "compute_kpis": ["x-chatkpi://warehouse/marts.fct_kpi"],
+        "compute_scorecards": ["x-chatkpi://warehouse/marts.fct_scorecard"],
+        "write_reports": ["x-chatkpi://reports"],
+        **({"draw_audit_sample": ["x-chatkpi://warehouse/audit.sample"]} if "draw_audit_sample" in steps else {}),
+    }
+
+
+def test_recompute_runs_on_the_fact_assets(dagbag):
+    dag = dagbag.dags["chatkpi_recompute"]
+    condition = dag.timetable.asset_condition
+    assert type(condition).__name__ == "AssetAny"  # any one of the three starts a run
+    uris = {a.uri for a in condition.objects}
+    assert uris == {"x-chatkpi://warehouse/marts.fct_message", "x-chatkpi://warehouse/marts.fct_reply_pair",
+                    "x-chatkpi://warehouse/marts.fct_thread"}
+    assert {t.task_id for t in dag.tasks} == {"find_stale_periods", "recompute.compute_kpis", "recompute.compute_scorecards",
+                                              "recompute.draw_audit_sample", "recompute.write_reports"}
+
+
+def test_the_plugin_listens_for_component_start():
+    from airflow import plugins_manager
+
+    from chatkpi_plugins import pool_listener
+
+    plugins, _ = plugins_manager._get_plugins()
+    (chatkpi,) = [p for p in plugins if p.name == "chatkpi"]
+    assert chatkpi.listeners == [pool_listener]

@@ -115,8 +115,9 @@ def scenario(tmp_path_factory):
 
         # 4. clearing the first load after its commit: it succeeds and loads nothing
         first_load = ("chatkpi_daily", out["daily"]["run_id"], "load_batch")
+        logical = out["daily"]["logical_date"][:19].replace(" ", "T") + "+00:00"  # exactly that run
         stack.cli("tasks", "clear", "chatkpi_daily", "--task-regex", "^load_batch$", "--yes",
-                  "--start-date", out["daily"]["logical_date"][:10], "--end-date", out["daily"]["logical_date"][:10])
+                  "--start-date", logical, "--end-date", logical)
         stack.wait("the cleared load", lambda: stack.sql(
             "select try_number from task_instance where dag_id = ? and run_id = ? and task_id = ? and state = 'success'"
             " and try_number = 2", first_load), timeout=180)

@@ -231,3 +231,54 @@ def test_backfill_range_of_the_dag_selects_exactly_the_quarter():
     assert [scheduler_dag.timetable.period_label(i.data_interval.start) for i in infos] == [
         "2024-Q4", "2025-Q1", "2025-Q2", "2025-Q3", "2025-Q4",
     ]
+
+
+def test_the_calendar_travels_with_the_serialised_dag(tmp_path, monkeypatch):
+    """`airflow dags next-execution` computes later runs from the serialised DAG in its own
+    process: with the path captured at parse time it uses the dag-processor's calendar, not
+    whatever $CHATKPI_CONFIG the CLI has (issue 16, point 7)."""
+    from airflow.serialization.decoders import decode_timetable
+    from airflow.serialization.encoders import encode_timetable
+
+    saturdays = tmp_path / "saturdays.yaml"
+    saturdays.write_text("business_hours:\n  sat: [['08:00', '12:00']]\n", encoding="utf-8")
+    monkeypatch.setenv("CHATKPI_CONFIG", str(saturdays))
+    parsed = AuditCalendarTimetable(mode="quarterly", hour=7)  # as the dag-processor builds it
+    encoded = encode_timetable(parsed)
+
+    other = tmp_path / "weekdays.yaml"
+    other.write_text("timezone: Asia/Jakarta\n", encoding="utf-8")
+    monkeypatch.setenv("CHATKPI_CONFIG", str(other))  # the CLI's own environment
+    restored = decode_timetable(encoded)
+    assert restored.config_path == str(saturdays)
+    # Saturday 5 April 2025 is a working day in the dag-processor's calendar only
+    assert after(restored, interval(2024, 10, 2025, 1)).run_after == local(2025, 4, 5, 7)
+    assert after(AuditCalendarTimetable(mode="quarterly", hour=7), interval(2024, 10, 2025, 1)).run_after == local(2025, 4, 8, 7)
+
+
+@pytest.mark.parametrize(
+    ("run_type", "logical", "interval_start", "conf", "expected"),
+    [
+        ("manual", "2025-04-08T00:00:00Z", "2026-06-30T17:00:00Z", {}, "2025-Q1"),  # CLI: interval from trigger time
+        ("manual", "2025-05-20T05:00:00Z", None, {}, "2025-Q1"),
+        ("manual", None, None, {}, "2026-Q3"),  # no logical date: before the trigger time (run_after)
+        ("scheduled", "2024-12-31T17:00:00Z", "2024-12-31T17:00:00Z", {}, "2025-Q1"),
+        ("backfill", "2025-03-31T17:00:00Z", "2025-03-31T17:00:00Z", {}, "2025-Q2"),
+        ("manual", "2025-04-08T00:00:00Z", None, {"period": "2024-Q4"}, "2024-Q4"),
+    ],
+)
+def test_period_of_dag_run(run_type, logical, interval_start, conf, expected):
+    from types import SimpleNamespace
+
+    run = SimpleNamespace(run_type=run_type, logical_date=utc(logical) if logical else None, conf=conf,
+                          data_interval_start=utc(interval_start) if interval_start else None, run_after=utc("2026-11-02T00:00:00Z"))
+    assert QUARTERLY.period_of_dag_run(run) == expected
+
+
+def test_period_of_dag_run_rejects_a_conf_period_of_the_other_kind():
+    from types import SimpleNamespace
+
+    run = SimpleNamespace(run_type="manual", logical_date=None, run_after=utc("2026-11-02T00:00:00Z"), conf={"period": "2025-03"},
+                          data_interval_start=None)
+    with pytest.raises(ValueError, match="not a quarter"):
+        QUARTERLY.period_of_dag_run(run)
