@@ -51,6 +51,9 @@ TIMEOUT_SCAN = dt.timedelta(minutes=30)
 TIMEOUT_LOAD = dt.timedelta(hours=2)
 TIMEOUT_PERIOD_STEP = dt.timedelta(hours=1)
 _WAREHOUSE_TASK = {"pool": WAREHOUSE_POOL, "max_active_tis_per_dag": 1}
+# The daily load goes first when the pool frees up: the KPI runs are waiting for it (by default a
+# sensor with 4 steps downstream outranks a scan with 2).
+LOAD_PRIORITY = 100
 
 
 def _label(period: Any) -> str:
@@ -77,7 +80,7 @@ def _warehouse():
 # -- daily: scan, stage, load ----------------------------------------------------------------
 
 
-@task(**_WAREHOUSE_TASK, execution_timeout=TIMEOUT_SCAN)
+@task(**_WAREHOUSE_TASK, execution_timeout=TIMEOUT_SCAN, priority_weight=LOAD_PRIORITY)
 def find_new_files(run_id: str | None = None) -> list[str]:
     """The files of the landing folder whose content the warehouse has not seen; the scan is
     recorded in ``audit.landing_scan`` (complete at once when nothing is new: the data
@@ -102,7 +105,8 @@ def find_new_files(run_id: str | None = None) -> list[str]:
     return found["files"]
 
 
-@task(map_index_template="{{ chatkpi_file }}", max_active_tis_per_dagrun=STAGE_CONCURRENCY, execution_timeout=TIMEOUT_SCAN)
+@task(map_index_template="{{ chatkpi_file }}", max_active_tis_per_dagrun=STAGE_CONCURRENCY, execution_timeout=TIMEOUT_SCAN,
+      priority_weight=LOAD_PRIORITY)
 def stage_file(path: str, run_id: str | None = None) -> dict[str, Any]:
     """Parse one file into this run's stage folder (mapped per file; no warehouse access).
     Returns the folder, the content hashes parsed and the file's rejections; the task instance
@@ -133,7 +137,7 @@ def stage_file(path: str, run_id: str | None = None) -> dict[str, Any]:
     return {"folder": staged, "file": name, "sha256": [r["sha256"] for r in results if r.get("sha256")], "rejected": rejected}
 
 
-@task(**_WAREHOUSE_TASK, outlets=FACT_ASSETS, execution_timeout=TIMEOUT_LOAD)
+@task(**_WAREHOUSE_TASK, outlets=FACT_ASSETS, execution_timeout=TIMEOUT_LOAD, priority_weight=LOAD_PRIORITY)
 def load_batch(staged: list[Any], run_id: str | None = None, outlet_events: Any = None) -> dict[str, Any]:
     """Load the staged files and rebuild the facts of their threads in one transaction
     (``kpi_transforms.pipeline.steps.load_step``), complete the run's landing scan, then remove

@@ -245,6 +245,17 @@ def test_mapped_parsing_is_capped_and_named_after_the_file(dagbag):
     assert stage.map_index_template == "{{ chatkpi_file }}"
 
 
+def test_the_daily_load_outranks_the_kpi_runs_waiting_for_it(dagbag):
+    """With the default `downstream` weight rule a sensor's weight is the sum of its own and its
+    downstream tasks' weights (1 each): at most the size of its DAG."""
+    daily = dagbag.dags["chatkpi_daily"]
+    for dag_id in ("chatkpi_monthly", "chatkpi_quarterly"):
+        dag = dagbag.dags[dag_id]
+        assert {t.priority_weight for t in dag.tasks} == {1}
+        for task_id in ("find_new_files", "stage_file", "load_batch"):
+            assert daily.get_task(task_id).priority_weight > len(dag.tasks), task_id
+
+
 @pytest.mark.parametrize(("dag_id", "steps"), [
     ("chatkpi_monthly", ["wait_for_data", "compute_kpis", "compute_scorecards", "write_reports"]),
     ("chatkpi_quarterly", ["wait_for_data", "compute_kpis", "compute_scorecards", "draw_audit_sample", "write_reports"]),

@@ -9,8 +9,11 @@ with 3 as before). Then, with the same stack:
 
 - a manual trigger through the CLI (``airflow dags trigger --logical-date 2025-04-08T07:00+07:00``)
   computes 2025-Q1, the period its logical date names;
-- late data: April's cumulative re-export lands, a manual daily run loads its 4 new messages
-  (2025-03-28 .. 2025-04-08) and ``chatkpi_recompute`` recomputes the computed periods they touch.
+- late data: April's cumulative re-export (and a file that cannot be used) lands, a manual daily
+  run loads its 4 new messages (2025-03-28 .. 2025-04-08) and ``chatkpi_recompute`` recomputes the
+  computed periods they touch;
+- ``airflow tasks clear`` of the first ``load_batch``, long after its commit, succeeds and loads
+  nothing.
 
 Nothing creates the pool but the chatkpi plugin. The warehouse is read only after the stack
 stopped (DuckDB allows one process at a time); while it runs, the test reads Airflow's metadata.
@@ -18,6 +21,7 @@ stopped (DuckDB allows one process at a time); while it runs, the test reads Air
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 import time
@@ -31,7 +35,7 @@ from tests.airflow.realscheduler import AirflowStack
 pytestmark = pytest.mark.scheduler
 
 Q1_START = "2024-12-31 17:00:00"  # 2025-01-01 00:00 Jakarta
-MARCH_START = "2025-02-28 17:00:00"
+JANUARY_START = "2024-12-31 17:00:00"
 DAGS = ("chatkpi_daily", "chatkpi_monthly", "chatkpi_quarterly", "chatkpi_recompute")
 
 
@@ -59,8 +63,6 @@ def _finished(stack: AirflowStack, dag_id: str, **kw):
 
 
 def _secs(start: str | None, end: str | None) -> float | None:
-    import datetime as dt
-
     if not start or not end:
         return None
     parse = lambda s: dt.datetime.fromisoformat(str(s).replace("Z", "+00:00"))  # noqa: E731
@@ -100,7 +102,7 @@ def scenario(tmp_path_factory):
         out["daily"] = stack.wait("the daily run", _finished(stack, "chatkpi_daily"), timeout=240)
         out["q1"] = stack.wait("quarterly 2025-Q1", _finished(stack, "chatkpi_quarterly", interval_start=Q1_START, run_type="scheduled"), timeout=300)
         out["manual"] = stack.wait("the manual quarterly run", _finished(stack, "chatkpi_quarterly", run_type="manual"), timeout=300)
-        out["march"] = stack.wait("monthly 2025-03", _finished(stack, "chatkpi_monthly", interval_start=MARCH_START), timeout=300)
+        out["january"] = stack.wait("monthly 2025-01", _finished(stack, "chatkpi_monthly", interval_start=JANUARY_START), timeout=300)
         out["first_ready_s"] = round(time.monotonic() - out["unpaused_at"], 1)
         stack.cli("dags", "pause", "--treat-dag-id-as-regex", "-y", "^chatkpi_(monthly|quarterly)$")
 
@@ -112,17 +114,6 @@ def scenario(tmp_path_factory):
         stack.cli("dags", "trigger", "chatkpi_daily")
         out["late_daily"] = stack.wait("the late daily run", _finished(stack, "chatkpi_daily", after=n_daily), timeout=240)
         out["recompute"] = stack.wait("the recompute run", _finished(stack, "chatkpi_recompute", after=n_recompute), timeout=300)
-
-        # 4. clearing the first load after its commit: it succeeds and loads nothing
-        first_load = ("chatkpi_daily", out["daily"]["run_id"], "load_batch")
-        logical = out["daily"]["logical_date"][:19].replace(" ", "T") + "+00:00"  # exactly that run
-        stack.cli("tasks", "clear", "chatkpi_daily", "--task-regex", "^load_batch$", "--yes",
-                  "--start-date", logical, "--end-date", logical)
-        stack.wait("the cleared load", lambda: stack.sql(
-            "select try_number from task_instance where dag_id = ? and run_id = ? and task_id = ? and state = 'success'"
-            " and try_number = 2", first_load), timeout=180)
-        out["cleared_load"] = stack.xcom(*first_load)
-        out["cleared_load_log"] = stack.task_log(*first_load, attempt=2)
 
         out["xcom"] = {
             "q1_kpis": stack.xcom("chatkpi_quarterly", out["q1"]["run_id"], "compute_kpis"),
@@ -137,7 +128,7 @@ def scenario(tmp_path_factory):
         }
         out["tis"] = {
             name: stack.task_instances(dag_id, out[name]["run_id"])
-            for name, dag_id in (("daily", "chatkpi_daily"), ("q1", "chatkpi_quarterly"), ("march", "chatkpi_monthly"),
+            for name, dag_id in (("daily", "chatkpi_daily"), ("q1", "chatkpi_quarterly"), ("january", "chatkpi_monthly"),
                                  ("manual", "chatkpi_quarterly"), ("recompute", "chatkpi_recompute"))
         }
         out["recompute_kpis"] = {
@@ -146,12 +137,25 @@ def scenario(tmp_path_factory):
         }
         out["load_log"] = stack.task_log("chatkpi_daily", out["daily"]["run_id"], "load_batch")
         out["late_load_log"] = stack.task_log("chatkpi_daily", out["late_daily"]["run_id"], "load_batch")
+
+        # 4. clearing the first load after its commit: it succeeds and loads nothing
+        first_load = ("chatkpi_daily", out["daily"]["run_id"], "load_batch")
+        logical = dt.datetime.fromisoformat(out["daily"]["logical_date"][:19])  # UTC; a window around that run only
+        stack.cli("tasks", "clear", "chatkpi_daily", "--task-regex", "load_batch", "--yes",
+                  "--start-date", f"{logical - dt.timedelta(hours=1):%Y-%m-%dT%H:%M:%S}+00:00",
+                  "--end-date", f"{logical + dt.timedelta(hours=1):%Y-%m-%dT%H:%M:%S}+00:00")
+        stack.wait("the cleared load", lambda: stack.sql(
+            "select try_number from task_instance where dag_id = ? and run_id = ? and task_id = ? and state = 'success'"
+            " and try_number = 2", first_load), timeout=180)
+        out["cleared_load"] = stack.xcom(*first_load)
+        out["cleared_load_log"] = stack.task_log(*first_load, attempt=2)
+
         out["asset_extras"] = stack.sql(
             "select a.uri, e.extra from asset_event e join asset a on a.id = e.asset_id order by e.id"
         )
     out["wall_s"] = round(time.monotonic() - started, 1)
     summary = {
-        "wall_s": out["wall_s"], "unpause_to_q1_and_march_s": out["first_ready_s"],
+        "wall_s": out["wall_s"], "unpause_to_first_periods_s": out["first_ready_s"],
         "daily_run_s": _secs(out["daily"]["start_date"], out["daily"]["end_date"]),
         "tasks": {name: [(t["task_id"], t["rendered_map_index"] or t["map_index"], t["state"], t["duration"]) for t in tis]
                   for name, tis in out["tis"].items()},
@@ -176,7 +180,7 @@ def test_the_plugin_creates_the_pool(scenario):
 
 
 def test_every_run_succeeded(scenario):
-    for name in ("daily", "q1", "march", "manual", "late_daily", "recompute"):
+    for name in ("daily", "q1", "january", "manual", "late_daily", "recompute"):
         assert scenario[name]["state"] == "success", name
 
 
@@ -199,14 +203,14 @@ def test_kpi_runs_wait_for_the_daily_load(scenario):
 def test_every_step_ran_as_its_own_task(scenario):
     steps = [t["task_id"] for t in scenario["tis"]["q1"]]
     assert set(steps) == {"wait_for_data", "compute_kpis", "compute_scorecards", "draw_audit_sample", "write_reports"}
-    assert {t["task_id"] for t in scenario["tis"]["march"]} == {"wait_for_data", "compute_kpis", "compute_scorecards", "write_reports"}
+    assert {t["task_id"] for t in scenario["tis"]["january"]} == {"wait_for_data", "compute_kpis", "compute_scorecards", "write_reports"}
     cards = warehouse_rows(scenario["url"], "select count(*) as n from marts.fct_scorecard where period_start = date '2025-01-01' and period_type = 'quarter'")
     assert int(cards["n"][0]) > 0
     sample = warehouse_rows(scenario["url"], "select count(*) as n from audit.sample where period = '2025-Q1'")
     assert int(sample["n"][0]) > 0
     reports = Path(scenario["work"]) / "reports"
     assert {p.name for p in reports.iterdir()} >= {"chatkpi_2025-Q1.html", "chatkpi_2025-Q1.xlsx", "audit_2025-Q1.xlsx",
-                                                    "chatkpi_2025-03.html", "chatkpi_2025-03.xlsx"}
+                                                    "chatkpi_2025-01.html", "chatkpi_2025-01.xlsx"}
 
 
 def test_manual_trigger_computes_the_period_of_its_logical_date(scenario):
@@ -228,24 +232,27 @@ def test_load_log_is_quiet_and_asset_events_carry_periods(scenario):
     assert len(log.splitlines()) < 40
     extras = [(uri, json.loads(extra) if isinstance(extra, str) else extra) for uri, extra in scenario["asset_extras"]]
     kpi_periods = {e["period"] for uri, e in extras if uri == "x-chatkpi://warehouse/marts.fct_kpi"}
-    assert {"2025-Q1", "2025-03"} <= kpi_periods
+    assert {"2025-Q1", "2025-01"} <= kpi_periods
     first_load = next(e for uri, e in extras if uri == "x-chatkpi://warehouse/marts.fct_message")
     assert first_load["periods"] == ["2025-01", "2025-02", "2025-03", "2025-Q1"]
     assert first_load["loaded"] == 5 and first_load["rejected"] == 0
 
 
 def test_late_data_recomputes_the_periods_it_touches(scenario):
-    """April's re-export adds 4 messages from 2025-03-28 to 2025-04-08: the computed periods they
-    touch are recomputed by chatkpi_recompute; 2025-03 gains the rows of the late replies."""
+    """April's re-export adds 4 messages from 2025-03-28 to 2025-04-08: chatkpi_recompute
+    recomputes the computed periods they touch (2025-Q1 at least), after the late batch."""
     late = scenario["xcom"]["late_load"]
     assert late["messages_new"] == 4 and late["periods"] == ["2025-03", "2025-04", "2025-Q1", "2025-Q2"]
     stale = scenario["xcom"]["stale"]
-    assert {"2025-03", "2025-Q1"} <= set(stale) <= set(late["periods"])
+    assert "2025-Q1" in stale and set(stale) <= set(late["periods"])
+    assert "2025-01" not in stale  # computed, but the late batch did not touch it
     assert set(scenario["recompute_kpis"]) == set(stale)  # mapped tasks named after the period
-    assert scenario["recompute_kpis"]["2025-03"] == {"period": "2025-03", "rows": 114, "with_value": 48}
-    march = warehouse_rows(scenario["url"], "select count(*) as n, count(value) as v from marts.fct_kpi"
-                           " where period_type = 'month' and period_start = date '2025-03-01'")
-    assert (int(march["n"][0]), int(march["v"][0])) == (114, 48)
+    assert scenario["recompute_kpis"]["2025-Q1"] == {"period": "2025-Q1", "rows": 114, "with_value": 81}
+    after = warehouse_rows(
+        scenario["url"],
+        "select (select min(computed_at) from marts.fct_kpi where period_type = 'quarter' and period_start = date '2025-01-01')"
+        " > (select max(finished_at) from audit.batch) as recomputed_after_the_late_batch")
+    assert bool(after["recomputed_after_the_late_batch"][0])
     scans = warehouse_rows(scenario["url"], "select status, count(*) as n from audit.landing_scan group by status")
     assert dict(zip(scans["status"], scans["n"])) == {"complete": 2}
 
