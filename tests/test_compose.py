@@ -222,6 +222,9 @@ def test_compose_needs_the_generated_secrets_and_has_none_of_its_own(compose, ge
     url = env_of(done["services"]["scheduler"])["CHATKPI_WAREHOUSE_URL"]
     assert url == f"postgresql+psycopg2://chatkpi:{generated_env['CHATKPI_WAREHOUSE_PASSWORD']}@warehouse:5432/chatkpi"
     assert len(generated_env["AIRFLOW_FERNET_KEY"]) == 44 and generated_env["AIRFLOW_UID"].isdigit()
+    # the secrets never reach the image or git
+    assert ".env" in (ROOT / ".dockerignore").read_text(encoding="utf-8").split()
+    assert "/.env" in (ROOT / ".gitignore").read_text(encoding="utf-8").split()
 
 
 def test_no_port_is_published_on_all_interfaces_by_default(compose, generated_env):
