@@ -15,8 +15,8 @@ chatkpi_quarterly --logical-date 2025-04-08T07:00:00+07:00` computes 2025-Q1;
 1. `wait_for_data` (sensor, reschedule mode): waits until the daily load that ran after the
    quarter ended has committed (the data horizon in `audit.landing_scan`); returns the period.
 2. `compute_kpis` → `marts.fct_kpi` (Asset extra: the period and row counts).
-3. `compute_scorecards` → `marts.fct_scorecard`; `draw_audit_sample` → `audit.sample` (a stored
-   sample is kept).
+3. `draw_audit_sample` → `audit.sample` (a stored sample is kept; refreshes the two audit KPIs),
+   then `compute_scorecards` → `marts.fct_scorecard` (seed 001's template weighs the audit KPIs).
 4. `write_reports` → `chatkpi_<period>.html` / `.xlsx` and the review sheet `audit_<period>.xlsx`.
 
 Every step replaces the period's rows or files, so re-runs, clears and backfills are safe.
@@ -48,7 +48,10 @@ from chatkpi_plugins.timetable import AuditCalendarTimetable
 )
 def chatkpi_quarterly():
     kpis = compute_kpis(wait_for_data())
-    [compute_scorecards(kpis), draw_audit_sample(kpis)] >> write_reports(kpis)
+    sample = draw_audit_sample(kpis)  # before the scorecards: it refreshes the audit KPIs they weigh
+    reports = write_reports(kpis)
+    sample >> compute_scorecards(kpis) >> reports
+    sample >> reports
 
 
 chatkpi_quarterly()

@@ -7,8 +7,8 @@ computed. Triggered by the fact Assets that `chatkpi_daily`'s `load_batch` publi
 1. `find_stale_periods`: the periods with KPI rows older than a batch that changed facts inside
    them (new messages, reply pairs they ask or answer, loaded table files): `2025-03`, `2025-Q1`.
    Periods not computed yet are left to their own monthly / quarterly run.
-2. `recompute` (mapped per period, named after it): `compute_kpis` → `compute_scorecards` and
-   `draw_audit_sample` (quarters; a stored sample is kept, never redrawn) → `write_reports`:
+2. `recompute` (mapped per period, named after it): `compute_kpis` → `draw_audit_sample`
+   (quarters; a stored sample is kept, never redrawn) → `compute_scorecards` → `write_reports`:
    the same step tasks as the monthly and quarterly DAGs.
 
 A load that changed no computed period ends green with the mapped tasks skipped.
@@ -34,7 +34,10 @@ from chatkpi_plugins.tasks import (
 @task_group
 def recompute(period: str):
     kpis = compute_kpis(period)
-    [compute_scorecards(kpis), draw_audit_sample(kpis)] >> write_reports(kpis)
+    sample = draw_audit_sample(kpis)  # quarters only (skipped for months)
+    reports = write_reports(kpis)
+    sample >> compute_scorecards(kpis) >> reports
+    sample >> reports
 
 
 @dag(

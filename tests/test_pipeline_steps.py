@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from kpi_transforms.config import load_config
-from kpi_transforms.ingest import find_new_files, ingest_paths, stage_file
+from kpi_transforms.core.config import load_config
+from kpi_transforms.pipeline.ingest import ingest_paths
+from kpi_transforms.pipeline.staging import find_new_files, stage_file
 from kpi_transforms.pipeline.readiness import (
     complete_scans,
     data_horizon,
@@ -28,7 +29,7 @@ from kpi_transforms.pipeline.steps import (
     report_step,
     scorecard_step,
 )
-from kpi_transforms.warehouse import Warehouse
+from kpi_transforms.warehouse.engine import Warehouse
 
 DEMO = Path(__file__).resolve().parents[1] / "kpi_transforms" / "demo_data"
 UTC = dt.timezone.utc
@@ -135,10 +136,10 @@ def test_period_steps_rerun_to_the_same_rows_and_files(warehouse, config, tmp_pa
     ingest_paths([DEMO / "landing" / "2025-03"], config, warehouse)
     assert kpi_step(warehouse, config, "2025-Q1") == {"period": "2025-Q1", "rows": 114, "with_value": 81}
     kpis = warehouse.read_df("select kpi_code, agent_id, value from marts.fct_kpi order by 1, 2")
+    sample = audit_sample_step(warehouse, "2025-Q1")  # the DAG's order: the sample, then the scorecards
+    assert sample["threads"] > 0 and sample["reused"] is False
     cards = scorecard_step(warehouse, config, "2025-Q1")
     assert cards["rows"] > 0 and cards["period"] == "2025-Q1"
-    sample = audit_sample_step(warehouse, "2025-Q1")
-    assert sample["threads"] > 0 and sample["reused"] is False
     out = tmp_path / "reports"
     written = report_step(warehouse, config, "2025-Q1", out)
     assert sorted(Path(p).name for p in written["paths"]) == ["audit_2025-Q1.xlsx", "chatkpi_2025-Q1.html", "chatkpi_2025-Q1.xlsx"]
@@ -147,8 +148,8 @@ def test_period_steps_rerun_to_the_same_rows_and_files(warehouse, config, tmp_pa
     # everything again: same rows, the stored sample kept, the same report, no stray files
     assert kpi_step(warehouse, config, "2025-Q1") == {"period": "2025-Q1", "rows": 114, "with_value": 81}
     assert warehouse.read_df("select kpi_code, agent_id, value from marts.fct_kpi order by 1, 2").equals(kpis)
-    assert scorecard_step(warehouse, config, "2025-Q1")["rows"] == cards["rows"]
     assert audit_sample_step(warehouse, "2025-Q1") == {**sample, "reused": True}
+    assert scorecard_step(warehouse, config, "2025-Q1")["rows"] == cards["rows"]
     report_step(warehouse, config, "2025-Q1", out)
     assert (out / "chatkpi_2025-Q1.html").read_text(encoding="utf-8") == html
     assert sorted(p.name for p in out.iterdir()) == ["audit_2025-Q1.xlsx", "chatkpi_2025-Q1.html", "chatkpi_2025-Q1.xlsx"]

@@ -22,10 +22,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from kpi_transforms.config import Config
-from kpi_transforms.periods import parse_period
-from kpi_transforms.pipeline.readiness import complete_scans
-from kpi_transforms.warehouse import Warehouse
+from kpi_transforms.core.config import Config
+from kpi_transforms.core.periods import _add_months, parse_period
+from kpi_transforms.pipeline.audit import read_sample, sample_threads, write_review_sheet
+from kpi_transforms.pipeline.kpis import compute_period_kpis
+from kpi_transforms.pipeline.readiness import changed_range, complete_scans
+from kpi_transforms.pipeline.reports import collect_report_data
+from kpi_transforms.pipeline.scorecards import compute_scorecards
+from kpi_transforms.pipeline.staging import load_staged
+from kpi_transforms.present.html import render_html
+from kpi_transforms.present.xlsx import write_xlsx
+from kpi_transforms.warehouse.engine import Warehouse
 
 
 def processed_shas(warehouse: Warehouse, shas: Sequence[str]) -> set[str]:
@@ -63,8 +70,6 @@ def load_step(
     try may not have reached): the stage folders are not even read, so a retry works after they
     were removed. Returns counts, the batch id, the rejected files with their reasons and the
     periods whose facts changed."""
-    from kpi_transforms.ingest import load_staged
-
     warehouse.init()
     shas = list(staged_shas)
     if shas and processed_shas(warehouse, shas) == set(shas):
@@ -94,9 +99,6 @@ def load_step(
 def batch_periods(warehouse: Warehouse, batch_id: str) -> list[str]:
     """The months and quarters whose facts ``batch_id`` changed (see
     :func:`kpi_transforms.pipeline.readiness.changed_range`), oldest first."""
-    from kpi_transforms.pipeline.readiness import changed_range
-    from kpi_transforms.periods import _add_months
-
     changed = changed_range(warehouse, batch_id)
     if changed is None:
         return []
@@ -110,8 +112,6 @@ def batch_periods(warehouse: Warehouse, batch_id: str) -> list[str]:
 
 def kpi_step(warehouse: Warehouse, config: Config, period_text: str) -> dict[str, Any]:
     """Compute the period's KPIs and replace its ``marts.fct_kpi`` rows (one transaction)."""
-    from kpi_transforms.kpis import compute_period_kpis
-
     period = parse_period(period_text)
     frame = compute_period_kpis(warehouse, config, period.label)
     return {"period": period.label, "rows": len(frame), "with_value": int(frame["value"].notna().sum())}
@@ -119,8 +119,6 @@ def kpi_step(warehouse: Warehouse, config: Config, period_text: str) -> dict[str
 
 def scorecard_step(warehouse: Warehouse, config: Config, period_text: str) -> dict[str, Any]:
     """Score every template from the period's KPIs and replace its ``marts.fct_scorecard`` rows."""
-    from kpi_transforms.scorecards import compute_scorecards
-
     result = compute_scorecards(warehouse, config, parse_period(period_text).label)
     return {"period": result.period.label, "rows": len(result.rows), "templates": sorted(t.name for t in result.templates)}
 
@@ -128,8 +126,6 @@ def scorecard_step(warehouse: Warehouse, config: Config, period_text: str) -> di
 def audit_sample_step(warehouse: Warehouse, period_text: str) -> dict[str, Any]:
     """Draw the period's audit sample, or keep the stored one (SPEC 10: reused until a
     re-sample is asked for, so late data never redraws it)."""
-    from kpi_transforms.audit import sample_threads
-
     result = sample_threads(warehouse, parse_period(period_text).label)
     return {"period": result.period.label, "threads": len(result.sample), "reused": bool(result.reused)}
 
@@ -151,17 +147,12 @@ def _atomic_write(path: Path, write) -> Path:
 
 def report_step(warehouse: Warehouse, config: Config, period_text: str, out_dir: str | Path, *, lang: str = "id") -> dict[str, Any]:
     """Write the period's scorecard report (``chatkpi_<period>.html`` and ``.xlsx``) and, when
-    the period has an audit sample, its review sheet (``audit_<period>.xlsx``) to ``out_dir``.
-    Reads the warehouse only; each file is replaced whole."""
-    from kpi_transforms.audit import read_sample, write_review_sheet
-    from kpi_transforms.report_html import collect_report_data, render_html
-    from kpi_transforms.report_xlsx import write_xlsx
-    from kpi_transforms.scorecards import compute_scorecards
-
+    the period has an audit sample, its review sheet (``audit_<period>.xlsx``) to ``out_dir``,
+    from the stored KPIs, scorecards and sample. Reads the warehouse only; each file is replaced
+    whole."""
     period = parse_period(period_text)
     out = Path(out_dir)
-    scorecards = compute_scorecards(warehouse, config, period.label, store=False)
-    data = collect_report_data(warehouse, config, period.label, lang=lang, scorecards=scorecards)
+    data = collect_report_data(warehouse, config, period.label, lang=lang)  # the stored scorecards
     paths = [
         _atomic_write(out / f"chatkpi_{period.label}.html", lambda p: p.write_text(render_html(data, focus="scorecard"), encoding="utf-8")),
         _atomic_write(out / f"chatkpi_{period.label}.xlsx", lambda p: write_xlsx(data, p)),

@@ -18,8 +18,9 @@ task                   step                                        Asset
                                                                    ``fct_reply_pair``,
                                                                    ``fct_thread`` (one commit)
 ``compute_kpis``       the period's KPIs                           ``marts.fct_kpi``
-``compute_scorecards`` its scorecards                              ``marts.fct_scorecard``
 ``draw_audit_sample``  its audit sample (quarters)                 ``audit.sample``
+``compute_scorecards`` its scorecards (after the sample: seed 001  ``marts.fct_scorecard``
+                       weighs the audit KPIs the sample refreshes)
 ``write_reports``      HTML / xlsx reports, review sheet           ``chatkpi.reports``
 =====================  ==========================================  ===========================
 """
@@ -203,9 +204,13 @@ def compute_kpis(period: Any, outlet_events: Any = None) -> dict[str, Any]:
     return result
 
 
-@task(**_WAREHOUSE_TASK, outlets=[SCORECARD_ASSET], execution_timeout=TIMEOUT_PERIOD_STEP, map_index_template="{{ chatkpi_period }}")
+@task(
+    **_WAREHOUSE_TASK, outlets=[SCORECARD_ASSET], execution_timeout=TIMEOUT_PERIOD_STEP, trigger_rule="none_failed",
+    map_index_template="{{ chatkpi_period }}",
+)
 def compute_scorecards(period: Any, outlet_events: Any = None) -> dict[str, Any]:
-    """Score every template from the period's KPIs; replace its ``marts.fct_scorecard`` rows."""
+    """Score every template from the period's KPIs; replace its ``marts.fct_scorecard`` rows.
+    Runs after the audit sample where there is one (a month's skipped sample does not stop it)."""
     from kpi_transforms.pipeline.steps import scorecard_step
 
     _mark_map_index("chatkpi_period", _label(period))

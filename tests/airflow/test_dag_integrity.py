@@ -267,6 +267,8 @@ def test_period_dags_are_the_pipeline_steps(dagbag, dag_id, steps):
     assert wait.mode == "reschedule" and wait.pool == WAREHOUSE_POOL and wait.poke_interval == 600
     assert dag.get_task("compute_kpis").upstream_task_ids == {"wait_for_data"}
     assert dag.get_task("write_reports").upstream_task_ids == set(steps[1:-1])
+    if "draw_audit_sample" in steps:  # the sample refreshes the audit KPIs the scorecards weigh
+        assert dag.get_task("compute_scorecards").upstream_task_ids == {"compute_kpis", "draw_audit_sample"}
     outlets = {t.task_id: [a.uri for a in t.outlets] for t in dag.tasks if t.outlets}
     assert outlets == {
         "compute_kpis": ["x-chatkpi://warehouse/marts.fct_kpi"],

@@ -166,7 +166,7 @@ def scenario(tmp_path_factory):
 
 
 def warehouse_rows(url: str, sql: str, params: dict | None = None):
-    from kpi_transforms.warehouse import Warehouse
+    from kpi_transforms.warehouse.engine import Warehouse
 
     warehouse = Warehouse(url)
     try:
