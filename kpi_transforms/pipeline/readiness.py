@@ -125,8 +125,8 @@ select
 def changed_range(warehouse: Warehouse, batch_id: str) -> tuple[dt.datetime, dt.datetime] | None:
     """The local time range whose facts ``batch_id`` changed: its new messages, the reply pairs
     of their threads that a new message asks or answers (an April reply closes a March
-    question), and the date span of the table files it loaded (orders, labels). None when it
-    changed nothing."""
+    question), and the date span of loaded files without new messages where the manifest
+    records one (table files record none today). None when it changed nothing."""
     row = warehouse.read_df(_CHANGED_RANGE, {"b": batch_id}).iloc[0]
     if pd.isna(row["lo"]) or pd.isna(row["hi"]):
         return None
