@@ -9,6 +9,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from kpi_transforms.core.config import load_config
@@ -141,7 +142,8 @@ def test_period_steps_rerun_to_the_same_rows_and_files(warehouse, config, tmp_pa
     cards = scorecard_step(warehouse, config, "2025-Q1")
     assert cards["rows"] > 0 and cards["period"] == "2025-Q1"
     out = tmp_path / "reports"
-    written = report_step(warehouse, config, "2025-Q1", out)
+    stamp = pd.Timestamp("2025-04-02 08:00", tz=config.timezone)  # the header's time, else a minute may pass
+    written = report_step(warehouse, config, "2025-Q1", out, generated_at=stamp)
     assert sorted(Path(p).name for p in written["paths"]) == ["audit_2025-Q1.xlsx", "chatkpi_2025-Q1.html", "chatkpi_2025-Q1.xlsx"]
     html = (out / "chatkpi_2025-Q1.html").read_text(encoding="utf-8")
 
@@ -150,7 +152,7 @@ def test_period_steps_rerun_to_the_same_rows_and_files(warehouse, config, tmp_pa
     assert warehouse.read_df("select kpi_code, agent_id, value from marts.fct_kpi order by 1, 2").equals(kpis)
     assert audit_sample_step(warehouse, "2025-Q1") == {**sample, "reused": True}
     assert scorecard_step(warehouse, config, "2025-Q1")["rows"] == cards["rows"]
-    report_step(warehouse, config, "2025-Q1", out)
+    report_step(warehouse, config, "2025-Q1", out, generated_at=stamp)
     assert (out / "chatkpi_2025-Q1.html").read_text(encoding="utf-8") == html
     assert sorted(p.name for p in out.iterdir()) == ["audit_2025-Q1.xlsx", "chatkpi_2025-Q1.html", "chatkpi_2025-Q1.xlsx"]
 

@@ -107,9 +107,11 @@ def collect_report_data(
     lang: str = "id",
     scorecards: ScorecardResult | None | str = "stored",
     template: str | None = None,
+    generated_at: pd.Timestamp | None = None,
 ) -> ReportData:
     """Everything a report shows. ``scorecards="stored"`` reads ``marts.fct_scorecard``
-    (nothing is written); pass a computed :class:`ScorecardResult` to show that instead."""
+    (nothing is written); pass a computed :class:`ScorecardResult` to show that instead.
+    ``generated_at`` is the time printed in the header (now, unless given)."""
     if lang not in TEXT:
         raise ChatKpiError(f"unknown report language {lang!r}: use id or en")
     period = parse_period(period_text)
@@ -147,7 +149,7 @@ def collect_report_data(
         {"t": period.period_type, "s": period.start},
     )
     return ReportData(period, agent_id, lang, config.timezone, durations, scorecards, frt, heat, trend, agents,
-                      pd.Timestamp.now(tz=config.timezone))
+                      generated_at if generated_at is not None else pd.Timestamp.now(tz=config.timezone))
 
 
 # -- entry points -----------------------------------------------------------------------------

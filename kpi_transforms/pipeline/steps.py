@@ -22,6 +22,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from kpi_transforms.core.config import Config
 from kpi_transforms.core.periods import _add_months, parse_period
 from kpi_transforms.pipeline.audit import read_sample, sample_threads, write_review_sheet
@@ -145,14 +147,17 @@ def _atomic_write(path: Path, write) -> Path:
     return path
 
 
-def report_step(warehouse: Warehouse, config: Config, period_text: str, out_dir: str | Path, *, lang: str = "id") -> dict[str, Any]:
+def report_step(
+    warehouse: Warehouse, config: Config, period_text: str, out_dir: str | Path, *, lang: str = "id",
+    generated_at: pd.Timestamp | None = None,
+) -> dict[str, Any]:
     """Write the period's scorecard report (``chatkpi_<period>.html`` and ``.xlsx``) and, when
     the period has an audit sample, its review sheet (``audit_<period>.xlsx``) to ``out_dir``,
     from the stored KPIs, scorecards and sample. Reads the warehouse only; each file is replaced
-    whole."""
+    whole. ``generated_at`` fixes the header's time stamp (now, unless given)."""
     period = parse_period(period_text)
     out = Path(out_dir)
-    data = collect_report_data(warehouse, config, period.label, lang=lang)  # the stored scorecards
+    data = collect_report_data(warehouse, config, period.label, lang=lang, generated_at=generated_at)  # the stored scorecards
     paths = [
         _atomic_write(out / f"chatkpi_{period.label}.html", lambda p: p.write_text(render_html(data, focus="scorecard"), encoding="utf-8")),
         _atomic_write(out / f"chatkpi_{period.label}.xlsx", lambda p: write_xlsx(data, p)),
