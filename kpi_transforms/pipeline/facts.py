@@ -25,7 +25,7 @@ from kpi_transforms.facts.intents import queue_intents
 from kpi_transforms.facts.keywords import load_keywords
 from kpi_transforms.facts.quotes import fct_quote_response
 from kpi_transforms.facts.reply_pairs import PAIR_COLUMNS as _PAIR_TRANSFORM_COLUMNS
-from kpi_transforms.facts.reply_pairs import fct_reply_pair
+from kpi_transforms.facts.reply_pairs import RATE_FLAG_COLUMNS, fct_reply_pair
 from kpi_transforms.facts.thread_view import ThreadView, thread_view
 from kpi_transforms.facts.threads import THREAD_COLUMNS as _THREAD_TRANSFORM_COLUMNS
 from kpi_transforms.facts.threads import fct_thread
@@ -183,8 +183,9 @@ def refresh_follow_up_outcomes(warehouse: Any, conn: Any) -> None:
 
 log = logging.getLogger(__name__)
 
-# marts.fct_reply_pair: the columns fct_reply_pair produces, plus the queue intent added here.
-PAIR_COLUMNS = [*_PAIR_TRANSFORM_COLUMNS, "intent"]
+# marts.fct_reply_pair in table order: the columns fct_reply_pair produces, the queue intent
+# added here (V011), then the response-rate flags (V013).
+PAIR_COLUMNS = [*(c for c in _PAIR_TRANSFORM_COLUMNS if c not in RATE_FLAG_COLUMNS), "intent", *RATE_FLAG_COLUMNS]
 THREAD_COLUMNS = list(_THREAD_TRANSFORM_COLUMNS)
 
 
