@@ -17,8 +17,9 @@ agent that has a fact in the period; docs/DECISIONS.md ("KPIs") defines each one
 * A KPI without data gets value null and a note saying why (no orders loaded, no ratings, no
   sample validated, nothing in the period), never 0. A count KPI is 0 when the data to count
   exists and nothing was counted.
-* Facts that depend on other threads or on orders (``fct_case.is_repeat``, the follow-ups'
-  segment / ordered flags) are refreshed set-based right before the period is computed.
+* Every flag is read as the fact build stored it (``fct_reply_pair.is_counted_*`` /
+  ``is_pending_*``, ``fct_thread.is_new_customer``, ``fct_case.is_repeat``, the follow-ups'
+  segment / ordered flags); nothing here recomputes a fact.
 """
 
 from __future__ import annotations

@@ -87,7 +87,9 @@ def read_manual_case_resolutions(warehouse: Any, conn: Any, thread_ids: Sequence
 
 def refresh_cross_thread_flags(warehouse: Any, conn: Any) -> None:
     """Flags that depend on other threads or on orders, recomputed set-based over the whole
-    tables: ``fct_case.is_repeat`` and the follow-ups' segment / response / order outcome."""
+    tables: ``fct_case.is_repeat`` and the follow-ups' segment / response / order outcome.
+    Part of the fact build only (every ingest transaction, :func:`rebuild_facts`); the KPI
+    step reads the stored flags and writes nothing but ``marts.fct_kpi``."""
 
     warehouse.execute(conn, REPEAT_SQL)
     refresh_follow_up_outcomes(warehouse, conn)
@@ -272,6 +274,8 @@ def rebuild_facts(
     )["thread_id"].tolist()
     threads = sorted(set(affected) | set(pending))
     if not threads:
+        # orders, customer lists or a later horizon can still change the cross-thread flags
+        refresh_cross_thread_flags(warehouse, conn)
         return 0
     horizon = warehouse.scalar("select max(sent_at) from marts.fct_message", conn=conn)
     horizon = pd.Timestamp(horizon).tz_convert("UTC") if pd.Timestamp(horizon).tzinfo else pd.Timestamp(horizon, tz="UTC")
