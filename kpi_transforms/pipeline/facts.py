@@ -301,17 +301,9 @@ def rebuild_facts(
     warehouse.delete_where_in(conn, "marts.fct_thread", "thread_id", threads)
     warehouse.bulk_insert(conn, "marts.fct_reply_pair", _arrow(pairs[PAIR_COLUMNS]))
     warehouse.bulk_insert(conn, "marts.fct_thread", _arrow(thread_facts[THREAD_COLUMNS]))
-    # A customer is new in their earliest thread only (ties: the smaller thread_id), whichever
-    # batch brought the others; earlier orders are taken into account by fct_thread.
-    warehouse.execute(
-        conn,
-        "update marts.fct_thread set is_new_customer = false"
-        " where customer_id is not null and is_new_customer and exists ("
-        " select 1 from marts.fct_thread t2 where t2.customer_id = marts.fct_thread.customer_id"
-        " and (t2.first_message_at < marts.fct_thread.first_message_at"
-        " or (t2.first_message_at = marts.fct_thread.first_message_at and t2.thread_id < marts.fct_thread.thread_id)))",
-    )
-    refresh_customers(warehouse, conn, config, threads)  # marts.dim_customer rows of these threads' customers
+    # marts.dim_customer rows of these threads' customers, then is_new_customer of all their
+    # threads under the one rule (facts.threads.is_new_customer), whichever batch brought them
+    refresh_customers(warehouse, conn, config, threads)
     # quotes, cases, follow-ups
     rebuild_case_facts(warehouse, conn, threads, messages, pairs, config, calendar, horizon, view=view)
     log.info("rebuilt facts of %d threads (%d pairs)", len(threads), len(pairs))
