@@ -19,10 +19,13 @@ from __future__ import annotations
 from importlib import import_module
 from types import ModuleType
 
+from kpi_transforms.core import schema as _schema
+
 SUITES = ("stg_message", "file_manifest", "fct_reply_pair", "fct_thread")
 
-ROLES = ("customer", "agent", "bot", "system")
-CHANNELS = ("whatsapp", "email", "marketplace", "other")
+# The warehouse contract's vocabularies, defined once in kpi_transforms.core.schema.
+ROLES = _schema.ROLES
+CHANNELS = _schema.CHANNELS
 PAIR_STATUSES = ("answered", "unanswered")
 
 
