@@ -21,12 +21,13 @@ from types import ModuleType
 
 from kpi_transforms.core import schema as _schema
 
-SUITES = ("stg_message", "file_manifest", "fct_reply_pair", "fct_thread")
+SUITES = ("stg_message", "file_manifest", "fct_reply_pair", "fct_thread", "fct_quote_response", "fct_case", "fct_follow_up")
 
 # The warehouse contract's vocabularies, defined once in kpi_transforms.core.schema.
 ROLES = _schema.ROLES
 CHANNELS = _schema.CHANNELS
 PAIR_STATUSES = ("answered", "unanswered")
+CASE_STATUSES = ("open", "resolved", "unresolved")
 
 
 def suite_module(name: str) -> ModuleType:
