@@ -165,7 +165,7 @@ def load_parsed(
                 try:
                     # Dates the parser accepts but no export can hold (after ingest time + 1 day)
                     # are quarantined per line, so the gate below never sees them.
-                    messages = quarantine_implausible(result, messages, started)
+                    messages = quarantine_implausible(result, messages, started, config.plausible_from)
                 except RejectedFile as exc:
                     seq -= 1
                     result.status, result.reason, result.file_seq, result.threads = "rejected", exc.reason, None, None
@@ -195,7 +195,8 @@ def load_parsed(
             fresh = batch[~in_batch_dup] if in_batch_dup.any() else batch
             loaded = [r for r in parsed if r.status == "parsed"]
             if loaded:
-                gate = validate_messages(fresh, loaded, in_batch_duplicates=int(in_batch_dup.sum()), now=started)
+                gate = validate_messages(fresh, loaded, in_batch_duplicates=int(in_batch_dup.sum()), now=started,
+                                         plausible_from=config.plausible_from)
                 dq_results.append(gate)
                 if not gate.success:
                     raise DataQualityError(gate)

@@ -641,6 +641,19 @@ class ParsedEmail:
     kind: str  # mbox | eml
 
 
+def display_address(name: str | None, address: str) -> str:
+    """``Name <address>`` as a person reads it: the decoded display name (``François
+    Boulogne``, not ``=?utf-8?q?Fran=C3=A7ois...?=``: ``formataddr`` re-encodes non-ASCII
+    names for the wire), quoted only when it holds address specials; the bare address when
+    there is no name."""
+    name = str(name or "")
+    if not name.strip():
+        return address
+    if any(ch in name for ch in '()<>@,;:\\".[]'):
+        name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return f"{name} <{address}>"
+
+
 def _attachment_note(names: Iterable[str]) -> str:
     return "[attachment: " + ", ".join(names) + "]"
 
@@ -687,7 +700,7 @@ def parse_email(data: bytes, config: Config, *, kind: str | None = None, roster:
             text = rec.text
             if rec.attachments:
                 text = (text + "\n" + _attachment_note(rec.attachments)) if text else _attachment_note(rec.attachments)
-            display = email.utils.formataddr((rec.sender_name, rec.sender)) if rec.sender else (rec.sender_name or None)
+            display = display_address(rec.sender_name, rec.sender) if rec.sender else (rec.sender_name or None)
             rows.append(
                 {
                     "local_ts": pd.Timestamp(rec.sent_at.astimezone(tz).replace(tzinfo=None)),
