@@ -97,6 +97,29 @@ def thread_key(name: str, config: Config) -> str:
     return key
 
 
+def alias_targets(config: Config) -> dict[str, str]:
+    """Normalised alias target -> its display form as the config writes it (the smallest
+    spelling when several aliases write one target differently: deterministic)."""
+    out: dict[str, str] = {}
+    targets = sorted(str(v) for v in config.thread_aliases.values())
+    for target in targets:  # a target that is itself an end of the alias chains
+        if normalise_name(target) == (key := thread_key(target, config)):
+            out.setdefault(key, target)
+    for target in targets:  # chain ends written only as aliases (a cycle): the key itself
+        out.setdefault(thread_key(target, config), thread_key(target, config))
+    return out
+
+
+def canonical_chat_name(name: str, config: Config) -> str:
+    """The chat name a thread is stored under: for a name that ``thread_aliases`` involves (an
+    old name or the current one, in any spelling), the current name as the config writes it,
+    so ``thread_name`` and the ``name:`` customer id do not depend on which export was loaded
+    first; any other name as given."""
+    if not config.thread_aliases:
+        return name
+    return alias_targets(config).get(thread_key(name, config), name)
+
+
 def make_thread_id(channel: str, key: str) -> str:
     """A short stable id for a thread: channel plus a hash of its key."""
     return f"{channel[:2]}_" + hashlib.sha256(f"{channel}|{key}".encode()).hexdigest()[:16]
