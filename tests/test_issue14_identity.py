@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from kpi_transforms.core.config import ConfigError, parse_config
 from kpi_transforms.pipeline.ingest import ingest_paths
@@ -200,3 +202,62 @@ def test_email_threads_do_not_depend_on_files_or_batches(duckdb_url, tmp_path, b
     got = _tables(_load(duckdb_url, tmp_path / "got", batches, files))
     ref = _tables(_load(f"duckdb:///{tmp_path / 'ref.duckdb'}", tmp_path / "ref", [names], files))
     assert got == ref
+
+
+# --- item 6 of the brief: shuffled and re-batched files give identical tables -----------------
+ALL_FILES = {**RENAMED, **EMAIL_FILES}
+
+
+@pytest.fixture(scope="module")
+def issue14_template(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("template14") / "empty.duckdb"
+    wh = Warehouse(f"duckdb:///{path}")
+    wh.init()
+    wh.dispose()
+    return path
+
+
+@pytest.fixture(scope="module")
+def issue14_reference(tmp_path_factory, issue14_template):
+    import shutil
+
+    folder = tmp_path_factory.mktemp("reference14")
+    shutil.copy(issue14_template, folder / "w.duckdb")
+    wh = _load(f"duckdb:///{folder / 'w.duckdb'}", folder, [sorted(ALL_FILES)], ALL_FILES, ALIASED)
+    got = _tables(wh)
+    wh.dispose()
+    assert len(got["threads"]) == 4 and len(got["messages"]) == 5 + 4 + 3 + 3
+    return got
+
+
+@st.composite
+def _plans(draw) -> list[list[str]]:
+    """Every file at least once, one or two repeated, any order, cut into up to 4 batches."""
+    names = sorted(ALL_FILES)
+    sequence = list(draw(st.permutations(names)))
+    for extra in draw(st.lists(st.sampled_from(names), max_size=2)):
+        sequence.insert(draw(st.integers(0, len(sequence))), extra)
+    cuts = sorted(draw(st.sets(st.integers(1, len(sequence) - 1), max_size=3)))
+    bounds = [0, *cuts, len(sequence)]
+    # a file name appears once per batch folder: a repeat inside one batch goes to the next
+    batches: list[list[str]] = []
+    for a, b in zip(bounds, bounds[1:]):
+        batches.append([])
+        for name in sequence[a:b]:
+            if name in batches[-1]:
+                batches.append([])
+            batches[-1].append(name)
+    return batches
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(plan=_plans())
+def test_shuffled_and_rebatched_files_give_identical_tables(tmp_path_factory, issue14_template, issue14_reference, plan):
+    import shutil
+
+    folder = tmp_path_factory.mktemp("plan14")
+    shutil.copy(issue14_template, folder / "w.duckdb")
+    wh = _load(f"duckdb:///{folder / 'w.duckdb'}", folder, plan, ALL_FILES, ALIASED)
+    got = _tables(wh)
+    wh.dispose()
+    assert got == issue14_reference, f"plan {plan}"
