@@ -265,7 +265,8 @@ def test_message_gate_equals_one_plain_gx_run(good):
     verdicts = set()
     for mutate, _ in [(lambda b: b, None), *MESSAGE_CASES.values()]:
         frame = mutate(batch.copy())
-        verdicts.add(_assert_same_as_plain_gx("stg_message", frame, {"expected_rows": len(batch), "latest_local": latest}))
+        verdicts.add(_assert_same_as_plain_gx("stg_message", frame, {"expected_rows": len(batch), "latest_local": latest,
+                                                                          "earliest_local": quality.EARLIEST_LOCAL}))
     assert verdicts == {True, False}
 
 
