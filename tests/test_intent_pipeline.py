@@ -7,6 +7,8 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
+from openpyxl import load_workbook
 
 from kpi_transforms.core.calendar import BusinessCalendar
 from kpi_transforms.core.config import Config, parse_config
@@ -14,12 +16,17 @@ from kpi_transforms.facts.intent_model import bundled_model
 from kpi_transforms.facts.intents import classify_queues
 from kpi_transforms.facts.reply_pairs import fct_reply_pair
 from kpi_transforms.cli import main
+from kpi_transforms.metrics import review_sheet
+from kpi_transforms.metrics.review_sheet import INTENT_VALUES, AuditSheetError
+from kpi_transforms.pipeline import audit
 from kpi_transforms.pipeline.ingest import ingest_paths
 from kpi_transforms.pipeline.intent_store import active_intent_model, active_model_row, store_model
 from kpi_transforms.pipeline.intents import installation_labels, labels_sha256, render_review, review_queue
 from kpi_transforms.warehouse.engine import Warehouse
+from tests.test_bi_views import demo_duckdb, demo_postgres, demo_url  # noqa: F401 - fixtures
 from tests.test_intents import chat, frame
 
+FIRST_ROW = review_sheet.HEADER_ROW + 1
 CONFIG = parse_config({"agents": [{"id": "lia", "names": ["Lia Sales"]}]})
 
 CHAT = (
@@ -171,3 +178,49 @@ def test_intents_command_train_evaluate_review(duckdb_url, tmp_path, capsys):
     assert main(["--warehouse", duckdb_url, "intents", "review", "--below", "1.01", "--limit", "1"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "1 queue(s) below confidence 1.01:" and len(out) == 3
+
+
+# -- the audit review sheet's intent column ------------------------------------------------------
+
+
+def test_review_sheet_intent_column_round_trip(demo_url, tmp_path):
+    wh = Warehouse(demo_url)
+    audit.sample_threads(wh, "2025-Q1")
+    sheet = audit.write_review_sheet(wh, "2025-Q1", tmp_path / "audit.xlsx")
+    ws = load_workbook(sheet)["Audit"]
+    first = FIRST_ROW
+    header = [c.value for c in ws[review_sheet.HEADER_ROW]]
+    assert header[review_sheet.COL_INTENT - 1] == "Intent (sistem)"
+    assert header[review_sheet.COL_INTENT_CONFIRMED - 1].startswith("Intent benar")
+    meta = json.loads(review_sheet.read_metadata(load_workbook(sheet)[review_sheet.META_SHEET]))
+    threads = [ws.cell(r, review_sheet.COL_THREAD).value for r in range(first, ws.max_row + 1)]
+    stored = wh.read_df("select pair_id, intent from marts.fct_reply_pair").set_index("pair_id")["intent"]
+    for i, thread in enumerate(threads):  # the stored intent of the row's queue (the thread's first of the period)
+        assert ws.cell(first + i, review_sheet.COL_INTENT).value == stored[meta["pairs"][thread]]
+        assert not ws.cell(first + i, review_sheet.COL_INTENT_CONFIRMED).protection.locked
+
+    # row 1 confirmed ("Ya"), row 2 corrected, the rest left empty; no approval needed for it
+    corrected = next(i for i in INTENT_VALUES if i != ws.cell(first + 1, review_sheet.COL_INTENT).value)
+    wb = load_workbook(sheet)
+    wb["Audit"].cell(first, review_sheet.COL_INTENT_CONFIRMED, "Ya")
+    wb["Audit"].cell(first + 1, review_sheet.COL_INTENT_CONFIRMED, corrected.upper())
+    wb.save(tmp_path / "filled.xlsx")
+    result = audit.import_review_sheet(wh, tmp_path / "filled.xlsx")
+    assert result.intents == 2 and result.reviewed == 0
+    assert result.summary().endswith("; 2 intent(s) confirmed or corrected (audit.intent_review)")
+    reviews = wh.read_df("select pair_id, thread_id, period, intent from audit.intent_review order by thread_id")
+    expected = sorted([(meta["pairs"][threads[0]], threads[0], "2025-Q1", stored[meta["pairs"][threads[0]]]),
+                       (meta["pairs"][threads[1]], threads[1], "2025-Q1", corrected)], key=lambda r: r[1])
+    assert [tuple(r) for r in reviews.itertuples(index=False)] == expected
+    before = wh.read_df("select * from audit.intent_review order by pair_id")
+    audit.import_review_sheet(wh, tmp_path / "filled.xlsx")  # again: nothing changes
+    pd.testing.assert_frame_equal(before, wh.read_df("select * from audit.intent_review order by pair_id"))
+    # the next training learns from them
+    labels = installation_labels(wh)
+    assert sorted(labels["pair_id"]) == sorted(meta["pairs"][t] for t in threads[:2])
+    assert set(labels["origin"]) == {"review"} and labels["text"].str.len().min() > 0
+
+    wb["Audit"].cell(first, review_sheet.COL_INTENT_CONFIRMED, "keluhan")
+    wb.save(tmp_path / "bad.xlsx")
+    with pytest.raises(AuditSheetError, match=r"row 4: 'keluhan' in the intent column"):
+        audit.import_review_sheet(wh, tmp_path / "bad.xlsx")
