@@ -224,3 +224,11 @@ def test_review_sheet_intent_column_round_trip(demo_url, tmp_path):
     wb.save(tmp_path / "bad.xlsx")
     with pytest.raises(AuditSheetError, match=r"row 4: 'keluhan' in the intent column"):
         audit.import_review_sheet(wh, tmp_path / "bad.xlsx")
+
+    # a sheet exported before the intent columns existed still imports
+    old = load_workbook(sheet)
+    old["Audit"].delete_cols(review_sheet.COL_INTENT, 2)
+    old["Audit"].cell(first, review_sheet.COL_APPROVED, "Ya")
+    old.save(tmp_path / "old.xlsx")
+    result = audit.import_review_sheet(wh, tmp_path / "old.xlsx")
+    assert (result.reviewed, result.intents) == (1, 0)
