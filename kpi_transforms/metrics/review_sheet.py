@@ -63,7 +63,8 @@ SHEET_TEXT = {
         "yes": "Ya", "no": "Tidak", "pending": "Menunggu",
         "columns": ["No", "Periode", "Agen", "Thread ID", "Nama thread", "Kanal", "Waktu pertanyaan (lokal)",
                     "Cuplikan pertanyaan", "Waktu balasan (lokal)", "Cuplikan balasan", "Durasi balas",
-                    "Durasi balas (detik)", "Durasi jam kerja (detik)", "Dalam 1 hari kerja", "Disetujui (Ya/Tidak)", "Catatan"],
+                    "Durasi balas (detik)", "Durasi jam kerja (detik)", "Dalam 1 hari kerja", "Disetujui (Ya/Tidak)", "Catatan",
+                    "Intent (sistem)", "Intent benar (Ya / complaint / quote_request / order / other)"],
     },
     "en": {
         "sheet": "Audit", "title": "Reply audit sample — period {period}",
@@ -72,16 +73,22 @@ SHEET_TEXT = {
         "yes": "Ya", "no": "Tidak", "pending": "Pending",
         "columns": ["No", "Period", "Agent", "Thread ID", "Thread name", "Channel", "Question at (local)",
                     "Question excerpt", "Reply at (local)", "Reply excerpt", "Reply time", "Reply time (seconds)",
-                    "Business seconds", "Within 1 working day", "Disetujui (Ya/Tidak)", "Catatan"],
+                    "Business seconds", "Within 1 working day", "Disetujui (Ya/Tidak)", "Catatan",
+                    "Intent (system)", "Intent confirmed (Ya / complaint / quote_request / order / other)"],
     },
 }
 HEADER_ROW = 3
 COL_PERIOD, COL_AGENT, COL_THREAD, COL_APPROVED, COL_NOTES = 2, 3, 4, 15, 16
+# Issue 14: the intent stored for the row's queue, and the cell where the reviewer confirms it
+# (the same intent, or "Ya") or corrects it (another intent); empty = not reviewed.
+COL_INTENT, COL_INTENT_CONFIRMED = 17, 18
 APPROVED_VALUES = {"ya": True, "tidak": False}
+INTENT_VALUES = ("complaint", "quote_request", "order", "other")
+INTENT_CONFIRM_WORDS = ("ya", "yes", "ok", "benar")  # = the stored intent is right
 
 
 def _meta_hash(meta: dict[str, Any]) -> str:
-    body = {k: meta[k] for k in ("format", "period", "sample_sha256", "lang", "rows")}
+    body = {k: meta[k] for k in ("format", "period", "sample_sha256", "lang", "rows", "pairs") if k in meta}
     return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=True).encode("utf-8")).hexdigest()
 
 
@@ -123,6 +130,7 @@ class ImportResult:
     inserted: int
     updated: int
     unchanged: int
+    intents: int = 0  # queues whose intent the reviewer confirmed or corrected (audit.intent_review)
 
     @property
     def changed(self) -> bool:
@@ -132,6 +140,7 @@ class ImportResult:
         return (
             f"audit sheet for {self.period.label}: {self.reviewed} of {self.rows} rows reviewed; "
             f"{self.inserted} new, {self.updated} changed, {self.unchanged} unchanged decisions (audit.validation)"
+            + (f"; {self.intents} intent(s) confirmed or corrected (audit.intent_review)" if self.intents else "")
         )
 
 
@@ -167,14 +176,16 @@ def read_review_sheet(path: str | Path) -> tuple[dict[str, Any], list[dict[str, 
         raise AuditSheetError(f"{path.name}: the metadata sheet was edited (its hash does not match)")
     lang = meta["lang"] if meta.get("lang") in SHEET_TEXT else "id"
     ws = wb[SHEET_TEXT[lang]["sheet"]] if SHEET_TEXT[lang]["sheet"] in wb.sheetnames else wb.worksheets[0]
-    header = [_cell_text(ws.cell(HEADER_ROW, c).value) for c in range(1, len(SHEET_TEXT[lang]["columns"]) + 1)]
-    if header != SHEET_TEXT[lang]["columns"]:
+    columns = SHEET_TEXT[lang]["columns"]
+    header = [_cell_text(ws.cell(HEADER_ROW, c).value) for c in range(1, len(columns) + 1)]
+    # a sheet exported before the intent columns existed is read as it was
+    if header != columns and header != columns[:COL_NOTES] + [""] * (len(columns) - COL_NOTES):
         raise AuditSheetError(f"{path.name}: row {HEADER_ROW}: the column headers were changed or moved")
     expected = meta["rows"]
     rows = []
     n = HEADER_ROW + 1
     while n <= ws.max_row:
-        cells = [ws.cell(n, c).value for c in range(1, COL_NOTES + 1)]
+        cells = [ws.cell(n, c).value for c in range(1, COL_INTENT_CONFIRMED + 1)]
         if all(_cell_text(v) == "" for v in cells):
             n += 1
             continue
