@@ -10,7 +10,10 @@ import argparse
 import logging
 import os
 import sys
+import traceback
 from collections.abc import Sequence
+
+import sqlalchemy as sa
 
 from kpi_transforms.core.config import Config, ConfigError, load_config
 from kpi_transforms.core.errors import ChatKpiError
@@ -144,15 +147,49 @@ def run(argv: Sequence[str] | None = None) -> int:
     raise ChatKpiError(f"unknown command {args.command}")
 
 
+EXIT_BUG = 70  # EX_SOFTWARE: an internal error, reported with its traceback
+
+
+def _root_database_error(exc: BaseException) -> sa.exc.DBAPIError | None:
+    """The first database error in the chain of ``exc``: a backend terminated mid-batch
+    surfaces as a ``PendingRollbackError`` raised while cleaning up, which hides the cause."""
+    found = None
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, sa.exc.DBAPIError):
+            found = exc
+        exc = exc.__cause__ or exc.__context__
+    return found
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run(argv)
     except (ConfigError, ChatKpiError, FileNotFoundError) as exc:
-        print(f"chatkpi: error: {exc}", file=sys.stderr)
+        print(f"chatkpi: error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("chatkpi: interrupted", file=sys.stderr)
         return 130
+    except sa.exc.SQLAlchemyError as exc:
+        cause = _root_database_error(exc)
+        if cause is not None and isinstance(cause, (sa.exc.OperationalError, sa.exc.InterfaceError)):
+            # the connection was lost or the server went away: nothing was committed
+            orig = getattr(cause, "orig", None) or cause
+            print(f"chatkpi: error: warehouse connection lost, the batch was rolled back: {_one_line(orig)[:300]}", file=sys.stderr)
+            return 2
+        traceback.print_exc()
+        print(f"chatkpi: internal error (a bug, please report it with the traceback above): {_one_line(exc)[:300]}", file=sys.stderr)
+        return EXIT_BUG
+    except Exception as exc:  # noqa: BLE001 - anything else is a bug, and says so
+        traceback.print_exc()
+        print(f"chatkpi: internal error (a bug, please report it with the traceback above): {_one_line(exc)[:300]}", file=sys.stderr)
+        return EXIT_BUG
 
 
 if __name__ == "__main__":
