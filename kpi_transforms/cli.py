@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from kpi_transforms.core.config import Config, ConfigError, load_config
 from kpi_transforms.core.errors import ChatKpiError
 from kpi_transforms.present.console import print_ingest as _print_ingest
+from kpi_transforms.present.safe_text import printable, printable_lines
 from kpi_transforms.warehouse.engine import Warehouse, redact
 
 
@@ -112,7 +113,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         from kpi_transforms.present.scorecards import render_scorecards
 
         result = compute_scorecards(warehouse, config, args.period, template=args.template, agent_id=args.agent, templates_path=args.templates)
-        print(render_scorecards(result, lang=args.lang))
+        print(printable_lines(render_scorecards(result, lang=args.lang)))
         return 0
     if args.command == "audit":
         from kpi_transforms.pipeline import audit
@@ -125,13 +126,13 @@ def run(argv: Sequence[str] | None = None) -> int:
             if args.out:
                 print(f"wrote {audit.write_review_sheet(warehouse, sampled.period, args.out, lang=args.lang)}")
             return 0
-        print(audit.import_review_sheet(warehouse, args.file, expect_period=args.period).summary())
+        print(printable_lines(audit.import_review_sheet(warehouse, args.file, expect_period=args.period).summary()))
         return 0
     if args.command == "report" and (args.report == "scorecard" or args.format in ("html", "xlsx") or args.lang == "en"):
         from kpi_transforms.pipeline.reports import write_report
 
-        print(write_report(warehouse, config, args.report, args.period, args.format, args.out, agent_id=args.agent,
-                           template=getattr(args, "template", None), lang=args.lang, templates_path=getattr(args, "templates", None)))
+        print(printable_lines(write_report(warehouse, config, args.report, args.period, args.format, args.out, agent_id=args.agent,
+                           template=getattr(args, "template", None), lang=args.lang, templates_path=getattr(args, "templates", None))))
         return 0
     if args.command == "report" and args.report == "reply-durations":
         from kpi_transforms.pipeline.reports import reply_duration_report
@@ -142,7 +143,7 @@ def run(argv: Sequence[str] | None = None) -> int:
                 handle.write(text + "\n")
             print(f"wrote {args.out}")
         else:
-            print(text)
+            print(printable_lines(text))
         return 0
     raise ChatKpiError(f"unknown command {args.command}")
 
@@ -164,7 +165,7 @@ def _root_database_error(exc: BaseException) -> sa.exc.DBAPIError | None:
 
 
 def _one_line(text: object) -> str:
-    return " ".join(str(text).split())
+    return printable(" ".join(str(text).split()))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
