@@ -13,6 +13,7 @@ import concurrent.futures
 import dataclasses
 import datetime as dt
 import logging
+import os
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -57,25 +58,37 @@ class IngestReport:
         return sum(1 for f in self.files if f.status == status)
 
 
-def discover(paths: Iterable[str | Path]) -> list[Path]:
-    """Files under the given files / folders, sorted, hidden files and folders left out.
-    A path that does not exist raises FileNotFoundError naming it."""
-    found: list[Path] = []
+def discover_with_roots(paths: Iterable[str | Path]) -> list[tuple[Path, Path]]:
+    """(file, landing folder it was found in) under the given files / folders, sorted, hidden
+    files and folders left out. Symbolic links and special files (FIFOs, devices) are listed
+    too, never followed into folders: parsing reports them as rejected with their reason
+    (:mod:`kpi_transforms.sources.landing`). A path that does not exist raises
+    FileNotFoundError naming it."""
+    found: list[tuple[Path, Path]] = []
     for item in paths:
         path = Path(item)
         if path.is_dir():
-            for file in sorted(path.rglob("*")):
-                rel = file.relative_to(path)
-                if file.is_file() and not any(part.startswith(".") for part in rel.parts):
-                    found.append(file)
-        elif path.is_file():
-            found.append(path)
+            for folder, dirs, files in os.walk(path, followlinks=False):
+                base = Path(folder)
+                linked = [d for d in dirs if (base / d).is_symlink()]  # listed (and rejected), not entered
+                dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in linked)
+                for name in files + linked:
+                    if not name.startswith("."):
+                        found.append((base / name, path))
+        elif path.exists() or path.is_symlink():
+            found.append((path, path.parent))
         else:
             raise FileNotFoundError(f"no such file or folder: {path}")
-    unique: dict[str, Path] = {}
-    for file in found:
-        unique.setdefault(str(file.resolve()), file)
+    found.sort(key=lambda pair: str(pair[0]))
+    unique: dict[str, tuple[Path, Path]] = {}
+    for file, root in found:
+        unique.setdefault(str(file.resolve()), (file, root))
     return list(unique.values())
+
+
+def discover(paths: Iterable[str | Path]) -> list[Path]:
+    """The files of :func:`discover_with_roots`."""
+    return [file for file, _root in discover_with_roots(paths)]
 
 
 def _known(warehouse: Warehouse) -> tuple[set[str], dict[str, str], int]:
@@ -104,12 +117,12 @@ def ingest_paths(
 ) -> IngestReport:
     """Discover, parse and load files in one batch (one warehouse transaction)."""
     warehouse.init()
-    files = discover(paths)
+    files = discover_with_roots(paths)
     known_shas, hints, _ = _known(warehouse)
     parsed: list[FileResult] = []
     seen_in_batch: set[str] = set()
-    for path in files:
-        for result in parse_file(path, config, known_shas=known_shas | seen_in_batch, date_order_hints=hints):
+    for path, root in files:
+        for result in parse_file(path, config, known_shas=known_shas | seen_in_batch, date_order_hints=hints, root=root):
             if result.status != "skipped":
                 seen_in_batch.add(result.sha256)
             parsed.append(result)
