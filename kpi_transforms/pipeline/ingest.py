@@ -26,7 +26,7 @@ from kpi_transforms.core.errors import RejectedFile
 from kpi_transforms.core.identity import Roster
 from kpi_transforms.core.schema import MESSAGE_COLUMNS
 from kpi_transforms.pipeline.facts import rebuild_facts
-from kpi_transforms.pipeline.lake import write_lake
+from kpi_transforms.pipeline.lake import discard_lake, publish_lake, sweep_lake, write_lake
 from kpi_transforms.pipeline.row_tables import merge_row_tables
 from kpi_transforms.quality.gate import (
     DataQualityError,
@@ -156,6 +156,7 @@ def load_parsed(
 
     lakes = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="chatkpi-lake")
     lake_writes: list[tuple[FileResult, concurrent.futures.Future]] = []
+    committed = False
     try:
         with warehouse.begin() as conn:
             warehouse.lock(conn, "ingest")
@@ -163,6 +164,9 @@ def load_parsed(
             done = set(warehouse.read_df("select file_sha256 from audit.file_manifest", conn=conn)["file_sha256"])
             done |= set(warehouse.read_df("select file_sha256 from audit.rejected_file", conn=conn)["file_sha256"])
             seq = int(warehouse.scalar("select coalesce(max(file_seq), 0) from audit.file_manifest", conn=conn) or 0)
+            # lake files of a killed ingest: publish them if its batch committed, else delete
+            sweep_lake(lake, lambda b: bool(warehouse.scalar("select count(*) from audit.batch where batch_id = :b", {"b": b}, conn=conn)),
+                       keep=batch_id)
 
             frames: list[pd.DataFrame] = []
             for result in parsed:
@@ -198,7 +202,7 @@ def load_parsed(
                         result.thread_id = messages["thread_id"].iloc[0]
                 # The lake file is encoded on a background thread (Parquet releases the GIL) while
                 # the next file is canonicalised and the batch gated and merged; joined before commit.
-                lake_writes.append((result, lakes.submit(write_lake, messages, lake, result.sha256)))
+                lake_writes.append((result, lakes.submit(write_lake, messages, lake, result.sha256, batch_id)))
                 frames.append(messages)
 
             batch = _batch_frame(frames)
@@ -250,6 +254,7 @@ def load_parsed(
                     }
                 ),
             )
+        committed = True
     except DataQualityError as exc:
         # The batch transaction has rolled back: the previous facts stay visible. Record the
         # verdict in a transaction of its own, log it, and leave Data Docs for a person.
@@ -267,6 +272,9 @@ def load_parsed(
         raise
     finally:
         lakes.shutdown(wait=True)  # no lake write outlives the call, whatever happened
+        if not committed:
+            discard_lake(lake, batch_id)  # rolled back (gate, error): none of its lake files may stay
+    publish_lake(lake, batch_id)  # committed: its lake files move into place
     for result in parsed:
         if result.status == "parsed":
             result.status = "loaded"
