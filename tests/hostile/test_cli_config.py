@@ -95,3 +95,49 @@ def test_plain_postgresql_url_works(pg_url, tmp_path):
     plain = pg_url.replace("postgresql+psycopg2://", "postgresql://")
     done = chatkpi("--warehouse", plain, "init", cwd=tmp_path)
     assert done.returncode == 0 and "applied" in done.stdout, done.stderr
+
+
+TERMINATE = """
+import sys
+import sqlalchemy as sa
+from kpi_transforms import cli
+from kpi_transforms.pipeline import ingest
+
+real = ingest.rebuild_facts
+
+
+def terminated(warehouse, conn, *a, **k):  # the server ends this backend mid-batch
+    pid = conn.exec_driver_sql("select pg_backend_pid()").scalar()
+    admin = sa.create_engine(sys.argv[1], isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    with admin.connect() as other:
+        other.exec_driver_sql(f"select pg_terminate_backend({pid})")
+    admin.dispose()
+    return real(warehouse, conn, *a, **k)
+
+
+ingest.rebuild_facts = terminated
+sys.exit(cli.main(["--warehouse", sys.argv[2], "ingest", sys.argv[3], "--lake", sys.argv[4]]))
+"""
+
+
+@pytest.mark.postgres
+def test_backend_terminated_mid_batch_is_one_line(pg_server, pg_url, tmp_path):
+    from tests.hostile.make_corpus import GOOD
+
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "Chat WhatsApp dengan Pak Joko.txt").write_text(GOOD, encoding="utf-8")
+    done = subprocess.run([sys.executable, "-c", TERMINATE, pg_server, pg_url, str(landing), str(tmp_path / "lake")],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1 and "warehouse connection lost, the batch was rolled back" in done.stderr, done.stderr
+    assert "PendingRollbackError" not in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_bug_says_so(tmp_path):
+    script = ("import sys\nfrom kpi_transforms import cli\n"
+              "def boom(*a, **k):\n    raise KeyError('oops')\n"
+              "cli.load_config = boom\nsys.exit(cli.main(['init']))\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 70
+    assert "Traceback" in done.stderr and done.stderr.strip().splitlines()[-1].startswith("chatkpi: internal error (a bug")
