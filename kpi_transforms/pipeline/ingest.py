@@ -38,7 +38,7 @@ from kpi_transforms.quality.gate import (
     validate_messages,
 )
 from kpi_transforms.sources.canonical import canonicalise, to_arrow
-from kpi_transforms.sources.registry import FileResult, parse_file, settle_date_orders
+from kpi_transforms.sources.registry import FileResult, parse_file, reread_under_order, settle_date_orders
 from kpi_transforms.warehouse.engine import Warehouse
 
 log = logging.getLogger(__name__)
@@ -127,7 +127,41 @@ def ingest_paths(
                 seen_in_batch.add(result.sha256)
             parsed.append(result)
     settle_date_orders(parsed, config)
-    return load_parsed(parsed, config, warehouse, lake_dir=lake_dir, progress=progress, rebuild=rebuild)
+    reloads = resettle_earlier_files(parsed, config, warehouse)
+    parsed += [result for result, _seq in reloads]
+    return load_parsed(parsed, config, warehouse, lake_dir=lake_dir, progress=progress, rebuild=rebuild,
+                       reloads={result.sha256: seq for result, seq in reloads})
+
+
+def resettle_earlier_files(parsed: list[FileResult], config: Config, warehouse: Warehouse) -> list[tuple[FileResult, int]]:
+    """Order independence across batches (issue 15): a file loaded in an earlier batch under the
+    default day/month order of an ambiguous export is read again under the order an export of
+    this batch settles for the same chat. Returns (re-read file, its original file_seq);
+    :func:`load_parsed` replaces that file's messages, manifest and quarantine, and rebuilds
+    its thread's facts, so the tables equal those of loading all files at once. A file that is
+    gone or changed cannot be re-read: it keeps its messages and a warning is logged."""
+    decided = {r.thread_id: r.date_order for r in parsed
+               if r.status == "parsed" and r.thread_id and r.date_order_source in ("file", "config")}
+    if not decided:
+        return []
+    earlier = warehouse.read_df(
+        "select file_sha256, source_file, member, file_seq, thread_id, date_order from audit.file_manifest"
+        " where date_order_source = 'default' and thread_id is not null order by file_seq"
+    )
+    in_batch = {r.sha256 for r in parsed}
+    out: list[tuple[FileResult, int]] = []
+    for row in earlier.itertuples(index=False):
+        order = decided.get(row.thread_id)
+        if order is None or order == row.date_order or row.file_sha256 in in_batch:
+            continue
+        member = row.member if isinstance(row.member, str) else None
+        result = reread_under_order(row.source_file, member, row.file_sha256, row.thread_id, order, config)
+        if result is None:
+            log.warning("%s was loaded reading dates %s; a later export settles %s, but the file is gone or changed:"
+                        " its messages keep the old reading", row.source_file, row.date_order, order)
+            continue
+        out.append((result, int(row.file_seq)))
+    return out
 
 
 def load_parsed(
@@ -138,8 +172,12 @@ def load_parsed(
     lake_dir: str | Path | None = None,
     progress: Callable[[FileResult], None] | None = None,
     rebuild: bool = True,
+    reloads: dict[str, int] | None = None,
 ) -> IngestReport:
     """Load parsed files in one transaction: manifest, quarantine, staging, merge, facts.
+
+    ``reloads`` maps the sha256 of files loaded before and read again (see
+    :func:`resettle_earlier_files`) to their original ``file_seq``: their old rows are replaced.
 
     The data-quality gate (:mod:`kpi_transforms.quality`) checks the batch before the staging
     insert and the rebuilt facts before they replace the old ones. A failed gate raises
@@ -169,22 +207,35 @@ def load_parsed(
                        keep=batch_id)
 
             frames: list[pd.DataFrame] = []
+            reloads = reloads or {}
+            reloaded_threads: set[str] = set()
             for result in parsed:
-                if result.status in ("parsed", "rejected"):
-                    if result.sha256 in done:
-                        result.status, result.reason = "skipped", "content already processed (same sha256)"
-                    done.add(result.sha256)
-                if result.status != "parsed":
-                    continue
-                seq += 1
-                result.file_seq = seq
+                reload_seq = reloads.get(result.sha256) if result.status == "parsed" else None
+                if reload_seq is not None:
+                    # read again under the settled date order: its old rows go, its seq stays
+                    for sql in ("delete from marts.fct_message where file_seq = :s",):
+                        warehouse.execute(conn, sql, {"s": reload_seq})
+                    for table in ("audit.file_manifest", "audit.rejected_row"):
+                        warehouse.execute(conn, f"delete from {table} where file_sha256 = :h", {"h": result.sha256})
+                    reloaded_threads.add(result.thread_id)
+                    result.file_seq = reload_seq
+                else:
+                    if result.status in ("parsed", "rejected"):
+                        if result.sha256 in done:
+                            result.status, result.reason = "skipped", "content already processed (same sha256)"
+                        done.add(result.sha256)
+                    if result.status != "parsed":
+                        continue
+                    seq += 1
+                    result.file_seq = seq
                 messages = canonicalise(result, config, batch_id, roster)
                 try:
                     # Dates the parser accepts but no export can hold (after ingest time + 1 day)
                     # are quarantined per line, so the gate below never sees them.
                     messages = quarantine_implausible(result, messages, started)
                 except RejectedFile as exc:
-                    seq -= 1
+                    if reload_seq is None:
+                        seq -= 1
                     result.status, result.reason, result.file_seq, result.threads = "rejected", exc.reason, None, None
                     continue
                 # NUL characters are valid UTF-8 but PostgreSQL text cannot store them.
@@ -231,7 +282,7 @@ def load_parsed(
 
             # -- row tables (orders, customer lists / map, manual overrides, chat ratings) ------
             # merged on their natural key; identity / order changes add the threads to rebuild.
-            affected = sorted(set(affected) | set(merge_row_tables(warehouse, conn, parsed, config)))
+            affected = sorted(set(affected) | set(merge_row_tables(warehouse, conn, parsed, config)) | reloaded_threads)
 
             now = dt.datetime.now(dt.timezone.utc)
             _write_audit(warehouse, conn, parsed, batch_id, now)

@@ -34,7 +34,19 @@ def publish_lake(lake_dir: str | Path, batch_id: str) -> int:
     and remove its staging folder; return the number of files moved. Safe to repeat."""
     staged = staging_dir(lake_dir, batch_id)
     moved = 0
-    for file in sorted(staged.rglob("*.parquet")) if staged.is_dir() else []:
+    files = sorted(staged.rglob("*.parquet")) if staged.is_dir() else []
+    # a file read again under another date order may now fall in other months: its old
+    # month files go (file names are the content's sha, so no other file shares them)
+    names = {f.name for f in files}
+    targets = {Path(lake_dir) / f.relative_to(staged) for f in files}
+    messages = Path(lake_dir) / "messages"
+    if names and messages.is_dir():
+        for part in messages.iterdir():
+            for name in names:
+                old = part / name
+                if old not in targets and old.exists():
+                    old.unlink()
+    for file in files:
         target = Path(lake_dir) / file.relative_to(staged)
         target.parent.mkdir(parents=True, exist_ok=True)
         try:

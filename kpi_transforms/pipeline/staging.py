@@ -15,7 +15,7 @@ import pandas as pd
 
 from kpi_transforms.core.config import Config
 from kpi_transforms.core.errors import RejectedFile
-from kpi_transforms.pipeline.ingest import IngestReport, _known, discover_with_roots, load_parsed
+from kpi_transforms.pipeline.ingest import IngestReport, _known, discover_with_roots, load_parsed, resettle_earlier_files
 from kpi_transforms.sources.landing import read_regular, unsafe_reason
 from kpi_transforms.sources.registry import MAX_FILE_BYTES, FileResult, content_sha256, parse_file, settle_date_orders
 from kpi_transforms.sources.zipsafe import extract_chat_texts
@@ -132,9 +132,14 @@ def read_staged(folder: str | Path) -> list[FileResult]:
 def load_staged(
     folders: Sequence[str | Path], config: Config, warehouse: Warehouse, *, lake_dir: str | Path | None = None
 ) -> IngestReport:
-    """Load staged files in one batch (same as :func:`load_parsed`), in the order given."""
+    """Load staged files in one batch (same as :func:`load_parsed`), in path order (as
+    :func:`~kpi_transforms.pipeline.ingest.ingest_paths` discovers them, whatever order the
+    folders come in), re-reading earlier files whose date order this batch settles."""
     parsed: list[FileResult] = []
     for folder in folders:
         parsed.extend(read_staged(folder))
+    parsed.sort(key=lambda r: r.source_file)  # stable: a zip's members keep their order
     settle_date_orders(parsed, config)
-    return load_parsed(parsed, config, warehouse, lake_dir=lake_dir)
+    reloads = resettle_earlier_files(parsed, config, warehouse)
+    parsed += [result for result, _seq in reloads]
+    return load_parsed(parsed, config, warehouse, lake_dir=lake_dir, reloads={r.sha256: seq for r, seq in reloads})

@@ -246,6 +246,33 @@ def settle_date_orders(parsed: list[FileResult], config: Config) -> None:
             result.take(whatsapp.parse_export(_reread(result), context, force_hint=True))
 
 
+def reread_under_order(source_file: str, member: str | None, sha: str, thread_id: str, order: str,
+                       config: Config) -> FileResult | None:
+    """An export loaded in an earlier batch under a default day/month order, read again under
+    the order a later export of the same chat settled (issue 15). None when the file is gone or
+    its content changed (its sha256 no longer matches)."""
+    path = Path(source_file)
+    try:
+        data = read_regular(path, Path("/"))  # accepted when first loaded; still never a FIFO
+        if member is not None:
+            found = [c for m, c in extract_chat_texts(data, max_member_bytes=config.max_zip_member_bytes,
+                                                      max_total_bytes=config.max_zip_total_bytes) if m == member]
+            data = found[0] if found else b""
+    except (OSError, RejectedFile):
+        return None
+    if content_sha256(data) != sha:
+        return None
+    name = (chat_name_from_filename(Path(member).name) if member else None) or chat_name_from_filename(path.name)
+    context = ParseContext(config=config, roster=Roster.from_config(config), suffix=".txt", path=source_file,
+                           member=member, name_from_file=name, date_order_hints={thread_id: order})
+    result = FileResult(source_file, sha, "parsed", member=member, kind=whatsapp.SOURCE.name)
+    try:
+        result.take(whatsapp.parse_export(data, context, force_hint=True))
+    except RejectedFile:
+        return None
+    return result if result.thread_id == thread_id and result.date_order == order else None
+
+
 def _reread(result: FileResult) -> bytes:
     path = Path(result.source_file)
     data = read_regular(path, Path("/"))  # accepted when first read; still never a FIFO or device
