@@ -148,11 +148,10 @@ def resettle_earlier_files(parsed: list[FileResult], config: Config, warehouse: 
         "select file_sha256, source_file, member, file_seq, thread_id, date_order from audit.file_manifest"
         " where date_order_source = 'default' and thread_id is not null order by file_seq"
     )
-    in_batch = {r.sha256 for r in parsed}
     out: list[tuple[FileResult, int]] = []
     for row in earlier.itertuples(index=False):
         order = decided.get(row.thread_id)
-        if order is None or order == row.date_order or row.file_sha256 in in_batch:
+        if order is None or order == row.date_order:
             continue
         member = row.member if isinstance(row.member, str) else None
         result = reread_under_order(row.source_file, member, row.file_sha256, row.thread_id, order, config)
