@@ -13,11 +13,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 from sqlalchemy.engine import Connection
 
 from kpi_transforms.core.calendar import BusinessCalendar
 from kpi_transforms.core.config import Config
+from kpi_transforms.core.contracts import contract
 from kpi_transforms.core.schema import MESSAGE_COLUMNS
 from kpi_transforms.facts.cases import fct_case
 from kpi_transforms.facts.follow_ups import fct_follow_up
@@ -138,7 +138,7 @@ def rebuild_case_facts(
             raise DataQualityError(gate)
     for table, frame in facts.items():
         warehouse.delete_where_in(conn, table, "thread_id", list(threads))
-        warehouse.bulk_insert(conn, table, pa.Table.from_pandas(frame, preserve_index=False))
+        warehouse.bulk_insert(conn, table, contract(table).arrow_table(frame))
     refresh_cross_thread_flags(warehouse, conn)
     log.info("rebuilt %d quote responses, %d cases, %d follow-ups",
              *(len(f) for f in facts.values()))
@@ -320,8 +320,8 @@ def rebuild_facts(
 
     warehouse.delete_where_in(conn, "marts.fct_reply_pair", "thread_id", threads)
     warehouse.delete_where_in(conn, "marts.fct_thread", "thread_id", threads)
-    warehouse.bulk_insert(conn, "marts.fct_reply_pair", _arrow(pairs[PAIR_COLUMNS]))
-    warehouse.bulk_insert(conn, "marts.fct_thread", _arrow(thread_facts[THREAD_COLUMNS]))
+    warehouse.bulk_insert(conn, "marts.fct_reply_pair", contract("fct_reply_pair").arrow_table(pairs))
+    warehouse.bulk_insert(conn, "marts.fct_thread", contract("fct_thread").arrow_table(thread_facts))
     # marts.dim_customer rows of these threads' customers, then is_new_customer of all their
     # threads under the one rule (facts.threads.is_new_customer), whichever batch brought them
     refresh_customers(warehouse, conn, config, threads)
@@ -331,6 +331,3 @@ def rebuild_facts(
     log.info("rebuilt facts of %d threads (%d pairs)", len(threads), len(pairs))
     return len(threads)
 
-
-def _arrow(frame: pd.DataFrame) -> pa.Table:
-    return pa.Table.from_pandas(frame, preserve_index=False)
