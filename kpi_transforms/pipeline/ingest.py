@@ -12,6 +12,7 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import datetime as dt
+import hashlib
 import logging
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -142,7 +143,7 @@ def load_parsed(
     dq_results: list = []
 
     lakes = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="chatkpi-lake")
-    lake_writes: list[tuple[FileResult, concurrent.futures.Future]] = []
+    lake_writes: list[tuple[list[FileResult], concurrent.futures.Future]] = []
     try:
         with warehouse.begin() as conn:
             warehouse.lock(conn, "ingest")
@@ -170,8 +171,8 @@ def load_parsed(
                     seq -= 1
                     result.status, result.reason, result.file_seq, result.threads = "rejected", exc.reason, None, None
                     continue
-                # NUL characters are valid UTF-8 but PostgreSQL text cannot store them.
-                messages = scrub_nul(messages)
+                # NUL characters are valid UTF-8 but PostgreSQL text cannot store them (the
+                # messages are scrubbed once for the whole batch below).
                 result.rejected_rows = scrub_nul(result.rejected_rows)
                 for name, table in (getattr(result, "tables", None) or {}).items():
                     result.tables[name] = scrub_nul(table)
@@ -183,12 +184,15 @@ def load_parsed(
                     result.last_local_at = messages["sent_at_local"].max().to_pydatetime()
                     if result.thread_id is None and messages["thread_id"].nunique() == 1:
                         result.thread_id = messages["thread_id"].iloc[0]
-                # The lake file is encoded on a background thread (Parquet releases the GIL) while
-                # the next file is canonicalised and the batch gated and merged; joined before commit.
-                lake_writes.append((result, lakes.submit(write_lake, messages, lake, result.sha256)))
                 frames.append(messages)
 
-            batch = _batch_frame(frames)
+            batch = scrub_nul(_batch_frame(frames))
+            # One lake write per batch (one Parquet file per local month), encoded on a background
+            # thread (Parquet releases the GIL) while the batch is gated and merged; joined before
+            # commit. Per file it cost ~1 ms of footer and file creation per chat and month.
+            with_rows = [r for r in parsed if r.status == "parsed" and r.first_local_at is not None]
+            if with_rows:
+                lake_writes.append((with_rows, lakes.submit(write_lake, batch, lake, _batch_key(with_rows))))
             in_batch_dup = _in_batch_duplicates(batch, frames)
             del frames
             affected: list[str] = []
@@ -200,7 +204,11 @@ def load_parsed(
                 if not gate.success:
                     raise DataQualityError(gate)
             if not batch.empty:
-                existing = warehouse.merge_new(conn, "marts.fct_message", "staging.stg_message", to_arrow(fresh), "message_id")
+                # One Arrow chunk per column: the concatenated files' frames give one chunk per
+                # file, and DuckDB scanning 20,000 tiny chunks ran out of memory (issue 15 item 5).
+                rows = to_arrow(fresh).combine_chunks()
+                existing = warehouse.merge_new(conn, "marts.fct_message", "staging.stg_message", rows, "message_id")
+                del rows
                 known = in_batch_dup | batch["message_id"].isin(existing)
                 per_file = known.groupby(batch["file_seq"]).agg(["sum", "size"])
                 for result in parsed:
@@ -209,8 +217,10 @@ def load_parsed(
                         result.messages_known, result.messages_new = int(n_known), int(size - n_known)
                 affected = sorted(batch.loc[~known, "thread_id"].unique().tolist())
             del batch  # ``fresh`` (the deduplicated rows) gives the facts the threads that are new
-            for result, write in lake_writes:
-                result.lake_path = write.result()
+            for results, write in lake_writes:
+                root = write.result()
+                for result in results:
+                    result.lake_path = root
 
             # -- row tables (orders, customer lists / map, manual overrides, chat ratings) ------
             # merged on their natural key; identity / order changes add the threads to rebuild.
@@ -260,6 +270,15 @@ def load_parsed(
         if progress:
             progress(result)
     return IngestReport(batch_id=batch_id, files=parsed, affected_threads=affected)
+
+
+def _batch_key(results: list[FileResult]) -> str:
+    """The lake file name of a batch: its one file's sha256, else the sha256 of its files'
+    sorted sha256s (same files, same name: a re-run overwrites instead of adding)."""
+    shas = sorted({r.sha256 for r in results})
+    if len(shas) == 1:
+        return shas[0]
+    return hashlib.sha256("\n".join(shas).encode()).hexdigest()
 
 
 def _batch_frame(frames: list[pd.DataFrame]) -> pd.DataFrame:

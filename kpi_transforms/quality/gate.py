@@ -764,7 +764,11 @@ def quarantine_implausible(result: Any, messages: pd.DataFrame, now: dt.datetime
         return messages
     latest = _naive_utc(now) + FUTURE_SLACK
     local = messages["sent_at_local"]
-    bad = ((local < EARLIEST_LOCAL) | (local > latest)).to_numpy(dtype=bool, na_value=False)
+    try:  # NumPy on the raw values: the pandas comparisons cost ~1 ms per file of a batch
+        values = local.to_numpy(dtype="datetime64[us]")
+        bad = (values < np.datetime64(EARLIEST_LOCAL, "us")) | (values > np.datetime64(latest, "us"))  # NaT: False
+    except (TypeError, ValueError):
+        bad = ((local < EARLIEST_LOCAL) | (local > latest)).to_numpy(dtype=bool, na_value=False)
     if not bad.any():
         return messages
     if bad.all():
