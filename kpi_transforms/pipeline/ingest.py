@@ -24,6 +24,7 @@ import pyarrow as pa
 from kpi_transforms.core.config import Config
 from kpi_transforms.core.errors import RejectedFile
 from kpi_transforms.core.identity import Roster
+from kpi_transforms.core.memory import Budget
 from kpi_transforms.core.schema import MESSAGE_COLUMNS
 from kpi_transforms.pipeline.facts import rebuild_facts
 from kpi_transforms.pipeline.lake import write_lake
@@ -109,8 +110,9 @@ def ingest_paths(
     known_shas, hints, _ = _known(warehouse)
     parsed: list[FileResult] = []
     seen_in_batch: set[str] = set()
+    budget = Budget.from_mb(config.memory_budget_mb)
     for path in files:
-        for result in parse_file(path, config, known_shas=known_shas | seen_in_batch, date_order_hints=hints):
+        for result in parse_file(path, config, known_shas=known_shas | seen_in_batch, date_order_hints=hints, budget=budget):
             if result.status != "skipped":
                 seen_in_batch.add(result.sha256)
             parsed.append(result)

@@ -14,6 +14,7 @@ import pandas as pd
 
 from kpi_transforms.core.config import Config
 from kpi_transforms.core.errors import RejectedFile
+from kpi_transforms.core.memory import Budget
 from kpi_transforms.pipeline.ingest import IngestReport, _known, discover, load_parsed
 from kpi_transforms.sources.registry import FileResult, content_sha256, parse_file, settle_date_orders
 from kpi_transforms.sources.zipsafe import extract_chat_texts
@@ -64,7 +65,9 @@ def stage_file(path: str | Path, config: Config, stage_dir: str | Path, hints: d
     import json
 
     path = Path(path)
-    results = parse_file(path, config, date_order_hints=hints or {})
+    # One file per task process: what cannot be ingested within the memory budget is rejected.
+    budget = Budget.from_mb(config.memory_budget_mb, defer=False)
+    results = parse_file(path, config, date_order_hints=hints or {}, budget=budget)
     key = content_sha256((str(path.resolve()) + "|" + "|".join(r.sha256 for r in results)).encode())[:32]
     folder = Path(stage_dir) / key
     folder.mkdir(parents=True, exist_ok=True)
