@@ -526,7 +526,11 @@ class Bench:
                 return None
             runs.append(out)
             self.log(f"  command {label:40s} {out['seconds']:8.3f} s {out['peak_rss'] / MIB:8,.0f} MiB")
-        row = {"command": label, "input": what, "rows": rows, "size": size, "warehouse": warehouse,
+        import re
+
+        printed = re.search(r"; (\d+) new messages", runs[-1]["stdout"])  # the command's own count
+        row = {"command": label, "input": what, "rows": int(printed.group(1)) if printed else rows, "size": size,
+               "warehouse": warehouse,
                "seconds": statistics.median(r["seconds"] for r in runs),
                "peak_rss": max(r["peak_rss"] for r in runs), "runs": [round(r["seconds"], 3) for r in runs]}
         self.commands_run.append(row)
