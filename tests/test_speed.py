@@ -31,7 +31,7 @@ def _small_chats(folder: Path, n: int) -> Path:
     return folder
 
 
-def test_many_small_files_merge_as_one_chunk_and_write_one_lake_file_per_month(warehouse_url, tmp_path, monkeypatch):
+def test_many_small_files_merge_as_one_chunk(warehouse_url, tmp_path, monkeypatch):
     landing = _small_chats(tmp_path / "landing", 300)
     config = parse_config({"agents": [{"id": "lia", "names": ["Lia"]}]})
     wh = Warehouse(warehouse_url)
@@ -48,12 +48,8 @@ def test_many_small_files_merge_as_one_chunk_and_write_one_lake_file_per_month(w
     assert seen == [1]  # one chunk, not one per file (DuckDB ran out of memory on 20,000)
     assert wh.scalar("select count(*) from marts.fct_message") == 600
     assert wh.scalar("select count(*) from marts.fct_reply_pair where status = 'answered'") == 300
-    files = sorted(p.relative_to(tmp_path / "lake").parent.as_posix() for p in (tmp_path / "lake").rglob("*.parquet"))
-    assert files == ["messages/local_month=2025-03", "messages/local_month=2025-04"]
     lake = ds.dataset(tmp_path / "lake" / "messages", partitioning="hive").to_table()
     assert lake.num_rows == 600 and len(set(lake.column("source_file").to_pylist())) == 300
-    manifest = wh.read_df("select lake_path from audit.file_manifest")
-    assert set(manifest["lake_path"]) == {str(tmp_path / "lake" / "messages")}
 
 
 def test_same_files_in_other_batches_give_the_same_tables(duckdb_url, tmp_path):
