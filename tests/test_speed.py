@@ -150,7 +150,7 @@ def test_a_batch_defers_what_does_not_fit_beside_the_others(tmp_path):
         (tmp_path / f"Chat WhatsApp dengan {name}.txt").write_bytes(text.replace(b"Andi", name.encode()))
     (tmp_path / "Chat WhatsApp dengan big.txt").write_bytes(text * 3)
     one = memory.estimate(len(text), text.count(b"\n"))
-    budget = memory.Budget(limit=int(one * 1.5), baseline=0)
+    budget = memory.Budget(limit=int(one * 1.5), startup=0)
     (a,) = parse_file(tmp_path / "Chat WhatsApp dengan a.txt", config, budget=budget)
     (b,) = parse_file(tmp_path / "Chat WhatsApp dengan b.txt", config, budget=budget)
     (big,) = parse_file(tmp_path / "Chat WhatsApp dengan big.txt", config, budget=budget)
@@ -158,7 +158,7 @@ def test_a_batch_defers_what_does_not_fit_beside_the_others(tmp_path):
     assert (b.status, b.reason) == ("skipped", DEFERRED)
     assert big.status == "rejected" and "memory budget" in big.reason
     # the next run (a fresh budget) takes the deferred file
-    (b,) = parse_file(tmp_path / "Chat WhatsApp dengan b.txt", config, budget=memory.Budget(limit=int(one * 1.5), baseline=0))
+    (b,) = parse_file(tmp_path / "Chat WhatsApp dengan b.txt", config, budget=memory.Budget(limit=int(one * 1.5), startup=0))
     assert b.status == "parsed"
 
 

@@ -6,10 +6,12 @@ messages: 1.14 M lines, 88 MB, Δ peak 0.89 GB) and on issue 15's flood of 3.85 
 (100 MiB, 3.0 GB over the process's start), the cost tracks the number of lines at ~780 bytes
 a line, plus the text itself. :func:`estimate` is that model with a margin.
 
-:class:`Budget` admits the chat texts of one batch against the budget: the process's resident
-memory when the batch starts plus the estimates of the texts admitted so far must stay within
-it. A text that cannot fit even alone is rejected with its reason (a zip's members are counted
-while they are decompressed, so a ratio bomb stops after a few MiB); one that fits alone but not
+:class:`Budget` admits the chat texts of one batch against the budget: a fresh process's
+start-up (``STARTUP_BYTES``) plus the estimates of the texts admitted so far must stay within
+it. The accounting is a model, not the process's current RSS, so the verdict on a file is the
+same wherever it runs (a long-lived worker or test process holding caches included). A text
+that cannot fit even alone is rejected with its reason (a zip's members are counted while
+they are decompressed, so a ratio bomb stops after a few MiB); one that fits alone but not
 beside the batch's others is deferred to the next run (left out of the batch, not recorded).
 """
 
@@ -21,6 +23,7 @@ DEFAULT_BUDGET_MB = 1536
 BYTES_PER_LINE = 800
 BYTES_PER_BYTE = 2
 MIB = 2**20
+STARTUP_BYTES = 256 * MIB  # a fresh chatkpi process before its first file: imports, DuckDB, pandas
 
 
 def estimate(n_bytes: int, n_lines: int) -> int:
@@ -28,39 +31,12 @@ def estimate(n_bytes: int, n_lines: int) -> int:
     return BYTES_PER_LINE * int(n_lines) + BYTES_PER_BYTE * int(n_bytes)
 
 
-def _status_kib(field: str) -> int | None:
-    try:
-        with open("/proc/self/status", encoding="ascii") as handle:
-            for line in handle:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
-
-
-def rss_bytes() -> int:
-    """The process's resident memory now (0 where /proc is missing)."""
-    kib = _status_kib("VmRSS")
-    return (kib or 0) * 1024
-
-
-def peak_rss_bytes() -> int:
-    """The process's peak resident memory (``VmHWM``; ``ru_maxrss`` where /proc is missing)."""
-    kib = _status_kib("VmHWM")
-    if kib is None:
-        import resource
-
-        kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return kib * 1024
-
-
 @dataclasses.dataclass
 class Budget:
     """The memory left to a batch's chat texts (see the module docstring)."""
 
     limit: int
-    baseline: int = dataclasses.field(default_factory=rss_bytes)
+    startup: int = STARTUP_BYTES
     charged: int = 0
     defer: bool = True  # False: only reject what cannot fit alone (one file per process)
 
@@ -71,7 +47,7 @@ class Budget:
     @property
     def alone(self) -> int:
         """The largest estimate one text may have."""
-        return max(self.limit - self.baseline, 0)
+        return max(self.limit - self.startup, 0)
 
     def too_big(self, n_bytes: int, n_lines: int) -> str | None:
         """Why a text of this size cannot be ingested within the budget at all (or None)."""
