@@ -1,4 +1,4 @@
-"""The ``chatkpi`` command line (SPEC 14). Global options come before the command.
+"""The ``chatkpi`` command line (SPEC 14). Global options go before or after the command.
 
 Exit status 0 on success (also when rows were quarantined: they are reported), 2 with a
 one-line reason on stderr when the command itself cannot do its job.
@@ -7,22 +7,57 @@ one-line reason on stderr when the command itself cannot do its job.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import logging
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+
+import sqlalchemy as sa
 
 from kpi_transforms.core.config import Config, ConfigError, load_config
 from kpi_transforms.core.errors import ChatKpiError
+from kpi_transforms.core.periods import parse_period
 from kpi_transforms.present.console import print_ingest as _print_ingest
-from kpi_transforms.warehouse.engine import Warehouse, redact
+from kpi_transforms.warehouse.engine import Warehouse, redact, resolve_url
+
+# Commands that only read what earlier ingests loaded: they refuse a missing or empty warehouse
+# instead of creating one and answering "no data".
+READ_COMMANDS = ("kpi", "report", "scorecard", "audit", "breaches", "thread")
+
+
+def _global_options(parser: argparse.ArgumentParser, *, after: bool) -> None:
+    """The global options. After the command they default to SUPPRESS, so a value given
+    before the command is not overwritten by the sub-parser's default."""
+    default = {"default": argparse.SUPPRESS} if after else {}
+    parser.add_argument("--config", help="YAML config file (default: $CHATKPI_CONFIG, else built-in defaults)", **default)
+    parser.add_argument("--warehouse", help="SQLAlchemy URL (default: $CHATKPI_WAREHOUSE_URL, else duckdb:///warehouse/chatkpi.duckdb)", **default)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr", **default)
+
+
+class _Sub(argparse._SubParsersAction):
+    """Every sub-command (and sub-sub-command) also accepts the global options."""
+
+    def add_parser(self, name, **kwargs):
+        parser = super().add_parser(name, **kwargs)
+        _global_options(parser, after=True)
+        parser.register("action", "parsers", _Sub)
+        return parser
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("chatkpi")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="chatkpi", description="Chat logs and sales reports in; reply-pair facts and KPIs out.")
-    parser.add_argument("--config", help="YAML config file (default: $CHATKPI_CONFIG, else built-in defaults)")
-    parser.add_argument("--warehouse", help="SQLAlchemy URL (default: $CHATKPI_WAREHOUSE_URL, else duckdb:///warehouse/chatkpi.duckdb)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    parser.register("action", "parsers", _Sub)
+    _global_options(parser, after=False)
+    parser.add_argument("--version", action="version", version=f"chatkpi {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sub.add_parser("init", help="create or upgrade the warehouse schema")
@@ -33,6 +68,8 @@ def _parser() -> argparse.ArgumentParser:
 
     kpi = sub.add_parser("kpi", help="compute, store (replacing the period) and print a period's KPIs")
     kpi.add_argument("--period", required=True, help="2025-03 (a month) or 2025-Q1 (a quarter)")
+    kpi.add_argument("--format", choices=["table", "csv", "json"], default="table",
+                     help="table (durations in minutes), or csv / json (values in their stored unit)")
 
     report = sub.add_parser("report", help="print a report")
     report_sub = report.add_subparsers(dest="report", required=True, metavar="REPORT")
@@ -86,7 +123,15 @@ def run(argv: Sequence[str] | None = None) -> int:
         return run_demo(args.workdir, through_airflow=not args.cli)
 
     config: Config = load_config(args.config)
+    if getattr(args, "period", None):
+        parse_period(args.period)  # a malformed period is named before the warehouse is looked at
+    if args.command in READ_COMMANDS:
+        _refuse_missing(args.warehouse)
     warehouse = Warehouse(args.warehouse)
+    if args.command in READ_COMMANDS:
+        _refuse_empty(warehouse)
+        if getattr(args, "agent", None):
+            _refuse_unknown_agent(warehouse, config, args.agent)
     if args.command == "init":
         applied = warehouse.init()
         print(f"warehouse {redact(warehouse.url)}: " + (f"applied {', '.join(applied)}" if applied else "schema up to date"))
@@ -94,7 +139,10 @@ def run(argv: Sequence[str] | None = None) -> int:
     if args.command == "ingest":
         from kpi_transforms.pipeline.ingest import ingest_paths
 
-        report = ingest_paths(args.paths, config, warehouse, lake_dir=args.lake)
+        from kpi_transforms.present.console import IngestProgress
+
+        with IngestProgress() as progress:
+            report = ingest_paths(args.paths, config, warehouse, lake_dir=args.lake, on_parsed=progress.parsed)
         _print_ingest(report)
         return 0
     if args.command == "kpi":
@@ -102,7 +150,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         from kpi_transforms.present.console import render_kpis
 
         frame = compute_period_kpis(warehouse, config, args.period)
-        print(render_kpis(frame))
+        print(render_kpis(frame, fmt=args.format))
         return 0
     if args.command == "scorecard":
         from kpi_transforms.pipeline.scorecards import compute_scorecards
@@ -142,6 +190,40 @@ def run(argv: Sequence[str] | None = None) -> int:
             print(text)
         return 0
     raise ChatKpiError(f"unknown command {args.command}")
+
+
+def _refuse_missing(url_text: str | None) -> None:
+    """A DuckDB file that does not exist is a mistyped path, not an empty warehouse: refuse
+    before anything creates it."""
+    url = resolve_url(url_text)
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        return  # Warehouse() says what is wrong with it
+    if parsed.get_backend_name() == "duckdb" and parsed.database and parsed.database != ":memory:":
+        if not Path(parsed.database).expanduser().is_file():
+            raise ChatKpiError(f"no warehouse at {parsed.database}: check --warehouse, or load data first (chatkpi ingest PATH)")
+
+
+def _refuse_empty(warehouse: Warehouse) -> None:
+    """A warehouse without a single loaded file has nothing to report."""
+    loaded = 0
+    if warehouse.table_exists("audit.file_manifest"):
+        loaded = int(warehouse.scalar("select count(*) from audit.file_manifest") or 0)
+    if not loaded:
+        raise ChatKpiError(f"warehouse {redact(warehouse.url)} holds no loaded files: run chatkpi ingest PATH first (or check --warehouse)")
+
+
+def _refuse_unknown_agent(warehouse: Warehouse, config: Config, agent: str) -> None:
+    """An --agent that is neither configured nor seen in the facts is a typo: exit 2 naming the known ones."""
+    known = {a.id for a in config.agents}
+    if warehouse.table_exists("marts.fct_reply_pair"):
+        seen = warehouse.read_df(
+            "select distinct agent_id from marts.fct_reply_pair where agent_id is not null"
+            " union select distinct primary_agent_id from marts.fct_thread where primary_agent_id is not null")
+        known |= set(seen.iloc[:, 0].astype(str))
+    if agent not in known:
+        raise ChatKpiError(f"unknown agent {agent!r} (known: {', '.join(sorted(known)) or 'none'})")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
