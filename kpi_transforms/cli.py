@@ -107,6 +107,19 @@ def _parser() -> argparse.ArgumentParser:
     audit_import.add_argument("file", metavar="FILE.xlsx")
     audit_import.add_argument("--period", help="reject the sheet unless it is this period's")
 
+    breaches = sub.add_parser("breaches", help="queues past their 1-working-day deadline and still open, then late answers")
+    when = breaches.add_mutually_exclusive_group()
+    when.add_argument("--period", help="queues asked in this period (2025-03 or 2025-Q1)")
+    when.add_argument("--now", action="store_true", help="every open queue and the late answers of the last 7 days (default)")
+    breaches.add_argument("--as-of", help="the clock to judge by (ISO 8601, local time without an offset; default: now)")
+    breaches.add_argument("--agent", help="one agent id (default: everyone)")
+    breaches.add_argument("--format", choices=["table", "csv", "json", "md"], default="table")
+    breaches.add_argument("--lang", choices=["id", "en"], default="id", help="labels: Indonesian (default) or English")
+
+    thread = sub.add_parser("thread", help="a thread's transcript with its customer queues and answers marked")
+    thread.add_argument("id", metavar="ID", help="thread_id, or the pair_id of one of its queues")
+    thread.add_argument("--lang", choices=["id", "en"], default="id", help="labels: Indonesian (default) or English")
+
     demo = sub.add_parser("demo", help="the main job on bundled sample data (embedded DuckDB)")
     demo.add_argument("--workdir", default=".", help="where warehouse/, lake/ and reports/ are written (default: .)")
     demo.add_argument("--cli", action="store_true", help="run the library functions directly instead of through the Airflow DAGs")
@@ -158,6 +171,21 @@ def run(argv: Sequence[str] | None = None) -> int:
 
         result = compute_scorecards(warehouse, config, args.period, template=args.template, agent_id=args.agent, templates_path=args.templates)
         print(render_scorecards(result, lang=args.lang))
+        return 0
+    if args.command == "breaches":
+        from kpi_transforms.pipeline.breaches import find_breaches, parse_as_of
+        from kpi_transforms.present.breaches import render_breaches
+
+        now = parse_as_of(args.as_of, config.timezone) if args.as_of else None
+        period = parse_period(args.period) if args.period else None
+        result = find_breaches(warehouse, now=now, period=period, agent_id=args.agent)
+        print(render_breaches(result, args.format, args.lang, config.timezone))
+        return 0
+    if args.command == "thread":
+        from kpi_transforms.pipeline.breaches import thread_transcript
+        from kpi_transforms.present.breaches import render_transcript
+
+        print(render_transcript(thread_transcript(warehouse, args.id), args.lang))
         return 0
     if args.command == "audit":
         from kpi_transforms.pipeline import audit

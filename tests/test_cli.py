@@ -52,7 +52,7 @@ def _main(*args: str) -> int:
 def test_read_commands_refuse_a_missing_or_empty_warehouse(tmp_path, capsys):
     missing = tmp_path / "typo.duckdb"
     for cmd in (["kpi", "--period", "2025-03"], ["report", "reply-durations", "--period", "2025-03"],
-                ["scorecard", "--period", "2025-03"]):
+                ["scorecard", "--period", "2025-03"], ["breaches", "--now"], ["thread", "x"]):
         assert _main("--warehouse", f"duckdb:///{missing}", *cmd) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert err == [f"chatkpi: error: no warehouse at {missing}: check --warehouse, or load data first (chatkpi ingest PATH)"]
