@@ -79,6 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     durations.add_argument("--format", choices=["table", "md", "html", "xlsx"], default="table")
     durations.add_argument("--out", help="write to this file instead of standard output")
     durations.add_argument("--lang", choices=["id", "en"], default="id", help="labels: Indonesian (default) or English")
+    durations.add_argument("--show-contacts", action="store_true", help="show phone numbers and e-mail addresses (masked by default)")
     card_report = report_sub.add_parser("scorecard", help="scorecard(s) of a period (computed and stored first)")
     card_report.add_argument("--period", required=True, help="2025-03 (a month) or 2025-Q1 (a quarter)")
     card_report.add_argument("--template", help="one template (default: all)")
@@ -87,6 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     card_report.add_argument("--format", choices=["table", "md", "html", "xlsx"], default="table")
     card_report.add_argument("--out", help="write to this file instead of standard output")
     card_report.add_argument("--lang", choices=["id", "en"], default="id", help="labels: Indonesian (default) or English")
+    card_report.add_argument("--show-contacts", action="store_true", help="show phone numbers and e-mail addresses (masked by default)")
 
     card = sub.add_parser("scorecard", help="compute, store (replacing the period) and print scorecards")
     card.add_argument("--period", required=True, help="2025-03 (a month) or 2025-Q1 (a quarter)")
@@ -204,12 +206,14 @@ def run(argv: Sequence[str] | None = None) -> int:
         from kpi_transforms.pipeline.reports import write_report
 
         print(write_report(warehouse, config, args.report, args.period, args.format, args.out, agent_id=args.agent,
-                           template=getattr(args, "template", None), lang=args.lang, templates_path=getattr(args, "templates", None)))
+                           template=getattr(args, "template", None), lang=args.lang, templates_path=getattr(args, "templates", None),
+                           show_contacts=args.show_contacts))
         return 0
     if args.command == "report" and args.report == "reply-durations":
         from kpi_transforms.pipeline.reports import reply_duration_report
 
-        text = reply_duration_report(warehouse, config, args.period, agent_id=args.agent, fmt=args.format)
+        text = reply_duration_report(warehouse, config, args.period, agent_id=args.agent, fmt=args.format,
+                                     show_contacts=args.show_contacts)
         if args.out:
             with open(args.out, "w", encoding="utf-8") as handle:
                 handle.write(text + "\n")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import collections
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -13,6 +14,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
@@ -219,3 +221,94 @@ def test_cli_report_formats_and_demo_reports(demo_duckdb, tmp_path):
     paths = write_demo_reports(Warehouse(demo_duckdb), demo_config(), tmp_path / "reports")
     assert [p.name for p in paths] == ["chatkpi_2025-Q1.html", "chatkpi_2025-Q1.xlsx", "audit_2025-Q1.xlsx"]
     assert all(p.stat().st_size > 5_000 for p in paths)
+
+
+# -- issue 17: drill-down sections, masking, no nan, layout at desktop / 400 px / print ---------
+LAYOUT_PROBE = """<!DOCTYPE html><html><body style="margin:0">
+<iframe id="f" src="{src}" style="border:0;width:{width}px;height:900px"></iframe>
+<script>
+document.getElementById('f').addEventListener('load', () => {{
+  const doc = document.getElementById('f').contentDocument, d = doc.documentElement, out = [];
+  out.push('page ' + d.scrollWidth + ' ' + d.clientWidth);
+  doc.querySelectorAll('.scroll').forEach(el => {{
+    if (el.scrollWidth > el.clientWidth + 1) out.push('table ' + (el.closest('section') || {{}}).id + ' ' + el.scrollWidth + ' > ' + el.clientWidth);
+  }});
+  const pre = document.createElement('pre'); pre.id = 'probe'; pre.textContent = out.join('\\n'); document.body.appendChild(pre);
+}});
+</script></body></html>"""
+
+
+def layout_overflow(chromium: str, html: str, width: int, tmp: Path, *, print_rules: bool = False) -> list[str]:
+    """Render ``html`` in an iframe ``width`` px wide (the page's own CSP stays intact; the probe
+    runs in the parent) and return what is wider than the viewport: the page, or a table's box.
+    ``print_rules`` applies the report's print CSS on screen (A4 minus margins ≈ 703 px)."""
+    if print_rules:
+        html = html.replace("@media print{", "@media all{")
+    target = tmp / f"report_{width}.html"
+    target.write_text(html, encoding="utf-8")
+    page = tmp / f"probe_{width}.html"
+    page.write_text(LAYOUT_PROBE.format(src=target.name, width=width), encoding="utf-8")
+    done = run_chromium(chromium, page, tmp, "--allow-file-access-from-files", "--dump-dom")
+    assert done.returncode == 0, done.stderr[-2000:]
+    found = re.search(r'<pre id="probe">(.*?)</pre>', done.stdout, re.S)
+    assert found, done.stderr[-2000:]
+    lines = found.group(1).splitlines()
+    page_width, viewport = (int(v) for v in lines[0].split()[1:])
+    assert width - 20 < viewport <= width  # the iframe is the viewport (less a scroll bar)
+    return ([f"page {page_width} > {viewport}"] if page_width > viewport else []) + lines[1:]
+
+
+@pytest.fixture
+def drill_report(demo_duckdb) -> tuple[str, str]:
+    """(masked, with contacts) reports of 2025-Q1 made at 25/02/2025 09.00 WIB."""
+    wh = Warehouse(demo_duckdb)
+    at = pd.Timestamp("2025-02-25 09:00", tz="Asia/Jakarta")
+    masked = render_html(collect_report_data(wh, demo_config(), "2025-Q1", generated_at=at))
+    shown = render_html(collect_report_data(wh, demo_config(), "2025-Q1", generated_at=at, show_contacts=True))
+    wh.dispose()
+    return masked, shown
+
+
+def test_html_sla_section_links_to_transcripts(drill_report):
+    html, shown = drill_report
+    sla = html[html.index('<section id="sla">'):html.index('<section id="channels">')]
+    # as of the report's clock (25/02 09.00): Dewi's refund question, deadline 24/02 10.10
+    assert sla.count('<a href="#t-') == 1 + 5
+    assert ("<td>22/02/2025 10.10</td><td>22 jam 50 menit</td><td>Dewi Lestari</td><td>rina</td><td>whatsapp</td>"
+            "<td>Kak, acaranya batal, saya mau refund DP</td><td><a href=\"#t-wh_55815fec1f7abba9\">lihat</a></td>") in sla
+    # slowest answer of the quarter: Friday 24/01 16.55, answered Monday, late
+    assert ("<td>24/01/2025 16.55</td><td>2 hari 15 jam</td><td>4 jam 4 menit</td><td>Tidak</td><td>Toko Sinar Jaya</td>") in sla
+    for thread in set(re.findall(r'href="#t-([\w]+)"', sla)):
+        assert f'<article class="transcript" id="t-{thread}">' in html
+    appendix = html[html.index('<section id="transcripts">'):]
+    assert "▶ Q4</span> 22/02 10.10 <b>Dewi Lestari</b>: Kak, acaranya batal, saya mau refund DP <span class=\"late\">belum dijawab</span>" in appendix
+    assert "◀ A3</span> 27/01 08.15" in appendix and '<span class="late">TERLAMBAT</span>' in appendix
+    channels = html[html.index('<section id="channels">'):html.index('<section id="complaints">')]
+    assert "<td>email</td><td class=\"num\">2</td><td class=\"num\">112,5</td>" in channels
+    assert "<td>whatsapp</td><td class=\"num\">20</td><td class=\"num\">50,8</td><td class=\"num\">19,5</td><td class=\"num\">95</td>" in channels
+    complaints = html[html.index('<section id="complaints">'):html.index('<section id="transcripts">')]
+    assert "<td>barang kurang</td><td class=\"num\">1</td><td class=\"num\">0</td><td class=\"num\">+1</td>" in complaints
+    assert 'id="aht"' not in html  # no AHT KPI in the catalogue: no section
+    # masked unless asked: the phone-number thread is a pseudonym, the raw number only on request
+    for text in (html, shown):
+        assert ">nan<" not in text and "None<" not in text
+    assert "+62 812-3456-7890" not in html and "[kontak " in html
+    assert "+62 812-3456-7890" in shown
+
+
+def test_stored_scorecard_notes_are_never_nan(demo_duckdb):
+    wh = Warehouse(demo_duckdb)
+    report_data(wh, demo_config(), "scorecard", "2025-Q1")  # computes and stores (null notes)
+    html = render_html(collect_report_data(wh, demo_config(), "2025-Q1"))
+    assert "sales_chat — seluruh tim" in html and ">nan<" not in html
+
+
+def test_html_layout_desktop_400px_and_print(chromium, drill_report, tmp_path):
+    html, _ = drill_report
+    assert "@media (max-width:600px)" in html and "@page{size:A4" in html
+    assert "details::details-content{content-visibility:visible" in html  # print opens the agents' sections
+    for width, print_rules in ((1280, False), (400, False), (703, True)):
+        assert layout_overflow(chromium, html, width, tmp_path, print_rules=print_rules) == [], (width, print_rules)
+    # the probe sees overflow when it is there: the same page without its narrow-screen rules
+    plain = re.sub(r"@media \(max-width:600px\)\{.*?\}\}", "", html, flags=re.S).replace(".scroll{max-width:100%;overflow-x:auto}", "")
+    assert any(line.startswith("page ") for line in layout_overflow(chromium, plain, 400, tmp_path))

@@ -113,7 +113,7 @@ def render_transcript(transcript, lang: str = "id") -> str:
             met = p["within_1_working_day"]
             late = met is not None and not pd.isna(met) and not bool(met)
             suffix = f"   [{human_duration(p['business_seconds'], lang)}{', ' + late_word if late else ''}]"
-        lines.append(f"{mark} {when}  {m.sender_label or ''} ({m.sender_role}): {' '.join(text.split())}{suffix}")
+        lines.append(f"{mark} {when}  {m.sender_label if isinstance(m.sender_label, str) else ''} ({m.sender_role}): {' '.join(text.split())}{suffix}")
     unanswered = pairs[pairs["status"] == "unanswered"]
     if len(unanswered):
         lines.append("")

@@ -86,7 +86,7 @@ def scorecard_display(frame: pd.DataFrame, template: ScorecardTemplate | None = 
              fmt_compact(row["weight"], lang), fmt_target(row, lang), fmt_value(value, row["unit"], lang),
              t["none"] if value is None else fmt_compact(row["achievement_pct"], lang, 1),
              t["none"] if value is None else fmt_compact(row["weighted_score"], lang, 2),
-             row["note"] or ""]
+             row["note"] if isinstance(row["note"], str) else ""]  # a stored null note reads back as NaN
         )
     return pd.DataFrame(rows, columns=t["cols"])
 
