@@ -15,7 +15,7 @@ import pandas as pd
 from kpi_transforms.core.errors import ChatKpiError
 from kpi_transforms.core.periods import Period
 
-SHEET_FORMAT = "chatkpi-audit-sheet/1"
+SHEET_FORMAT = "chatkpi-audit-sheet/2"
 META_SHEET = "_chatkpi"
 EXCERPT_CHARS = 700
 
@@ -60,24 +60,58 @@ SHEET_TEXT = {
         "sheet": "Audit", "title": "Audit sampel balasan — periode {period}",
         "help": "Isi kolom 'Disetujui (Ya/Tidak)' dengan Ya atau Tidak (kosong = belum diperiksa) dan 'Catatan' bila perlu. "
                 "Jangan ubah kolom lain: lembar yang diubah ditolak saat impor (chatkpi audit import).",
+        "standard": "Sesuai standar perusahaan = balasan sopan, menjawab yang ditanyakan pelanggan, informasi produk / harga "
+                    "benar, dan dalam 1 hari kerja (atau alasannya jelas).",
         "yes": "Ya", "no": "Tidak", "pending": "Menunggu",
-        "columns": ["No", "Periode", "Agen", "Thread ID", "Nama thread", "Kanal", "Waktu pertanyaan (lokal)",
-                    "Cuplikan pertanyaan", "Waktu balasan (lokal)", "Cuplikan balasan", "Durasi balas",
-                    "Durasi balas (detik)", "Durasi jam kerja (detik)", "Dalam 1 hari kerja", "Disetujui (Ya/Tidak)", "Catatan"],
+        "reviewer": "Pemeriksa", "date": "Tanggal periksa", "pending_review": "Belum diperiksa", "total": "Jumlah",
+        "columns": ["No", "Agen", "Nama thread", "Kanal", "Waktu pertanyaan (lokal)", "Cuplikan pertanyaan", "Cuplikan balasan",
+                    "Disetujui (Ya/Tidak)", "Catatan", "Durasi balas", "Dalam 1 hari kerja", "Waktu balasan (lokal)",
+                    "Periode", "Thread ID", "Durasi balas (detik)", "Durasi jam kerja (detik)"],
     },
     "en": {
         "sheet": "Audit", "title": "Reply audit sample — period {period}",
         "help": "Fill 'Disetujui (Ya/Tidak)' with Ya (approved) or Tidak (not approved), empty = not reviewed yet, and "
                 "'Catatan' (notes) if needed. Do not change other columns: an edited sheet is rejected on import.",
+        "standard": "Up to the company standard = a polite reply that answers what the customer asked, with correct product / "
+                    "price information, within 1 working day (or with a clear reason).",
         "yes": "Ya", "no": "Tidak", "pending": "Pending",
-        "columns": ["No", "Period", "Agent", "Thread ID", "Thread name", "Channel", "Question at (local)",
-                    "Question excerpt", "Reply at (local)", "Reply excerpt", "Reply time", "Reply time (seconds)",
-                    "Business seconds", "Within 1 working day", "Disetujui (Ya/Tidak)", "Catatan"],
+        "reviewer": "Reviewer", "date": "Review date", "pending_review": "Not reviewed", "total": "Total",
+        "columns": ["No", "Agent", "Thread name", "Channel", "Question at (local)", "Question excerpt", "Reply excerpt",
+                    "Disetujui (Ya/Tidak)", "Catatan", "Reply time", "Within 1 working day", "Reply at (local)",
+                    "Period", "Thread ID", "Reply time (seconds)", "Business seconds"],
     },
 }
+# Layout 2 (issue 17): the decision and the notes right after the two excerpts, so a reviewer
+# sees the conversation and the decision cells together; reference columns after them.
 HEADER_ROW = 3
-COL_PERIOD, COL_AGENT, COL_THREAD, COL_APPROVED, COL_NOTES = 2, 3, 4, 15, 16
+COL_AGENT, COL_APPROVED, COL_NOTES, COL_PERIOD, COL_THREAD = 2, 8, 9, 13, 14
+COLUMN_WIDTHS = [5, 8, 18, 9, 14, 42, 42, 13, 30, 14, 11, 14, 9, 20, 11, 11]
+WRAPPED = {6: 42, 7: 42, 9: 30, 3: 18}  # column -> width in characters, for the row heights
+FROZEN = "D4"  # the header rows and No / agent / thread name stay in view both ways
+# Sheets of layout 1 (format /1, exported before issue 17) still import: their cells are read
+# into layout-2 order. V1_ORDER[i] is the layout-1 column of layout-2 column i + 1.
+SHEET_FORMAT_V1 = "chatkpi-audit-sheet/1"
+V1_ORDER = [1, 3, 5, 6, 7, 8, 10, 15, 16, 11, 14, 9, 2, 4, 12, 13]
+V1_COLUMNS = {
+    "id": ["No", "Periode", "Agen", "Thread ID", "Nama thread", "Kanal", "Waktu pertanyaan (lokal)",
+           "Cuplikan pertanyaan", "Waktu balasan (lokal)", "Cuplikan balasan", "Durasi balas",
+           "Durasi balas (detik)", "Durasi jam kerja (detik)", "Dalam 1 hari kerja", "Disetujui (Ya/Tidak)", "Catatan"],
+    "en": ["No", "Period", "Agent", "Thread ID", "Thread name", "Channel", "Question at (local)",
+           "Question excerpt", "Reply at (local)", "Reply excerpt", "Reply time", "Reply time (seconds)",
+           "Business seconds", "Within 1 working day", "Disetujui (Ya/Tidak)", "Catatan"],
+}
 APPROVED_VALUES = {"ya": True, "tidak": False}
+
+
+def row_height(values: list[Any]) -> float:
+    """Points for a row whose wrapped cells hold ``values`` (by column): 15 pt a line, the
+    tallest cell wins, at most 409 pt (Excel's limit)."""
+    lines = 1
+    for col, width in WRAPPED.items():
+        text = values[col - 1] if isinstance(values[col - 1], str) else ""
+        n = sum(max(1, -(-len(part) // width)) for part in text.split("\n")) if text else 1
+        lines = max(lines, n)
+    return float(min(409, 15 * lines + 3))
 
 
 def _meta_hash(meta: dict[str, Any]) -> str:
@@ -163,22 +197,25 @@ def read_review_sheet(path: str | Path) -> tuple[dict[str, Any], list[dict[str, 
         meta = json.loads(read_metadata(wb[META_SHEET]))
     except (TypeError, ValueError) as exc:
         raise AuditSheetError(f"{path.name}: the metadata sheet was edited (unreadable)") from exc
-    if not isinstance(meta, dict) or meta.get("format") != SHEET_FORMAT or meta.get("content_sha256") != _meta_hash(meta):
+    if (not isinstance(meta, dict) or meta.get("format") not in (SHEET_FORMAT, SHEET_FORMAT_V1)
+            or meta.get("content_sha256") != _meta_hash(meta)):
         raise AuditSheetError(f"{path.name}: the metadata sheet was edited (its hash does not match)")
     lang = meta["lang"] if meta.get("lang") in SHEET_TEXT else "id"
+    v1 = meta["format"] == SHEET_FORMAT_V1
+    columns = V1_COLUMNS[lang] if v1 else SHEET_TEXT[lang]["columns"]
     ws = wb[SHEET_TEXT[lang]["sheet"]] if SHEET_TEXT[lang]["sheet"] in wb.sheetnames else wb.worksheets[0]
-    header = [_cell_text(ws.cell(HEADER_ROW, c).value) for c in range(1, len(SHEET_TEXT[lang]["columns"]) + 1)]
-    if header != SHEET_TEXT[lang]["columns"]:
+    header = [_cell_text(ws.cell(HEADER_ROW, c).value) for c in range(1, len(columns) + 1)]
+    if header != columns:
         raise AuditSheetError(f"{path.name}: row {HEADER_ROW}: the column headers were changed or moved")
     expected = meta["rows"]
     rows = []
     n = HEADER_ROW + 1
     while n <= ws.max_row:
-        cells = [ws.cell(n, c).value for c in range(1, COL_NOTES + 1)]
+        cells = [ws.cell(n, c).value for c in range(1, len(columns) + 1)]
         if all(_cell_text(v) == "" for v in cells):
             n += 1
             continue
-        rows.append({"row": n, "cells": cells})
+        rows.append({"row": n, "cells": [cells[c - 1] for c in V1_ORDER] if v1 else cells})
         n += 1
     errors = []
     for i, exp in enumerate(expected):
