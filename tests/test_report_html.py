@@ -18,7 +18,15 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from kpi_transforms.pipeline.reports import collect_report_data, report_data, write_demo_reports, write_report
+from kpi_transforms.pipeline.reports import (
+    collect_report_data,
+    find_chromium,
+    report_data,
+    write_demo_reports,
+    write_report,
+    write_summary_pdf,
+)
+from kpi_transforms.present.summary import render_summary_html
 from kpi_transforms.present.html import render_html
 from kpi_transforms.warehouse.engine import Warehouse
 from tests.test_bi_views import DEMO, demo_config, demo_duckdb  # noqa: F401 - fixture
@@ -219,7 +227,8 @@ def test_cli_report_formats_and_demo_reports(demo_duckdb, tmp_path):
     text = (tmp_path / "d.html").read_text(encoding="utf-8")
     assert "Sales reply durations" in text and "sales_chat — agent lia" in text  # the stored scorecard is shown
     paths = write_demo_reports(Warehouse(demo_duckdb), demo_config(), tmp_path / "reports")
-    assert [p.name for p in paths] == ["chatkpi_2025-Q1.html", "chatkpi_2025-Q1.xlsx", "audit_2025-Q1.xlsx"]
+    summary = ["ringkasan_2025-Q1.pdf"] if find_chromium() else []  # issue 17: the one-page summary, when Chromium can print it
+    assert [p.name for p in paths] == ["chatkpi_2025-Q1.html", "chatkpi_2025-Q1.xlsx", *summary, "audit_2025-Q1.xlsx"]
     assert all(p.stat().st_size > 5_000 for p in paths)
 
 
@@ -312,3 +321,21 @@ def test_html_layout_desktop_400px_and_print(chromium, drill_report, tmp_path):
     # the probe sees overflow when it is there: the same page without its narrow-screen rules
     plain = re.sub(r"@media \(max-width:600px\)\{.*?\}\}", "", html, flags=re.S).replace(".scroll{max-width:100%;overflow-x:auto}", "")
     assert any(line.startswith("page ") for line in layout_overflow(chromium, plain, 400, tmp_path))
+
+
+def test_one_page_summary_with_traffic_lights(chromium, demo_duckdb, tmp_path):
+    wh = Warehouse(demo_duckdb)
+    data = report_data(wh, demo_config(), "scorecard", "2025-Q1")
+    page = render_summary_html(data)
+    lights = {kpi: light for light, kpi in re.findall(r'<tr class="light-(\w+)" data-kpi="(\w+)"', page)}
+    assert len(lights) == 12  # the team rows of both templates
+    assert lights["frt_new_customer"] == "red"  # 44 min against ≤ 15 min: 34 %
+    assert lights["complaint_response_avg"] == "red"  # 61 %
+    assert lights["complaint_resolution_avg"] == "green" and lights["repeat_complaint_rate"] == "green"
+    assert lights["followup_conversion_rate"] == "grey" and lights["revenue_growth_qoq"] == "grey"
+    assert "sales_chat · 51,86 poin dari bobot 85 yang ada datanya" in page
+    assert "Antrean terbuka melewati batas 1 hari kerja saat ini: 2; terlama menunggu sejak 22/02/2025 10.10 (rina)" in page
+    out = write_summary_pdf(data, tmp_path / "ringkasan.pdf", chromium=chromium)
+    pdf = out.read_bytes()
+    assert pdf.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1  # one A4 page
+    assert re.search(rb"/MediaBox\s*\[\s*0 0 59[45]", pdf)  # A4: 595 x 842 pt

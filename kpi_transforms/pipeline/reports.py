@@ -4,6 +4,9 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +31,7 @@ from kpi_transforms.present.html import render_html
 from kpi_transforms.present.reply_durations import reply_duration_table, reply_duration_table_en
 from kpi_transforms.present.report_data import ReportData
 from kpi_transforms.present.scorecards import render_scorecards
+from kpi_transforms.present.summary import render_summary_html
 from kpi_transforms.present.tables import render_table
 from kpi_transforms.present.texts import TEXT
 from kpi_transforms.present.xlsx import write_xlsx
@@ -300,6 +304,43 @@ def write_demo_reports(warehouse: Warehouse, config: Config, out_dir: str | Path
     html_path = out / f"chatkpi_{label}.html"
     html_path.write_text(render_html(data, focus="scorecard"), encoding="utf-8")
     paths += [html_path, write_xlsx(data, out / f"chatkpi_{label}.xlsx")]
+    summary = write_summary_pdf(data, out / f"ringkasan_{label}.pdf")
+    if summary is not None:
+        paths.append(summary)
     if audit_sheet:
         paths.append(write_review_sheet(warehouse, period, out / f"audit_{label}.xlsx", lang=lang))
     return paths
+
+
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
+
+
+def find_chromium() -> str | None:
+    for name in CHROMIUM_NAMES:
+        if path := shutil.which(name):
+            return path
+    return None
+
+
+def write_summary_pdf(data: ReportData, out: str | Path, chromium: str | None = None) -> Path | None:
+    """The one-page summary (traffic lights against the targets) as a PDF, printed by headless
+    Chromium. Without a Chromium on PATH the summary is written as HTML beside it and None is
+    returned (the caller says so)."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    page = render_summary_html(data)
+    chromium = chromium or find_chromium()
+    if chromium is None:
+        out.with_suffix(".html").write_text(page, encoding="utf-8")
+        return None
+    with tempfile.TemporaryDirectory(prefix="chatkpi-pdf-") as tmp:
+        source = Path(tmp) / "summary.html"
+        source.write_text(page, encoding="utf-8")
+        done = subprocess.run(
+            [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", f"--user-data-dir={Path(tmp) / 'profile'}",
+             "--no-pdf-header-footer", f"--print-to-pdf={out.resolve()}", source.as_uri()],
+            capture_output=True, text=True, timeout=180)
+    if done.returncode != 0 or not out.is_file():
+        raise ChatKpiError(f"chromium could not print the summary PDF: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
+    return out
