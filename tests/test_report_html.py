@@ -195,7 +195,7 @@ def test_xlsx_report_has_the_same_tables(demo_duckdb, tmp_path):
     assert wb.sheetnames == ["Durasi Balas", "Scorecard", "Distribusi FRT", "Heatmap", "Tren Bulanan", "Per Agen"]
     durations = [[c.value for c in row] for row in wb["Durasi Balas"].iter_rows(min_row=3, max_row=7)]
     assert durations[0] == ["Metrik", "Hasil", "Satuan", "Dasar Perhitungan", "Catatan"]
-    assert durations[1][:3] == ["Rata-rata durasi balas sales", "746,9", "menit"]
+    assert durations[1][:3] == ["Rata-rata durasi balas sales", 746.9, "menit"]  # a number since issue 17 (was the text "746,9")
     card = [c.value for row in wb["Scorecard"].iter_rows() for c in row if c.value is not None]
     assert "sales_chat — seluruh tim" in card and "sales_chat — agen rina" in card
     totals = [v for v in card if isinstance(v, str) and v.startswith("Total: ")]
@@ -339,3 +339,27 @@ def test_one_page_summary_with_traffic_lights(chromium, demo_duckdb, tmp_path):
     pdf = out.read_bytes()
     assert pdf.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1  # one A4 page
     assert re.search(rb"/MediaBox\s*\[\s*0 0 59[45]", pdf)  # A4: 595 x 842 pt
+
+
+def test_xlsx_report_numbers_frozen_filtered_and_printable(demo_duckdb, tmp_path):
+    wh = Warehouse(demo_duckdb)
+    out = tmp_path / "r.xlsx"
+    write_report(wh, demo_config(), "scorecard", "2025-Q1", "xlsx", out, template="sales_chat")
+    wb = load_workbook(out)
+    ws = wb["Durasi Balas"]
+    assert (ws["B4"].value, ws["B4"].number_format) == (746.9, "#,##0.0")  # shown 746,9 in an Indonesian locale
+    assert (ws["B7"].value, ws["C7"].value) == (91.3, "%")
+    assert ws.freeze_panes == "A4" and ws.auto_filter.ref == "A3:E7"
+    card = wb["Scorecard"]
+    weights = [c.value for c in card["B"] if isinstance(c.value, (int, float))]
+    assert weights[:6] == [20, 15, 15, 15, 20, 15]  # sales_chat team: numbers, not "20"
+    frt_team = next(row for row in card.iter_rows() if isinstance(row[0].value, str) and row[0].value.endswith("(frt_new_customer)"))
+    assert (frt_team[3].value, frt_team[3].number_format) == (44, '#,##0" menit"')  # "44 menit", a number in minutes
+    frt = wb["Distribusi FRT"]
+    assert frt["C4"].number_format == "#,##0.0" and abs(frt["C4"].value - 100 * 4 / 22) < 1e-9  # full precision kept
+    assert frt.auto_filter.ref == "A3:C11"
+    for sheet in wb:
+        assert sheet.page_setup.orientation == "landscape" and sheet.page_setup.fitToWidth == 1, sheet.title
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage and sheet.freeze_panes, sheet.title
+    texts = [c.value for sheet in wb for row in sheet.iter_rows() for c in row if isinstance(c.value, str)]
+    assert not [v for v in texts if re.fullmatch(r"-?[\d.]+(,\d+)?( (%|detik|menit|jam))?", v)]  # no figure left as text
