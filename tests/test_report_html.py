@@ -170,7 +170,7 @@ def test_html_report_renders_in_headless_chromium(chromium, report_html, tmp_pat
         assert heading in html
     assert html.count("<svg") >= 7 and html.count("<rect") > 7 * 24
     assert ">746,9<" in html and ">91,3<" in html  # seed-000 figures of the demo
-    assert ">45,9 min<" in html  # lia's average FRT in the agents panel
+    assert ">45,9 menit<" in html  # lia's average FRT in the agents panel ("min" before issue 17: fully Indonesian)
 
 
 def test_english_report_and_agent_scope(demo_duckdb, tmp_path):
@@ -201,7 +201,7 @@ def test_xlsx_report_has_the_same_tables(demo_duckdb, tmp_path):
     totals = [v for v in card if isinstance(v, str) and v.startswith("Total: ")]
     assert len(totals) == 3 and all("bobot template 100" in v for v in totals)  # team, lia, rina
     frt = [[c.value for c in row] for row in wb["Distribusi FRT"].iter_rows(min_row=4, max_row=11)]
-    assert [r[0] for r in frt][:2] == ["0-5 min", "5-15 min"] and sum(r[1] for r in frt) == 22
+    assert [r[0] for r in frt][:2] == ["0-5 menit", "5-15 menit"] and sum(r[1] for r in frt) == 22  # "min" before issue 17
     assert len(wb["Distribusi FRT"]._charts) == 1
     heat = wb["Heatmap"]
     assert sum(heat.cell(r, c).value for r in range(4, 11) for c in range(2, 26)) > 50
@@ -363,3 +363,16 @@ def test_xlsx_report_numbers_frozen_filtered_and_printable(demo_duckdb, tmp_path
         assert sheet.sheet_properties.pageSetUpPr.fitToPage and sheet.freeze_panes, sheet.title
     texts = [c.value for sheet in wb for row in sheet.iter_rows() for c in row if isinstance(c.value, str)]
     assert not [v for v in texts if re.fullmatch(r"-?[\d.]+(,\d+)?( (%|detik|menit|jam))?", v)]  # no figure left as text
+
+
+def test_indonesian_report_speaks_indonesian(demo_duckdb, tmp_path):
+    wh = Warehouse(demo_duckdb)
+    id_html = render_html(report_data(wh, demo_config(), "scorecard", "2025-Q1"))
+    en_html = render_html(collect_report_data(wh, demo_config(), "2025-Q1", lang="en"))
+    for english in ("no data", "not counted", "no sales report", "seed 00", " min<", "8 h+", "loaded"):
+        assert english not in id_html, english
+    assert "tanpa data: belum ada laporan penjualan (pesanan) yang dimuat" in id_html
+    assert "tanpa data: belum ada sampel yang divalidasi (tidak ada thread agen ini dalam sampel audit)" in id_html
+    assert "≥ 8 jam" in id_html and "0-5 menit" in id_html
+    assert id_html.count('id="bases"') == 1 and "waktu kalender" in id_html
+    assert "no data: no sales report (orders) loaded" in en_html and "8 h+" in en_html and "menit" not in en_html

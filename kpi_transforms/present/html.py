@@ -14,6 +14,7 @@ charts from the ``bi`` views (so BI tools and the report agree), the scorecard f
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -23,7 +24,7 @@ from kpi_transforms.metrics.review_sheet import human_duration
 from kpi_transforms.metrics.scorecards import ScorecardResult
 from kpi_transforms.present.report_data import ReportData
 from kpi_transforms.present.scorecards import fmt_compact, iter_scorecards, scorecard_display, total_line
-from kpi_transforms.present.texts import TEXT, WEEKDAYS
+from kpi_transforms.present.texts import TEXT, WEEKDAYS, frt_bucket_label
 
 # -- SVG --------------------------------------------------------------------------------------
 
@@ -375,7 +376,8 @@ def _scorecard_html(data: ReportData) -> str:
         opened = " open" if agent is None or data.agent_id else ""
         parts.append(f"<details{opened}><summary><h3>{_e(tpl.name)} — {_e(who)}</h3></summary>")
         if tpl.description(data.lang) != tpl.name:
-            parts.append(f'<p class="meta">{_e(tpl.description(data.lang))}</p>')
+            # "(seed 000)" names the request the template came from: project jargon, not for readers
+            parts.append(f'<p class="meta">{_e(re.sub(r" ?[(]seed [0-9]+[)]", "", tpl.description(data.lang)))}</p>')
         parts.append(html_table(display, nodata_column=value_col))
         parts.append(f'<p class="total">{_e(lines[0])}</p>')
         parts += [f'<p class="missing">{_e(line)}</p>' for line in lines[1:]]
@@ -387,21 +389,21 @@ def render_html(data: ReportData, focus: str = "reply-durations") -> str:
     """The whole report as one self-contained HTML document."""
     t = TEXT[data.lang]
     lang = data.lang
-    frt_svg = svg_bar_chart(list(data.frt["bucket_label"]), list(data.frt["n_pairs"].astype(float)),
+    frt_svg = svg_bar_chart([frt_bucket_label(b, lang) for b in data.frt["bucket_label"]], list(data.frt["n_pairs"].astype(float)),
                             label=t["frt"], lang=lang, unit=f" {t['pairs']}")
     heat_svg = svg_heatmap(data.heatmap, label=t["heatmap"], lang=lang)
     trend_labels = list(data.trend["period_label"])
-    trend_frt = svg_line_chart(trend_labels, list(data.trend["avg_business_minutes"]), label=t["trend_frt"], lang=lang, unit=" min")
+    trend_frt = svg_line_chart(trend_labels, list(data.trend["avg_business_minutes"]), label=t["trend_frt"], lang=lang, unit=t["min_unit"])
     trend_rate = svg_line_chart(trend_labels, list(data.trend["pct_within_1_working_day"]), label=t["trend_rate"], lang=lang,
                                 unit=" %", color=PALETTE["bar2"], fixed_max=100.0)
     names = list(data.agents["agent_id"])
-    agents_frt = svg_hbar_chart(names, list(data.agents["avg_business_minutes"]), label=t["agents_frt"], lang=lang, unit=" min")
+    agents_frt = svg_hbar_chart(names, list(data.agents["avg_business_minutes"]), label=t["agents_frt"], lang=lang, unit=t["min_unit"])
     agents_rate = svg_hbar_chart(names, list(data.agents["pct_within_1_working_day"]), label=t["agents_rate"], lang=lang,
                                  unit=" %", color=PALETTE["bar2"], fixed_max=100.0)
     agents_volume = svg_hbar_chart(names, list(data.agents["n_queues"].astype(float)), label=t["agents_volume"], lang=lang,
                                    color="#4f9a6a")
     durations = (f'<section id="reply-durations"><h2>{_e(t["durations"])}</h2>'
-                 f"{html_table(data.durations)}</section>")
+                 f'<p class="meta" id="bases">{_e(t["bases"])}</p>{html_table(data.durations)}</section>')
     scorecard = f'<section id="scorecard"><h2>{_e(t["scorecard"])}</h2>{_scorecard_html(data)}</section>'
     charts = (
         f'<section id="charts"><h2>{_e(t["charts"])}</h2>'

@@ -14,7 +14,7 @@ import pandas as pd
 
 from kpi_transforms.present.report_data import ReportData
 from kpi_transforms.present.scorecards import iter_scorecards, scorecard_display, total_line
-from kpi_transforms.present.texts import TEXT, WEEKDAYS
+from kpi_transforms.present.texts import TEXT, WEEKDAYS, frt_bucket_label
 
 SHEETS = {
     "id": {"durations": "Durasi Balas", "scorecard": "Scorecard", "frt": "Distribusi FRT", "heatmap": "Heatmap",
@@ -158,6 +158,7 @@ def write_xlsx(data: ReportData, path: str | Path) -> Path:
     ws = wb.create_sheet(s["frt"])
     ws.cell(1, 1, t["frt"]).font = title_font
     frt = data.frt[["bucket_label", "n_pairs", "pct_of_pairs"]].copy()
+    frt["bucket_label"] = [frt_bucket_label(b, data.lang) for b in frt["bucket_label"]]
     frt.columns = s["frt_cols"]
     end = _write_frame(ws, frt, 3, bold)
     if len(frt):
