@@ -177,12 +177,13 @@ def _edit(path, out, edits: dict[tuple[int, int], object]):
     return out
 
 
-def _forge_meta(path, out, change):
-    """Edit the hidden metadata *and* recompute its hash, as a determined forger would."""
+def _forge_meta(path, out, change, key=None):
+    """Edit the hidden metadata *and* recompute its hash, as a forger holding the warehouse's
+    sheet key would (without it the hash cannot be recomputed: tests/hostile/test_review_sheet.py)."""
     wb = load_workbook(path)
     meta = json.loads(review_sheet.read_metadata(wb[review_sheet.META_SHEET]))
     change(meta, wb)
-    meta["content_sha256"] = review_sheet._meta_hash(meta)
+    meta["content_sha256"] = review_sheet._meta_hash(meta, key)
     review_sheet.write_metadata(wb[review_sheet.META_SHEET], meta)
     wb.save(out)
     return out
@@ -219,7 +220,7 @@ def test_rejected_sheets_name_the_row(demo_duckdb, tmp_path):
         meta["rows"][2][2] = "wh_ffffffffffffffff"
         wb["Audit"].cell(FIRST + 2, review_sheet.COL_THREAD, "wh_ffffffffffffffff")
 
-    forged = _forge_meta(sheet, tmp_path / "forged.xlsx", unknown)
+    forged = _forge_meta(sheet, tmp_path / "forged.xlsx", unknown, audit.sheet_key(wh))
     with pytest.raises(AuditSheetError, match=r"row 6: unknown thread 'wh_ffffffffffffffff': not in the audit sample of 2025-Q1"):
         audit.import_review_sheet(wh, forged)
 
@@ -229,7 +230,7 @@ def test_rejected_sheets_name_the_row(demo_duckdb, tmp_path):
             wb["Audit"].cell(r, review_sheet.COL_PERIOD, "2024-Q4")
 
     with pytest.raises(AuditSheetError, match=r"no audit sample for period 2024-Q4 in this warehouse \(different period"):
-        audit.import_review_sheet(wh, _forge_meta(sheet, tmp_path / "q4.xlsx", other_period))
+        audit.import_review_sheet(wh, _forge_meta(sheet, tmp_path / "q4.xlsx", other_period, audit.sheet_key(wh)))
 
     deleted = load_workbook(sheet)
     deleted["Audit"].delete_rows(FIRST + 4)
@@ -279,10 +280,10 @@ def test_review_sheet_layout(demo_duckdb, tmp_path):
     wh = Warehouse(demo_duckdb)
     audit.sample_threads(wh, "2025-Q1")
     ws = load_workbook(audit.write_review_sheet(wh, "2025-Q1", tmp_path / "s.xlsx"))["Audit"]
-    header = [ws.cell(review_sheet.HEADER_ROW, c).value for c in range(1, 17)]
-    # the decision and the notes come right after the two excerpts
-    assert header[5:9] == ["Cuplikan pertanyaan", "Cuplikan balasan", "Disetujui (Ya/Tidak)", "Catatan"]
-    widths = [ws.column_dimensions[get_column_letter(c)].width for c in range(1, 17)]
+    header = [ws.cell(review_sheet.HEADER_ROW, c).value for c in range(1, 19)]
+    # the decision, the notes and the intent cells come right after the two excerpts
+    assert header[5:10] == ["Cuplikan pertanyaan", "Cuplikan balasan", "Disetujui (Ya/Tidak)", "Catatan", "Intent (sistem)"]
+    widths = [ws.column_dimensions[get_column_letter(c)].width for c in range(1, 19)]
     left_of_decision = sum(widths[:review_sheet.COL_APPROVED - 1])
     assert left_of_decision == 138  # characters (was 264): about 1 000 px, one screen
     assert ws.freeze_panes == "D4"  # header rows and No / agent / thread name frozen both ways
@@ -295,7 +296,7 @@ def test_review_sheet_layout(demo_duckdb, tmp_path):
     assert max(heights) > 18  # some excerpt wraps
     assert ws.page_setup.orientation == "landscape" and ws.page_setup.fitToWidth == 1 and ws.page_setup.fitToHeight == 0
     assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.print_title_rows == "$3:$3"
-    assert str(ws.print_area).endswith("$A$1:$K$8")
+    assert str(ws.print_area).endswith("$A$1:$M$8")
     # reviewer and date cells are open for input; the standard is one line above the table
     assert (ws["H1"].value, ws["H2"].value) == ("Pemeriksa", "Tanggal periksa")
     assert not ws["I1"].protection.locked and not ws["I2"].protection.locked and ws["A4"].protection.locked
@@ -316,9 +317,9 @@ def test_layout_1_sheets_still_import(demo_duckdb, tmp_path):
     ws = wb["Audit"]
     ws.unmerge_cells("A2:G2")
     n_rows = 5
-    grid = {r: [ws.cell(r, c).value for c in range(1, 17)] for r in range(review_sheet.HEADER_ROW, FIRST + n_rows)}
+    grid = {r: [ws.cell(r, c).value for c in range(1, 19)] for r in range(review_sheet.HEADER_ROW, FIRST + n_rows)}
     for r, values in grid.items():
-        old = [None] * 16
+        old = [None] * 18
         for new_col, old_col in enumerate(review_sheet.V1_ORDER):
             old[old_col - 1] = values[new_col]
         if r == review_sheet.HEADER_ROW:
@@ -330,7 +331,7 @@ def test_layout_1_sheets_still_import(demo_duckdb, tmp_path):
     ws.cell(FIRST, 16, "Harga salah")
     meta = json.loads(review_sheet.read_metadata(wb[review_sheet.META_SHEET]))
     meta["format"] = review_sheet.SHEET_FORMAT_V1
-    meta["content_sha256"] = review_sheet._meta_hash(meta)
+    meta["content_sha256"] = review_sheet._meta_hash(meta, audit.sheet_key(wh))
     review_sheet.write_metadata(wb[review_sheet.META_SHEET], meta)
     wb.save(tmp_path / "v1.xlsx")
     result = audit.import_review_sheet(wh, tmp_path / "v1.xlsx")

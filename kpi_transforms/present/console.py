@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from kpi_transforms.core.numbers import id_number
 from kpi_transforms.metrics.audit import SampleResult
+from kpi_transforms.present.safe_text import printable, printable_lines
 
 
 def render_kpis(frame: pd.DataFrame, fmt: str = "table") -> str:
@@ -40,7 +41,7 @@ def render_kpis(frame: pd.DataFrame, fmt: str = "table") -> str:
         agent = row.agent_id if isinstance(row.agent_id, str) else "(team)"
         note = row.note if isinstance(row.note, str) else ""
         lines.append(f"{row.kpi_code:<32} {agent:<10} {shown:>14} {unit:<8} {row.basis_count:>6}  {note}".rstrip())
-    return "\n".join(lines)
+    return printable_lines("\n".join(lines))
 
 
 class IngestProgress:
@@ -78,7 +79,7 @@ class IngestProgress:
         read = sum(r.messages_read for r in results)
         quarantined = sum(r.quarantined_lines for r in results)
         statuses = ", ".join(sorted({r.status for r in results})) or "empty"
-        print(f"[{self.done}/{total}] {path.name}: {statuses}, {read} messages, {quarantined} lines quarantined", file=self.out, flush=True)
+        print(f"[{self.done}/{total}] {printable(path.name)}: {statuses}, {read} messages, {quarantined} lines quarantined", file=self.out, flush=True)
         if self.done == total:
             print(f"loading {total} file(s) into the warehouse …", file=self.out, flush=True)
 
@@ -92,7 +93,7 @@ def render_sample(result: SampleResult) -> str:
     lines = [head, f"{'agent':<12} {'population':>10} {'sampled':>8}  threads (rank order)"]
     for agent, g in s.groupby("agent_id", sort=True):
         lines.append(f"{agent:<12} {int(g['population_size'].iloc[0]):>10} {len(g):>8}  {', '.join(g.sort_values('rank')['thread_id'])}")
-    return "\n".join(lines)
+    return printable_lines("\n".join(lines))
 
 
 QUARANTINE_SHOWN = 3  # first quarantined lines shown per file; the rest are in audit.rejected_row
@@ -104,18 +105,19 @@ def print_ingest(report, out=None) -> None:
     print(header, file=out)
     print("-" * len(header), file=out)
     for f in report.files:
-        label = f.label if len(f.label) <= 52 else "…" + f.label[-51:]
+        label = printable(f.label)
+        label = label if len(label) <= 52 else "…" + label[-51:]
         print(
-            f"{label:<52} {f.status:<9} {(f.layout or '-')[:34]:<34} {f.messages_read:>7} {f.messages_new:>7} "
+            f"{label:<52} {f.status:<9} {printable(f.layout or '-')[:34]:<34} {f.messages_read:>7} {f.messages_new:>7} "
             f"{f.messages_known:>7} {f.quarantined_lines:>6}",
             file=out,
         )
         if f.reason and f.status != "loaded":
-            print(f"    reason: {f.reason}", file=out)
+            print(f"    reason: {printable(f.reason)}", file=out)
         rows = f.rejected_rows
         if f.quarantined_lines and rows is not None and len(rows):
             for line, reason in list(zip(rows["source_line"], rows["reason"]))[:QUARANTINE_SHOWN]:
-                print(f"    quarantined line {line}: {reason}", file=out)
+                print(f"    quarantined line {line}: {printable(reason)}", file=out)
             if len(rows) > QUARANTINE_SHOWN:
                 print(f"    … {len(rows) - QUARANTINE_SHOWN} more in audit.rejected_row", file=out)
         if f.status == "loaded" and f.date_order_source in ("default", "hint"):

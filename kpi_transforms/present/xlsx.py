@@ -68,25 +68,29 @@ def _format_for(value) -> str | None:
     if isinstance(value, int):
         return "#,##0"
     return None
+def _put(ws, row: int, col: int, value):
+    """Every cell goes through here: a text starting with ``=`` (a template, agent or thread
+    name) stays text instead of becoming a live formula (issue 15)."""
+    cell = ws.cell(row, col, _clean(value))
+    if isinstance(value, str) and value.startswith("="):
+        cell.data_type = "s"
+    return cell
 
 
 def _write_frame(ws, frame: pd.DataFrame, start_row: int, bold) -> int:
     for col, name in enumerate(frame.columns, start=1):
-        ws.cell(start_row, col, str(name)).font = bold
+        _put(ws, start_row, col, str(name)).font = bold
     numeric = [str(c) in NUMBER_COLUMNS for c in frame.columns]
     for r, record in enumerate(frame.itertuples(index=False), start=start_row + 1):
         for col, value in enumerate(record, start=1):
             figure = id_figure(value) if numeric[col - 1] else None
             if figure is not None:
-                cell = ws.cell(r, col, figure[0])
-                cell.number_format = figure[1]
+                ws.cell(r, col, figure[0]).number_format = figure[1]
                 continue
             if hasattr(value, "item") and not isinstance(value, str):
                 value = value.item()  # NumPy scalars as Python numbers
-            cell = ws.cell(r, col, _clean(value))
-            if isinstance(value, str) and value.startswith("="):
-                cell.data_type = "s"
-            elif (fmt := _format_for(_clean(value))) is not None:
+            cell = _put(ws, r, col, value)
+            if cell.data_type != "s" and (fmt := _format_for(_clean(value))) is not None:
                 cell.number_format = fmt
     return start_row + len(frame) + 1
 
@@ -132,23 +136,23 @@ def write_xlsx(data: ReportData, path: str | Path) -> Path:
 
     ws = wb.active
     ws.title = s["durations"]
-    ws.cell(1, 1, f"{t['durations']} — {data.period.label} — {data.scope}").font = title_font
+    _put(ws, 1, 1, f"{t['durations']} — {data.period.label} — {data.scope}").font = title_font
     end = _write_frame(ws, data.durations, 3, bold)
     _widths(ws, [34, 14, 10, 44, 70])
     _table_sheet(ws, 3, len(data.durations.columns), end - 1)
 
     ws = wb.create_sheet(s["scorecard"])
-    ws.cell(1, 1, f"{t['scorecard']} — {data.period.label}").font = title_font
+    _put(ws, 1, 1, f"{t['scorecard']} — {data.period.label}").font = title_font
     row = 3
     if data.scorecards is None or data.scorecards.rows.empty:
-        ws.cell(row, 1, t["no_scorecard"].format(period=data.period.label))
+        _put(ws, row, 1, t["no_scorecard"].format(period=data.period.label))
     else:
         for tpl, agent, rows, total in iter_scorecards(data.scorecards):
             who = t["agent"].format(agent=agent) if agent else t["team"]
-            ws.cell(row, 1, f"{tpl.name} — {who}").font = bold
+            _put(ws, row, 1, f"{tpl.name} — {who}").font = bold
             row = _write_frame(ws, scorecard_display(rows, tpl, data.lang), row + 1, bold)
             for line in total_line(total, data.lang).split("\n"):
-                ws.cell(row, 1, line).font = bold
+                _put(ws, row, 1, line).font = bold
                 row += 1
             row += 1
     _widths(ws, [60, 8, 14, 14, 14, 10, 60])
@@ -156,7 +160,7 @@ def write_xlsx(data: ReportData, path: str | Path) -> Path:
     _print_setup(ws, None)
 
     ws = wb.create_sheet(s["frt"])
-    ws.cell(1, 1, t["frt"]).font = title_font
+    _put(ws, 1, 1, t["frt"]).font = title_font
     frt = data.frt[["bucket_label", "n_pairs", "pct_of_pairs"]].copy()
     frt["bucket_label"] = [frt_bucket_label(b, data.lang) for b in frt["bucket_label"]]
     frt.columns = s["frt_cols"]
@@ -173,21 +177,21 @@ def write_xlsx(data: ReportData, path: str | Path) -> Path:
     _table_sheet(ws, 3, 3, end - 1)
 
     ws = wb.create_sheet(s["heatmap"])
-    ws.cell(1, 1, t["heatmap"]).font = title_font
-    ws.cell(3, 1, s["hour"]).font = bold
+    _put(ws, 1, 1, t["heatmap"]).font = title_font
+    _put(ws, 3, 1, s["hour"]).font = bold
     for h in range(24):
-        ws.cell(3, h + 2, h).font = bold
+        _put(ws, 3, h + 2, h).font = bold
     for d in range(7):
-        ws.cell(4 + d, 1, WEEKDAYS[data.lang][d]).font = bold
+        _put(ws, 4 + d, 1, WEEKDAYS[data.lang][d]).font = bold
         for h in range(24):
-            ws.cell(4 + d, h + 2, int(data.heatmap[d, h]))
+            _put(ws, 4 + d, h + 2, int(data.heatmap[d, h]))
     ws.conditional_formatting.add("B4:Y10", ColorScaleRule(start_type="min", start_color="FFFFFF", end_type="max", end_color="1F4E79"))
     _widths(ws, [8] + [5] * 24)
     ws.freeze_panes = "B4"
     _print_setup(ws, 3)
 
     ws = wb.create_sheet(s["trend"])
-    ws.cell(1, 1, t["trend"]).font = title_font
+    _put(ws, 1, 1, t["trend"]).font = title_font
     trend = data.trend[["period_label", "avg_business_minutes", "pct_within_1_working_day", "n_valid_pairs"]].copy()
     trend.columns = s["trend_cols"]
     end = _write_frame(ws, trend, 3, bold)
@@ -195,7 +199,7 @@ def write_xlsx(data: ReportData, path: str | Path) -> Path:
     _table_sheet(ws, 3, 4, end - 1)
 
     ws = wb.create_sheet(s["agents"])
-    ws.cell(1, 1, f"{t['agents']} — {data.period.label}").font = title_font
+    _put(ws, 1, 1, f"{t['agents']} — {data.period.label}").font = title_font
     agents = data.agents[["agent_id", "avg_business_minutes", "pct_within_1_working_day", "n_queues"]].copy()
     agents.columns = s["agent_cols"]
     end = _write_frame(ws, agents, 3, bold)
