@@ -382,3 +382,15 @@ def test_indonesian_report_speaks_indonesian(demo_duckdb, tmp_path):
     assert "≥ 8 jam" in id_html and "0-5 menit" in id_html
     assert id_html.count('id="bases"') == 1 and "waktu kalender" in id_html
     assert "no data: no sales report (orders) loaded" in en_html and "8 h+" in en_html and "menit" not in en_html
+
+
+def test_chart_axes_at_300k_and_below_one():
+    from kpi_transforms.present.html import svg_bar_chart, svg_line_chart
+
+    big = svg_bar_chart(["0-5 menit", "5-15 menit"], [300_000.0, 120_000.0], label="FRT", lang="id")
+    labels = re.findall(r'text-anchor="end"[^>]*>([^<]*)</text>', big)
+    assert labels == ["0", "125.000", "250.000", "375.000", "500.000"]
+    left = float(re.search(r'<line x1="(\d+)"', big).group(1))
+    assert left >= 10 + 7 * len("500.000")  # the widest label fits left of the plot (was cut to "00.000")
+    small = svg_line_chart(["2025-01", "2025-02"], [1.7, 0.4], label="FRT", lang="id")
+    assert re.findall(r'text-anchor="end"[^>]*>([^<]*)</text>', small) == ["0", "0,5", "1", "1,5", "2"]  # was 0, 1, 1, 2, 2

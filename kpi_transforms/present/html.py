@@ -52,6 +52,19 @@ def _num(value: float, lang: str, digits: int = 1) -> str:
     return fmt_compact(float(value), lang, digits)
 
 
+def _tick_labels(vmax: float, lang: str) -> list[str]:
+    """The five grid labels 0 .. vmax with as many decimals as the step needs (0, 0,5, 1, 1,5, 2
+    instead of 0, 1, 1, 2, 2)."""
+    step = vmax / 4
+    digits = 0 if float(step).is_integer() else 1 if float(step * 10).is_integer() else 2
+    return [_num(step * i, lang, digits) for i in range(5)]
+
+
+def _left_margin(labels: Sequence[str], minimum: int = 44) -> int:
+    """Room for the widest axis label (about 7 px a character at 12 px), so 300.000 is not cut to 00.000."""
+    return max(minimum, 10 + 7 * max((len(t) for t in labels), default=0))
+
+
 def _svg_open(width: int, height: int, label: str) -> str:
     return (f'<svg class="chart" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
             f'aria-label="{_e(label)}" font-family="sans-serif" font-size="12">')
@@ -68,14 +81,15 @@ def svg_bar_chart(labels: Sequence[str], values: Sequence[float], *, label: str,
     vals = [0.0 if v is None or not np.isfinite(v) else float(v) for v in values]
     if not labels or sum(vals) == 0:
         return _empty_svg(label, lang, width)
-    left, right, top, bottom = 44, 10, 16, 40
-    plot_w, plot_h = width - left - right, height - top - bottom
     vmax = _nice_max(max(vals), integer=all(float(v).is_integer() for v in vals))
+    ticks = _tick_labels(vmax, lang)
+    left, right, top, bottom = _left_margin(ticks), 10, 16, 40
+    plot_w, plot_h = width - left - right, height - top - bottom
     parts = [_svg_open(width, height, label)]
     for i in range(5):
         y = top + plot_h - plot_h * i / 4
         parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="{PALETTE["grid"]}"/>')
-        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="{PALETTE["axis"]}">{_e(_num(vmax * i / 4, lang))}</text>')
+        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="{PALETTE["axis"]}">{_e(ticks[i])}</text>')
     slot = plot_w / len(vals)
     bar_w = max(4.0, slot * 0.7)
     for i, (name, v) in enumerate(zip(labels, vals)):
@@ -128,14 +142,15 @@ def svg_line_chart(labels: Sequence[str], values: Sequence[float | None], *, lab
     present = [v for v in vals if v is not None]
     if not labels or not present:
         return _empty_svg(label, lang, width)
-    left, right, top, bottom, inset = 44, 14, 22, 40, 30
-    plot_w, plot_h = width - left - right, height - top - bottom
     vmax = fixed_max or _nice_max(max(present))
+    ticks = _tick_labels(vmax, lang)
+    left, right, top, bottom, inset = _left_margin(ticks), 14, 22, 40, 30
+    plot_w, plot_h = width - left - right, height - top - bottom
     parts = [_svg_open(width, height, label)]
     for i in range(5):
         y = top + plot_h - plot_h * i / 4
         parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="{PALETTE["grid"]}"/>')
-        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="{PALETTE["axis"]}">{_e(_num(vmax * i / 4, lang, 0))}</text>')
+        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="{PALETTE["axis"]}">{_e(ticks[i])}</text>')
     step = (plot_w - 2 * inset) / max(len(vals) - 1, 1)
     points, segment = [], []
     for i, v in enumerate(vals):
