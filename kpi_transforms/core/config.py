@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from kpi_transforms.core.schema import CHANNELS
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DATE_ORDERS = ("auto", "dmy", "mdy", "ymd")
 
@@ -60,6 +62,58 @@ class Config:
     max_zip_member_bytes: int = 512 * 1024 * 1024
     max_zip_total_bytes: int = 2 * 1024 * 1024 * 1024
     source_path: str | None = None
+    kpi: "KpiSettings" = dataclasses.field(default_factory=lambda: KpiSettings())
+
+
+@dataclasses.dataclass(frozen=True)
+class KpiSettings:
+    """The ``kpis:`` section (issue 19): conversation, handling-time, FCR and SLA parameters."""
+
+    conversation_gap_hours: float = 24.0
+    aht_idle_minutes: float = 10.0
+    fcr_days: int = 7
+    # First-reply SLA per channel in working minutes (seed 002: chat stricter than e-mail).
+    sla_minutes: Mapping[str, float] = dataclasses.field(
+        default_factory=lambda: {"whatsapp": 30.0, "marketplace": 30.0, "other": 30.0, "email": 60.0})
+
+
+_KPI_KEYS = {"conversation_gap_hours", "aht_idle_minutes", "fcr_days", "sla_minutes"}
+
+
+def _parse_kpi_settings(raw: Any) -> KpiSettings:
+    raw = raw or {}
+    if not isinstance(raw, dict):
+        raise ConfigError("kpis: expected a mapping")
+    _unknown("kpis.", raw, _KPI_KEYS)
+    kwargs: dict[str, Any] = {}
+    for key in ("conversation_gap_hours", "aht_idle_minutes"):
+        if key in raw:
+            try:
+                value = float(raw[key])
+            except (TypeError, ValueError) as exc:
+                raise ConfigError(f"kpis.{key}: {raw[key]!r} is not a number") from exc
+            if not value > 0:
+                raise ConfigError(f"kpis.{key}: must be greater than 0")
+            kwargs[key] = value
+    if "fcr_days" in raw:
+        if not isinstance(raw["fcr_days"], int) or raw["fcr_days"] < 1:
+            raise ConfigError(f"kpis.fcr_days: {raw['fcr_days']!r} is not a whole number of days >= 1")
+        kwargs["fcr_days"] = raw["fcr_days"]
+    if "sla_minutes" in raw:
+        sla = raw["sla_minutes"] or {}
+        if not isinstance(sla, dict):
+            raise ConfigError("kpis.sla_minutes: expected a mapping channel -> working minutes")
+        _unknown("kpis.sla_minutes.", sla, set(CHANNELS))
+        merged = dict(KpiSettings().sla_minutes)
+        for channel, minutes in sla.items():
+            try:
+                merged[channel] = float(minutes)
+            except (TypeError, ValueError) as exc:
+                raise ConfigError(f"kpis.sla_minutes.{channel}: {minutes!r} is not a number") from exc
+            if not merged[channel] > 0:
+                raise ConfigError(f"kpis.sla_minutes.{channel}: must be greater than 0")
+        kwargs["sla_minutes"] = merged
+    return KpiSettings(**kwargs)
 
 
 _TOP_KEYS = {
@@ -75,6 +129,7 @@ _TOP_KEYS = {
     "lake_dir",
     "landing_dir",
     "zip_limits",
+    "kpis",
 }
 _HOLIDAY_KEYS = {"country", "categories", "extra_closed", "extra_open"}
 _AGENT_KEYS = {"id", "names", "phones", "emails"}
@@ -266,6 +321,8 @@ def parse_config(raw: Mapping[str, Any] | None, source_path: str | None = None) 
             kwargs["max_zip_member_bytes"] = int(zl["max_member_bytes"])
         if "max_total_bytes" in zl:
             kwargs["max_zip_total_bytes"] = int(zl["max_total_bytes"])
+    if "kpis" in raw:
+        kwargs["kpi"] = _parse_kpi_settings(raw["kpis"])
     return Config(**kwargs)
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from kpi_transforms.core.schema import CHANNELS
+
 KPI_SCHEMA = pa.schema(
     [
         ("kpi_code", pa.string()), ("period_type", pa.string()), ("period_start", pa.date32()),
@@ -33,6 +35,10 @@ KPI_CODES: dict[str, str] = {
     "reorder_rate": "percent",
     "csat_rate": "percent", "resolution_rate": "percent",
     "chat_volume": "count", "chats_allocated": "count", "chats_manual": "count",
+    # issue 19 (docs/DECISIONS.md, section "issue 19"): conversations, per-channel codes.
+    "aht_avg": "seconds", "aht_median": "seconds", "aht_p90": "seconds",
+    "art_avg": "seconds", "art_median": "seconds", "art_p90": "seconds",
+    "fcr_rate": "percent", **{f"fcr_rate_{ch}": "percent" for ch in CHANNELS},
 }
 AUDIT_KPI_CODES = ("response_validated_rate", "response_speed_rate")
 NO_ORDERS = "no data: no sales report (orders) loaded"

@@ -33,6 +33,7 @@ import pandas as pd
 from kpi_transforms.core.calendar import BusinessCalendar, to_epoch_seconds
 from kpi_transforms.core.numbers import id_number
 from kpi_transforms.core.periods import Period, _add_months
+from kpi_transforms.core.schema import CHANNELS
 from kpi_transforms.metrics.catalogue import AUDIT_KPI_CODES, KPI_CODES, KPI_SCHEMA, MARKETS, NO_ORDERS, NO_RATINGS, NO_SAMPLE
 
 
@@ -303,6 +304,30 @@ def volume_kpis(pairs: pd.DataFrame, threads: pd.DataFrame, agent_id: str | None
     ]
 
 
+def conversation_kpis(conv: pd.DataFrame) -> list[KpiValue]:
+    """AHT, ART and FCR (issue 19) of the conversations started in the period
+    (:mod:`kpi_transforms.metrics.conversations`)."""
+    status = conv["status"].astype(object).to_numpy()
+    resolved = conv[status == "resolved"]
+    n_open, n_unanswered = int((status == "open").sum()), int((status == "unanswered").sum())
+    left_out = _join_notes(f"{n_open} conversation(s) still open" if n_open else None,
+                           f"{n_unanswered} conversation(s) ended with the customer unanswered" if n_unanswered else None)
+    note = _join_notes(left_out, "not counted") if left_out else None
+    out = duration_kpis(("aht_avg", "aht_median", "aht_p90"), _num(resolved["handle_seconds"]), "resolved conversations", note)
+    out += duration_kpis(("art_avg", "art_median", "art_p90"), _num(resolved["resolution_business_seconds"]),
+                         "resolved conversations", note)
+    fcr = _bool(resolved["is_fcr"])
+    channel = resolved["channel"].astype(object).to_numpy()
+    for code, sel in (("fcr_rate", np.ones(len(resolved), dtype=bool)),
+                      *((f"fcr_rate_{ch}", channel == ch) for ch in CHANNELS)):
+        flags = fcr[sel]
+        pending = int(flags.isna().sum())
+        out.append(rate_kpi(code, int(flags.fillna(False).sum()), int(flags.notna().sum()),
+                            "resolved conversations past the FCR window",
+                            f"{pending} resolved conversation(s) still inside the FCR window, not counted" if pending else None))
+    return out
+
+
 # --------------------------------------------------------------------------------------------
 # One period
 @dataclasses.dataclass(frozen=True)
@@ -330,6 +355,7 @@ class PeriodFacts:
     first_orders: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)  # customer, first_order_date, agent_id
     ratings: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)  # with agent_id
     sources: Sources = dataclasses.field(default_factory=Sources)
+    conversations: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)  # started in the period
     audit: pd.DataFrame | None = None  # rows of kpi_transforms.audit.audit_kpis, if available
 
     def __post_init__(self) -> None:
@@ -352,6 +378,8 @@ _EMPTY_COLUMNS = {
     "orders": ["order_date", "amount_idr", "market", "agent_id"],
     "first_orders": ["customer", "first_order_date", "agent_id"],
     "ratings": ["thread_id", "stars", "agent_id"],
+    "conversations": ["thread_id", "channel", "customer", "agent_id", "status", "handle_seconds",
+                      "resolution_business_seconds", "is_fcr"],
 }
 
 
@@ -371,6 +399,7 @@ def kpi_values(facts: PeriodFacts, period: Period, calendar: BusinessCalendar, a
     values.append(new_customer_count_kpi(_of(facts.first_orders, agent), period, facts.sources))
     values += rating_kpis(_of(facts.ratings, agent), facts.sources)
     values += volume_kpis(pairs, facts.threads, agent)
+    values += conversation_kpis(_of(facts.conversations, agent))
     values += _audit_values(facts.audit, agent)
     by_code = {v.kpi_code: v for v in values}
     return [by_code[code] for code in KPI_CODES]
@@ -395,7 +424,8 @@ def _audit_values(audit: pd.DataFrame | None, agent: str | None) -> list[KpiValu
 def period_agents(facts: PeriodFacts) -> list[str]:
     """Agents with at least one fact in the period, or a thread allocated to them (sorted)."""
     agents: set[str] = set()
-    for frame in (facts.pairs, facts.quotes, facts.cases, facts.follow_ups, facts.ratings, facts.first_orders):
+    for frame in (facts.pairs, facts.quotes, facts.cases, facts.follow_ups, facts.ratings, facts.first_orders,
+                  facts.conversations):
         agents |= {a for a in frame["agent_id"].dropna().unique() if isinstance(a, str)}
     agents |= {a for a in facts.threads["primary_agent_id"].dropna().unique() if isinstance(a, str)}
     if len(facts.orders):
