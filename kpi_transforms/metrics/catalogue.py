@@ -39,7 +39,12 @@ KPI_CODES: dict[str, str] = {
     "aht_avg": "seconds", "aht_median": "seconds", "aht_p90": "seconds",
     "art_avg": "seconds", "art_median": "seconds", "art_p90": "seconds",
     "fcr_rate": "percent", **{f"fcr_rate_{ch}": "percent" for ch in CHANNELS},
+    "sla_compliance_rate": "percent", **{f"sla_compliance_rate_{ch}": "percent" for ch in CHANNELS},
 }
+# The reply-pair KPIs split by channel: <code>_<channel> for every channel of core.schema.
+RESPONSE_CODES = ("reply_duration_avg", "reply_duration_median", "reply_duration_p90", "frt_avg", "frt_median", "frt_p90",
+                  "frt_total_avg", "frt_total_median", "frt_total_p90", "response_rate_1wd", "response_rate_24h")
+KPI_CODES.update({f"{code}_{ch}": KPI_CODES[code] for ch in CHANNELS for code in (*RESPONSE_CODES, "chat_volume")})
 AUDIT_KPI_CODES = ("response_validated_rate", "response_speed_rate")
 NO_ORDERS = "no data: no sales report (orders) loaded"
 NO_RATINGS = "no data: no chat ratings loaded (WhatsApp and e-mail carry no ratings; marketplace exports do)"

@@ -31,10 +31,12 @@ import numpy as np
 import pandas as pd
 
 from kpi_transforms.core.calendar import BusinessCalendar, to_epoch_seconds
+from kpi_transforms.core.config import KpiSettings
 from kpi_transforms.core.numbers import id_number
 from kpi_transforms.core.periods import Period, _add_months
 from kpi_transforms.core.schema import CHANNELS
-from kpi_transforms.metrics.catalogue import AUDIT_KPI_CODES, KPI_CODES, KPI_SCHEMA, MARKETS, NO_ORDERS, NO_RATINGS, NO_SAMPLE
+from kpi_transforms.metrics.catalogue import (AUDIT_KPI_CODES, KPI_CODES, KPI_SCHEMA, MARKETS, NO_ORDERS, NO_RATINGS, NO_SAMPLE,
+                                              RESPONSE_CODES)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -304,6 +306,48 @@ def volume_kpis(pairs: pd.DataFrame, threads: pd.DataFrame, agent_id: str | None
     ]
 
 
+def sla_kpi(code: str, pairs: pd.DataFrame, calendar: BusinessCalendar, sla_minutes: dict[str, float],
+            horizon: pd.Timestamp | None, note: str | None = None) -> KpiValue:
+    """``sla_compliance_rate``: % of counted queues answered within their channel's first-reply
+    target (working minutes, ``kpis.sla_minutes``). Counted: valid answered queues, and
+    unanswered ones outside closed periods once the data horizon is past the target (a miss);
+    unanswered ones still inside it are pending (named, not counted)."""
+    target = pairs["channel"].astype(object).map(lambda ch: float(sla_minutes.get(ch, sla_minutes.get("other", 30.0))) * 60.0)
+    target = target.to_numpy(dtype=float)
+    valid = _bool(pairs["is_valid"]).fillna(False).to_numpy(dtype=bool)
+    answered = (pairs["status"] == "answered").to_numpy(dtype=bool) & valid
+    unanswered = (pairs["status"] == "unanswered").to_numpy(dtype=bool) & ~_bool(pairs["is_in_closed_period"]).fillna(False).to_numpy(dtype=bool)
+    hits = int((answered & (_num(pairs["business_seconds"]) <= target)).sum())
+    missed = np.zeros(len(pairs), dtype=bool)
+    if unanswered.any() and horizon is not None:
+        q = to_epoch_seconds(pd.to_datetime(pairs["question_at"][unanswered], utc=True))
+        stamp = pd.Timestamp(horizon)
+        stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+        waited = calendar.business_seconds(q, np.full(len(q), int(stamp.timestamp()), dtype=np.int64))
+        missed[np.flatnonzero(unanswered)] = waited > target[unanswered]
+    pending = int(unanswered.sum() - missed.sum())
+    return rate_kpi(code, hits, int(answered.sum() + missed.sum()), "counted customer queues",
+                    _join_notes(note, f"{pending} queue(s) still pending, not counted" if pending else None))
+
+
+def channel_kpis(pairs: pd.DataFrame, calendar: BusinessCalendar, sla_minutes: dict[str, float],
+                 horizon: pd.Timestamp | None) -> list[KpiValue]:
+    """SLA compliance and the reply-pair KPIs and chat volume per channel (issue 19):
+    ``<code>_<channel>`` computed on the group's pairs of that channel."""
+    out = [sla_kpi("sla_compliance_rate", pairs, calendar, sla_minutes, horizon)]
+    channel = pairs["channel"].astype(object).to_numpy()
+    for ch in CHANNELS:
+        sub = pairs[channel == ch]
+        minutes = float(sla_minutes.get(ch, 30.0))
+        out.append(sla_kpi(f"sla_compliance_rate_{ch}", sub, calendar, sla_minutes, horizon,
+                           f"target {minutes:g} working minutes"))
+        out += [dataclasses.replace(v, kpi_code=f"{v.kpi_code}_{ch}") for v in response_kpis(sub, calendar)
+                if v.kpi_code in RESPONSE_CODES]
+        n = int(sub["thread_id"].nunique())
+        out.append(KpiValue(f"chat_volume_{ch}", float(n), "count", n))
+    return out
+
+
 def conversation_kpis(conv: pd.DataFrame) -> list[KpiValue]:
     """AHT, ART and FCR (issue 19) of the conversations started in the period
     (:mod:`kpi_transforms.metrics.conversations`)."""
@@ -356,6 +400,8 @@ class PeriodFacts:
     ratings: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)  # with agent_id
     sources: Sources = dataclasses.field(default_factory=Sources)
     conversations: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)  # started in the period
+    horizon: pd.Timestamp | None = None  # latest message loaded (data horizon)
+    settings: KpiSettings = dataclasses.field(default_factory=KpiSettings)
     audit: pd.DataFrame | None = None  # rows of kpi_transforms.audit.audit_kpis, if available
 
     def __post_init__(self) -> None:
@@ -367,7 +413,7 @@ class PeriodFacts:
 
 
 _EMPTY_COLUMNS = {
-    "pairs": ["pair_id", "thread_id", "customer_id", "agent_id", "status", "is_valid", "is_in_closed_period", "calendar_seconds",
+    "pairs": ["pair_id", "thread_id", "channel", "customer_id", "agent_id", "status", "is_valid", "is_in_closed_period", "calendar_seconds",
               "business_seconds", "question_at", "reply_at", "first_auto_reply_at", "within_24h", "within_1_working_day"],
     "threads": ["thread_id", "primary_agent_id"],
     "first_queues": ["thread_id", "agent_id", "status", "is_valid", "business_seconds"],
@@ -400,6 +446,7 @@ def kpi_values(facts: PeriodFacts, period: Period, calendar: BusinessCalendar, a
     values += rating_kpis(_of(facts.ratings, agent), facts.sources)
     values += volume_kpis(pairs, facts.threads, agent)
     values += conversation_kpis(_of(facts.conversations, agent))
+    values += channel_kpis(pairs, calendar, dict(facts.settings.sla_minutes), facts.horizon)
     values += _audit_values(facts.audit, agent)
     by_code = {v.kpi_code: v for v in values}
     return [by_code[code] for code in KPI_CODES]

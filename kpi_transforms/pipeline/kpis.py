@@ -92,9 +92,11 @@ def load_period_facts(warehouse: Warehouse, period: Period, config: Config | Non
         " left join marts.fct_thread t on t.thread_id = r.thread_id"
         " where r.rated_at_local >= :lo and r.rated_at_local < :hi", b)
     conv = period_conversations(warehouse, conn, period, config)
+    horizon = warehouse.scalar("select max(sent_at) from marts.fct_message", conn=conn)
     return PeriodFacts(pairs=pairs, threads=threads, first_queues=first_queues, quotes=quotes, cases=cases,
                        follow_ups=follow_ups, orders=orders, first_orders=first_orders, ratings=ratings, sources=sources,
-                       conversations=conv)
+                       conversations=conv, horizon=None if horizon is None else pd.Timestamp(horizon),
+                       settings=config.kpi)
 
 
 def period_conversations(warehouse: Warehouse, conn, period: Period, config: Config) -> pd.DataFrame:
