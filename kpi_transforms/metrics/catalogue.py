@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from kpi_transforms.core.schema import CHANNELS
+from kpi_transforms.core.schema import ALL_INTENTS, CHANNELS
 
 KPI_SCHEMA = pa.schema(
     [
@@ -41,6 +41,10 @@ KPI_CODES: dict[str, str] = {
     "fcr_rate": "percent", **{f"fcr_rate_{ch}": "percent" for ch in CHANNELS},
     "sla_compliance_rate": "percent", **{f"sla_compliance_rate_{ch}": "percent" for ch in CHANNELS},
 }
+# Complaint categories of marts.fct_case (facts/intent_keywords.yaml complaint_categories).
+ISSUE_CATEGORIES = ("kurang", "rusak", "salah_kirim", "telat", "lainnya")
+KPI_CODES.update({f"issues_{c}": "count" for c in ISSUE_CATEGORIES})
+KPI_CODES.update({f"queues_{i}": "count" for i in ALL_INTENTS})
 # The reply-pair KPIs split by channel: <code>_<channel> for every channel of core.schema.
 RESPONSE_CODES = ("reply_duration_avg", "reply_duration_median", "reply_duration_p90", "frt_avg", "frt_median", "frt_p90",
                   "frt_total_avg", "frt_total_median", "frt_total_p90", "response_rate_1wd", "response_rate_24h")

@@ -34,9 +34,9 @@ from kpi_transforms.core.calendar import BusinessCalendar, to_epoch_seconds
 from kpi_transforms.core.config import KpiSettings
 from kpi_transforms.core.numbers import id_number
 from kpi_transforms.core.periods import Period, _add_months
-from kpi_transforms.core.schema import CHANNELS
-from kpi_transforms.metrics.catalogue import (AUDIT_KPI_CODES, KPI_CODES, KPI_SCHEMA, MARKETS, NO_ORDERS, NO_RATINGS, NO_SAMPLE,
-                                              RESPONSE_CODES)
+from kpi_transforms.core.schema import ALL_INTENTS, CHANNELS
+from kpi_transforms.metrics.catalogue import (AUDIT_KPI_CODES, ISSUE_CATEGORIES, KPI_CODES, KPI_SCHEMA, MARKETS, NO_ORDERS,
+                                              NO_RATINGS, NO_SAMPLE, RESPONSE_CODES)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -348,6 +348,26 @@ def channel_kpis(pairs: pd.DataFrame, calendar: BusinessCalendar, sla_minutes: d
     return out
 
 
+def issue_kpis(cases: pd.DataFrame, prev_cases: pd.DataFrame, pairs: pd.DataFrame, prev_pairs: pd.DataFrame,
+               prev_label: str) -> list[KpiValue]:
+    """Top issues with their trend (seed 002 "10 isu teratas + tren"): ``issues_<category>``
+    complaint cases opened in the period per category, ``queues_<intent>`` customer queues per
+    intent; the note gives the rank among its family and the previous period's count."""
+    out = []
+    for prefix, names, now, before, what in (
+            ("issues", ISSUE_CATEGORIES, cases["category"], prev_cases["category"], "complaint categories"),
+            ("queues", ALL_INTENTS, pairs["intent"].fillna("other"), prev_pairs["intent"].fillna("other"), "intents")):
+        counts = {n: int((now.astype(object) == n).sum()) for n in names}
+        earlier = {n: int((before.astype(object) == n).sum()) for n in names}
+        ranked = sorted(names, key=lambda n: (-counts[n], names.index(n)))
+        for name in names:
+            n, d = counts[name], counts[name] - earlier[name]
+            rank = f"rank {ranked.index(name) + 1} of {len(names)} {what}" if n else f"none of the {len(names)} {what}"
+            out.append(KpiValue(f"{prefix}_{name}", float(n), "count", n,
+                                f"{rank}; previous period ({prev_label}) {earlier[name]}, change {d:+d}"))
+    return out
+
+
 def conversation_kpis(conv: pd.DataFrame) -> list[KpiValue]:
     """AHT, ART and FCR (issue 19) of the conversations started in the period
     (:mod:`kpi_transforms.metrics.conversations`)."""
@@ -402,6 +422,9 @@ class PeriodFacts:
     conversations: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)  # started in the period
     horizon: pd.Timestamp | None = None  # latest message loaded (data horizon)
     settings: KpiSettings = dataclasses.field(default_factory=KpiSettings)
+    prev_cases: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)  # opened in the previous period
+    prev_pairs: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)  # queues of the previous period
+    prev_label: str = "previous period"
     audit: pd.DataFrame | None = None  # rows of kpi_transforms.audit.audit_kpis, if available
 
     def __post_init__(self) -> None:
@@ -413,12 +436,14 @@ class PeriodFacts:
 
 
 _EMPTY_COLUMNS = {
-    "pairs": ["pair_id", "thread_id", "channel", "customer_id", "agent_id", "status", "is_valid", "is_in_closed_period", "calendar_seconds",
+    "prev_cases": ["agent_id", "category"],
+    "prev_pairs": ["agent_id", "intent"],
+    "pairs": ["pair_id", "thread_id", "channel", "intent", "customer_id", "agent_id", "status", "is_valid", "is_in_closed_period", "calendar_seconds",
               "business_seconds", "question_at", "reply_at", "first_auto_reply_at", "within_24h", "within_1_working_day"],
     "threads": ["thread_id", "primary_agent_id"],
     "first_queues": ["thread_id", "agent_id", "status", "is_valid", "business_seconds"],
     "quotes": ["thread_id", "agent_id", "quote_at", "business_seconds", "is_in_closed_period"],
-    "cases": ["thread_id", "agent_id", "status", "first_response_at", "first_response_business_seconds",
+    "cases": ["thread_id", "agent_id", "category", "status", "first_response_at", "first_response_business_seconds",
               "resolution_business_seconds", "is_repeat", "is_in_closed_period"],
     "follow_ups": ["thread_id", "customer_id", "agent_id", "followed_up_at_local", "segment", "is_ordered"],
     "orders": ["order_date", "amount_idr", "market", "agent_id"],
@@ -447,6 +472,8 @@ def kpi_values(facts: PeriodFacts, period: Period, calendar: BusinessCalendar, a
     values += volume_kpis(pairs, facts.threads, agent)
     values += conversation_kpis(_of(facts.conversations, agent))
     values += channel_kpis(pairs, calendar, dict(facts.settings.sla_minutes), facts.horizon)
+    values += issue_kpis(_of(facts.cases, agent), _of(facts.prev_cases, agent), pairs, _of(facts.prev_pairs, agent),
+                         facts.prev_label)
     values += _audit_values(facts.audit, agent)
     by_code = {v.kpi_code: v for v in values}
     return [by_code[code] for code in KPI_CODES]

@@ -93,10 +93,16 @@ def load_period_facts(warehouse: Warehouse, period: Period, config: Config | Non
         " where r.rated_at_local >= :lo and r.rated_at_local < :hi", b)
     conv = period_conversations(warehouse, conn, period, config)
     horizon = warehouse.scalar("select max(sent_at) from marts.fct_message", conn=conn)
+    months = 1 if period.period_type == "month" else 3
+    previous = Period(period.period_type, _add_months(period.start, -months), period.start)
+    pb = _bounds(previous)
+    prev_cases = read("select agent_id, category from marts.fct_case where opened_at_local >= :lo and opened_at_local < :hi", pb)
+    prev_pairs = read(
+        "select agent_id, intent from marts.fct_reply_pair where question_at_local >= :lo and question_at_local < :hi", pb)
     return PeriodFacts(pairs=pairs, threads=threads, first_queues=first_queues, quotes=quotes, cases=cases,
                        follow_ups=follow_ups, orders=orders, first_orders=first_orders, ratings=ratings, sources=sources,
                        conversations=conv, horizon=None if horizon is None else pd.Timestamp(horizon),
-                       settings=config.kpi)
+                       settings=config.kpi, prev_cases=prev_cases, prev_pairs=prev_pairs, prev_label=previous.label)
 
 
 def period_conversations(warehouse: Warehouse, conn, period: Period, config: Config) -> pd.DataFrame:
