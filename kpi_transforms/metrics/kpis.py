@@ -368,6 +368,31 @@ def issue_kpis(cases: pd.DataFrame, prev_cases: pd.DataFrame, pairs: pd.DataFram
     return out
 
 
+def retention_kpis(orders: pd.DataFrame, period: Period, sources: "Sources") -> list[KpiValue]:
+    """``retention_rate`` / ``churn_rate`` (seed 003): of the customers who ordered in the
+    previous period (month / quarter), the share who ordered again / not again in this one.
+    ``orders`` hold the agent of the customer's latest order in the previous period."""
+    codes = ("retention_rate", "churn_rate")
+    if not sources.has_orders:
+        return [KpiValue(c, None, "percent", 0, NO_ORDERS) for c in codes]
+    months = 1 if period.period_type == "month" else 3
+    prev_lo = _add_months(period.start, -months)
+    known = orders[orders["customer"].notna().to_numpy(dtype=bool)]
+    dates = pd.to_datetime(known["order_date"]).dt.date
+    before = set(known["customer"][((dates >= prev_lo) & (dates < period.start)).to_numpy(dtype=bool)].astype(str))
+    now = set(known["customer"][((dates >= period.start) & (dates < period.end)).to_numpy(dtype=bool)].astype(str))
+    kept = len(before & now)
+    notes = []
+    if sources.order_min is not None and sources.order_min > prev_lo:
+        notes.append(f"the sales report starts on {sources.order_min}, after {prev_lo}: the previous customers may be incomplete")
+    if sources.order_max is not None and sources.order_max < period.end - dt.timedelta(days=1):
+        notes.append(f"the sales report ends on {sources.order_max}, before the period ends: churn may still fall")
+    note = _join_notes(*notes)
+    what = f"customers who ordered in the previous period ({prev_lo:%Y-%m}..{_add_months(period.start, -1):%Y-%m})"
+    return [rate_kpi("retention_rate", kept, len(before), what, note),
+            rate_kpi("churn_rate", len(before) - kept, len(before), what, note)]
+
+
 def conversation_kpis(conv: pd.DataFrame) -> list[KpiValue]:
     """AHT, ART and FCR (issue 19) of the conversations started in the period
     (:mod:`kpi_transforms.metrics.conversations`)."""
@@ -446,7 +471,7 @@ _EMPTY_COLUMNS = {
     "cases": ["thread_id", "agent_id", "category", "status", "first_response_at", "first_response_business_seconds",
               "resolution_business_seconds", "is_repeat", "is_in_closed_period"],
     "follow_ups": ["thread_id", "customer_id", "agent_id", "followed_up_at_local", "segment", "is_ordered"],
-    "orders": ["order_date", "amount_idr", "market", "agent_id"],
+    "orders": ["order_date", "amount_idr", "market", "customer", "agent_id"],
     "first_orders": ["customer", "first_order_date", "agent_id"],
     "ratings": ["thread_id", "stars", "agent_id"],
     "conversations": ["thread_id", "channel", "customer", "agent_id", "status", "handle_seconds",
@@ -467,6 +492,7 @@ def kpi_values(facts: PeriodFacts, period: Period, calendar: BusinessCalendar, a
     values += case_kpis(_of(facts.cases, agent))
     values += follow_up_kpis(_of(facts.follow_ups, agent), period, facts.sources)
     values += revenue_kpis(_of(facts.orders, agent), period, facts.sources, agent)
+    values += retention_kpis(_retention_orders(facts.orders, period, agent), period, facts.sources)
     values.append(new_customer_count_kpi(_of(facts.first_orders, agent), period, facts.sources))
     values += rating_kpis(_of(facts.ratings, agent), facts.sources)
     values += volume_kpis(pairs, facts.threads, agent)
@@ -477,6 +503,20 @@ def kpi_values(facts: PeriodFacts, period: Period, calendar: BusinessCalendar, a
     values += _audit_values(facts.audit, agent)
     by_code = {v.kpi_code: v for v in values}
     return [by_code[code] for code in KPI_CODES]
+
+
+def _retention_orders(orders: pd.DataFrame, period: Period, agent: str | None) -> pd.DataFrame:
+    """The orders of the customers of ``agent``: those whose latest order in the previous period
+    is attributed to the agent (every order of the team for ``agent`` None)."""
+    if agent is None or orders.empty:
+        return orders
+    months = 1 if period.period_type == "month" else 3
+    dates = pd.to_datetime(orders["order_date"]).dt.date
+    prev = orders[((dates >= _add_months(period.start, -months)) & (dates < period.start)).to_numpy(dtype=bool)]
+    prev = prev[prev["customer"].notna().to_numpy(dtype=bool)].assign(_d=pd.to_datetime(prev["order_date"]))
+    last = prev.sort_values(["_d"], kind="stable").groupby("customer").tail(1)
+    mine = set(last["customer"][(last["agent_id"] == agent).to_numpy(dtype=bool)])
+    return orders[orders["customer"].isin(mine).to_numpy(dtype=bool)]
 
 
 def _audit_values(audit: pd.DataFrame | None, agent: str | None) -> list[KpiValue]:
