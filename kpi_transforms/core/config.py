@@ -72,12 +72,13 @@ class KpiSettings:
     conversation_gap_hours: float = 24.0
     aht_idle_minutes: float = 10.0
     fcr_days: int = 7
+    abandon_days: int = 30
     # First-reply SLA per channel in working minutes (seed 002: chat stricter than e-mail).
     sla_minutes: Mapping[str, float] = dataclasses.field(
         default_factory=lambda: {"whatsapp": 30.0, "marketplace": 30.0, "other": 30.0, "email": 60.0})
 
 
-_KPI_KEYS = {"conversation_gap_hours", "aht_idle_minutes", "fcr_days", "sla_minutes"}
+_KPI_KEYS = {"conversation_gap_hours", "aht_idle_minutes", "fcr_days", "abandon_days", "sla_minutes"}
 
 
 def _parse_kpi_settings(raw: Any) -> KpiSettings:
@@ -95,10 +96,11 @@ def _parse_kpi_settings(raw: Any) -> KpiSettings:
             if not value > 0:
                 raise ConfigError(f"kpis.{key}: must be greater than 0")
             kwargs[key] = value
-    if "fcr_days" in raw:
-        if not isinstance(raw["fcr_days"], int) or raw["fcr_days"] < 1:
-            raise ConfigError(f"kpis.fcr_days: {raw['fcr_days']!r} is not a whole number of days >= 1")
-        kwargs["fcr_days"] = raw["fcr_days"]
+    for key in ("fcr_days", "abandon_days"):
+        if key in raw:
+            if not isinstance(raw[key], int) or isinstance(raw[key], bool) or raw[key] < 1:
+                raise ConfigError(f"kpis.{key}: {raw[key]!r} is not a whole number of days >= 1")
+            kwargs[key] = raw[key]
     if "sla_minutes" in raw:
         sla = raw["sla_minutes"] or {}
         if not isinstance(sla, dict):

@@ -21,6 +21,8 @@ time and count 0. ``resolution_business_seconds`` (ART): working seconds from th
 the thread) starts no conversation with the same intent (the intent of its first queue; none =
 ``other``) on any thread within ``fcr_days`` x 24 h after ``resolved_at``; null while that
 window is still open at the data horizon and the customer has not come back.
+``is_abandoned``: see :func:`_abandoned`. The agent of an unanswered conversation is the
+thread's primary agent.
 """
 
 from __future__ import annotations
@@ -31,15 +33,18 @@ import pandas as pd
 from kpi_transforms.core.calendar import BusinessCalendar, to_epoch_seconds
 
 CONVERSATION_COLUMNS = ["thread_id", "channel", "customer", "agent_id", "start_at", "start_local", "first_reply_at",
-                        "resolved_at", "status", "handle_seconds", "resolution_business_seconds", "intent", "is_fcr"]
+                        "resolved_at", "last_at", "status", "handle_seconds", "resolution_business_seconds", "intent", "is_fcr",
+                        "is_abandoned"]
 
 
 def conversations(messages: pd.DataFrame, horizon: pd.Timestamp | None, calendar: BusinessCalendar, timezone: str,
-                  gap_hours: float, idle_minutes: float, fcr_days: int) -> pd.DataFrame:
+                  gap_hours: float, idle_minutes: float, fcr_days: int, orders: pd.DataFrame | None = None,
+                  abandon_days: int = 30) -> pd.DataFrame:
     """One row per conversation of ``messages`` (columns :data:`CONVERSATION_COLUMNS`).
 
-    ``messages``: message_id, thread_id, channel, customer_id, sent_at (UTC), sender_role,
-    agent_id, is_auto_reply, intent (of the queue the message starts, else null).
+    ``messages``: message_id, thread_id, channel, customer_id, primary_agent_id, sent_at (UTC),
+    sender_role, agent_id, is_auto_reply, intent (of the queue the message starts, else null).
+    ``orders`` (customer, order_date), if a sales report is loaded, for ``is_abandoned``.
     """
     if messages.empty:
         return pd.DataFrame({c: pd.Series([], dtype=object) for c in CONVERSATION_COLUMNS})
@@ -65,6 +70,8 @@ def conversations(messages: pd.DataFrame, horizon: pd.Timestamp | None, calendar
         customer = t["customer_id"].dropna()
         customer = str(customer.iloc[0]) if len(customer) else f"thread:{thread_id}"
         channel = str(t["channel"].iloc[0])
+        primary = t["primary_agent_id"].dropna() if "primary_agent_id" in t.columns else pd.Series([], dtype=object)
+        primary = primary.iloc[0] if len(primary) else None
         cuts = np.flatnonzero(np.diff(ts) >= gap_s) + 1
         bounds = np.concatenate([[0], cuts, [len(ts)]])
         for lo, hi in zip(bounds[:-1], bounds[1:]):
@@ -82,11 +89,11 @@ def conversations(messages: pd.DataFrame, horizon: pd.Timestamp | None, calendar
                 gaps = np.diff(ts[first_reply:last + 1])
                 handle = float(gaps[gaps <= idle_s].sum())
             intent = intents[start] if isinstance(intents[start], str) else "other"
-            rows.append((thread_id, channel, customer, agents[first_reply] if first_reply is not None else None,
+            rows.append((thread_id, channel, customer, agents[first_reply] if first_reply is not None else primary,
                          ts[start], ts[first_reply] if first_reply is not None else np.nan,
-                         ts[last] if status == "resolved" else np.nan, status, handle, intent))
+                         ts[last] if status == "resolved" else np.nan, ts[hi - 1], status, handle, intent))
     conv = pd.DataFrame(rows, columns=["thread_id", "channel", "customer", "agent_id", "start_s", "first_reply_s",
-                                       "resolved_s", "status", "handle_seconds", "intent"])
+                                       "resolved_s", "last_s", "status", "handle_seconds", "intent"])
     resolved = conv["status"].to_numpy() == "resolved"
     art = np.full(len(conv), np.nan)
     if resolved.any():
@@ -94,11 +101,13 @@ def conversations(messages: pd.DataFrame, horizon: pd.Timestamp | None, calendar
                                                   conv["resolved_s"].to_numpy(dtype=float)[resolved].astype(np.int64))
     conv["resolution_business_seconds"] = art
     conv["is_fcr"] = _fcr(conv, horizon_s, fcr_days * 86400.0)
+    conv["is_abandoned"] = _abandoned(conv, orders, horizon_s, abandon_days, timezone)
     start = pd.to_datetime(conv["start_s"], unit="s", utc=True)
     conv["start_at"] = start
     conv["start_local"] = start.dt.tz_convert(timezone).dt.tz_localize(None)
     conv["first_reply_at"] = pd.to_datetime(conv["first_reply_s"], unit="s", utc=True)
     conv["resolved_at"] = pd.to_datetime(conv["resolved_s"], unit="s", utc=True)
+    conv["last_at"] = pd.to_datetime(conv["last_s"], unit="s", utc=True)
     return conv[CONVERSATION_COLUMNS]
 
 
@@ -113,5 +122,37 @@ def _fcr(conv: pd.DataFrame, horizon_s: float | None, window_s: float) -> pd.Ser
         if len(back):
             out[i] = False
         elif horizon_s is not None and horizon_s >= row.resolved_s + window_s:
+            out[i] = True
+    return pd.Series(out, index=conv.index)
+
+
+def _abandoned(conv: pd.DataFrame, orders: pd.DataFrame | None, horizon_s: float | None, days: int,
+               timezone: str) -> pd.Series:
+    """Per unanswered conversation: abandoned (True) when the customer starts no later
+    conversation on any thread and orders nothing (if a sales report is loaded) within ``days``
+    x 24 h after its last message; False when they came back; null while that window is open at
+    the data horizon. Null for the other conversations."""
+    out = pd.array([pd.NA] * len(conv), dtype="boolean")
+    window = days * 86400.0
+    starts = conv.groupby("customer")["start_s"].apply(lambda s: np.sort(s.to_numpy(dtype=float))).to_dict()
+    ordered: dict[str, np.ndarray] = {}
+    if orders is not None and len(orders):
+        known = orders[orders["customer"].notna().to_numpy(dtype=bool)]
+        local = pd.to_datetime(known["order_date"]).dt.tz_localize(timezone).dt.tz_convert("UTC")
+        day_s = to_epoch_seconds(local) if len(local) else np.zeros(0)
+        frame = pd.DataFrame({"customer": known["customer"].astype(str).to_numpy(), "day_s": day_s})
+        ordered = frame.groupby("customer")["day_s"].apply(lambda s: np.sort(s.to_numpy(dtype=float))).to_dict()
+    for i, row in enumerate(conv.itertuples(index=False)):
+        if row.status != "unanswered":
+            continue
+        later = starts[row.customer]
+        came_back = bool(((later > row.last_s) & (later <= row.last_s + window)).any())
+        orders_of = ordered.get(row.customer, np.zeros(0))
+        # an order dated on the day of the last message or later (order dates have no time)
+        last_day_s = pd.Timestamp(row.last_s, unit="s", tz="UTC").tz_convert(timezone).normalize().tz_convert("UTC").timestamp()
+        came_back = came_back or bool(((orders_of >= last_day_s) & (orders_of <= row.last_s + window)).any())
+        if came_back:
+            out[i] = False
+        elif horizon_s is not None and horizon_s >= row.last_s + window:
             out[i] = True
     return pd.Series(out, index=conv.index)

@@ -393,7 +393,7 @@ def retention_kpis(orders: pd.DataFrame, period: Period, sources: "Sources") -> 
             rate_kpi("churn_rate", len(before) - kept, len(before), what, note)]
 
 
-def conversation_kpis(conv: pd.DataFrame) -> list[KpiValue]:
+def conversation_kpis(conv: pd.DataFrame, sources_have_orders: bool = False) -> list[KpiValue]:
     """AHT, ART and FCR (issue 19) of the conversations started in the period
     (:mod:`kpi_transforms.metrics.conversations`)."""
     status = conv["status"].astype(object).to_numpy()
@@ -414,6 +414,15 @@ def conversation_kpis(conv: pd.DataFrame) -> list[KpiValue]:
         out.append(rate_kpi(code, int(flags.fillna(False).sum()), int(flags.notna().sum()),
                             "resolved conversations past the FCR window",
                             f"{pending} resolved conversation(s) still inside the FCR window, not counted" if pending else None))
+    over = conv[status != "open"]
+    abandoned = _bool(over["is_abandoned"])
+    unanswered = (over["status"].astype(object) == "unanswered").to_numpy(dtype=bool)
+    pending = int((unanswered & abandoned.isna().to_numpy(dtype=bool)).sum())
+    decided = ~unanswered | abandoned.notna().to_numpy(dtype=bool)
+    out.append(rate_kpi("abandonment_rate", int(abandoned.fillna(False).sum()), int(decided.sum()), "conversations over",
+                        _join_notes(f"{pending} unanswered conversation(s) whose customer may still come back, not counted"
+                                    if pending else None, None if sources_have_orders else
+                                    "no sales report loaded: only a return in the chats is checked")))
     return out
 
 
@@ -475,7 +484,7 @@ _EMPTY_COLUMNS = {
     "first_orders": ["customer", "first_order_date", "agent_id"],
     "ratings": ["thread_id", "stars", "agent_id"],
     "conversations": ["thread_id", "channel", "customer", "agent_id", "status", "handle_seconds",
-                      "resolution_business_seconds", "is_fcr"],
+                      "resolution_business_seconds", "is_fcr", "is_abandoned"],
 }
 
 
@@ -496,7 +505,7 @@ def kpi_values(facts: PeriodFacts, period: Period, calendar: BusinessCalendar, a
     values.append(new_customer_count_kpi(_of(facts.first_orders, agent), period, facts.sources))
     values += rating_kpis(_of(facts.ratings, agent), facts.sources)
     values += volume_kpis(pairs, facts.threads, agent)
-    values += conversation_kpis(_of(facts.conversations, agent))
+    values += conversation_kpis(_of(facts.conversations, agent), facts.sources.has_orders)
     values += channel_kpis(pairs, calendar, dict(facts.settings.sla_minutes), facts.horizon)
     values += issue_kpis(_of(facts.cases, agent), _of(facts.prev_cases, agent), pairs, _of(facts.prev_pairs, agent),
                          facts.prev_label)

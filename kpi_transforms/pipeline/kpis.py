@@ -114,16 +114,20 @@ def period_conversations(warehouse: Warehouse, conn, period: Period, config: Con
         "   where t.customer_id is not null),"
         " wanted as (select thread_id from scope union select t.thread_id from marts.fct_thread t"
         "   join customers c on c.customer_id = t.customer_id)"
-        " select m.message_id, m.thread_id, m.channel, t.customer_id, m.sent_at, m.sender_role, m.agent_id, m.is_auto_reply,"
+        " select m.message_id, m.thread_id, m.channel, t.customer_id, t.primary_agent_id, m.sent_at, m.sender_role, m.agent_id, m.is_auto_reply,"
         "   p.intent"
         " from marts.fct_message m join wanted w on w.thread_id = m.thread_id"
         " left join marts.fct_thread t on t.thread_id = m.thread_id"
         " left join marts.fct_reply_pair p on p.question_message_id = m.message_id"
         " where m.sender_role in ('customer', 'agent')", _bounds(period), conn=conn)
     horizon = warehouse.scalar("select max(sent_at) from marts.fct_message", conn=conn)
+    orders = warehouse.read_df(
+        "select coalesce(customer_id, customer_key) as customer, order_date from marts.fct_order where order_date >= :lo",
+        {"lo": period.start}, conn=conn)
     settings = config.kpi
     conv = conversations(messages, None if horizon is None else pd.Timestamp(horizon), BusinessCalendar.from_config(config),
-                         config.timezone, settings.conversation_gap_hours, settings.aht_idle_minutes, settings.fcr_days)
+                         config.timezone, settings.conversation_gap_hours, settings.aht_idle_minutes, settings.fcr_days,
+                         orders, settings.abandon_days)
     local = pd.to_datetime(conv["start_local"])
     inside = (local >= pd.Timestamp(period.start)) & (local < pd.Timestamp(period.end))
     return conv[inside.to_numpy(dtype=bool)].reset_index(drop=True)
