@@ -73,12 +73,26 @@ class KpiSettings:
     aht_idle_minutes: float = 10.0
     fcr_days: int = 7
     abandon_days: int = 30
+    # Cost per contact (seed 003): the team's monthly cost in rupiah, optionally per agent.
+    monthly_team_cost_idr: float | None = None
+    agent_monthly_cost_idr: Mapping[str, float] = dataclasses.field(default_factory=dict)
     # First-reply SLA per channel in working minutes (seed 002: chat stricter than e-mail).
     sla_minutes: Mapping[str, float] = dataclasses.field(
         default_factory=lambda: {"whatsapp": 30.0, "marketplace": 30.0, "other": 30.0, "email": 60.0})
 
 
-_KPI_KEYS = {"conversation_gap_hours", "aht_idle_minutes", "fcr_days", "abandon_days", "sla_minutes"}
+_KPI_KEYS = {"conversation_gap_hours", "aht_idle_minutes", "fcr_days", "abandon_days", "sla_minutes",
+             "monthly_team_cost_idr", "agent_monthly_cost_idr"}
+
+
+def _cost(value: Any, where: str) -> float:
+    try:
+        cost = float(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: {value!r} is not an amount in rupiah") from exc
+    if not cost >= 0:
+        raise ConfigError(f"{where}: must be 0 or more")
+    return cost
 
 
 def _parse_kpi_settings(raw: Any) -> KpiSettings:
@@ -101,6 +115,13 @@ def _parse_kpi_settings(raw: Any) -> KpiSettings:
             if not isinstance(raw[key], int) or isinstance(raw[key], bool) or raw[key] < 1:
                 raise ConfigError(f"kpis.{key}: {raw[key]!r} is not a whole number of days >= 1")
             kwargs[key] = raw[key]
+    if raw.get("monthly_team_cost_idr") is not None:
+        kwargs["monthly_team_cost_idr"] = _cost(raw["monthly_team_cost_idr"], "kpis.monthly_team_cost_idr")
+    if "agent_monthly_cost_idr" in raw:
+        costs = raw["agent_monthly_cost_idr"] or {}
+        if not isinstance(costs, dict):
+            raise ConfigError("kpis.agent_monthly_cost_idr: expected a mapping agent id -> rupiah per month")
+        kwargs["agent_monthly_cost_idr"] = {str(k): _cost(v, f"kpis.agent_monthly_cost_idr.{k}") for k, v in costs.items()}
     if "sla_minutes" in raw:
         sla = raw["sla_minutes"] or {}
         if not isinstance(sla, dict):

@@ -393,6 +393,21 @@ def retention_kpis(orders: pd.DataFrame, period: Period, sources: "Sources") -> 
             rate_kpi("churn_rate", len(before) - kept, len(before), what, note)]
 
 
+def cost_kpi(conv: pd.DataFrame, period: Period, settings: KpiSettings, agent: str | None) -> KpiValue:
+    """``cost_per_contact`` (seed 003): the configured monthly cost (team, or the agent's) times
+    the months of the period, divided by the conversations (contacts) started in the period."""
+    monthly = settings.monthly_team_cost_idr if agent is None else settings.agent_monthly_cost_idr.get(agent)
+    if monthly is None:
+        key = "kpis.monthly_team_cost_idr" if agent is None else f"kpis.agent_monthly_cost_idr.{agent}"
+        return KpiValue("cost_per_contact", None, "idr", 0, f"no data: no cost configured ({key})")
+    months = len(period.months())
+    contacts = len(conv)
+    cost = float(monthly) * months
+    if contacts == 0:
+        return KpiValue("cost_per_contact", None, "idr", 0, f"no data: no conversations in the period (cost {_rp(cost)})")
+    return KpiValue("cost_per_contact", cost / contacts, "idr", contacts, f"{_rp(cost)} / {contacts} conversation(s)")
+
+
 def conversation_kpis(conv: pd.DataFrame, sources_have_orders: bool = False) -> list[KpiValue]:
     """AHT, ART and FCR (issue 19) of the conversations started in the period
     (:mod:`kpi_transforms.metrics.conversations`)."""
@@ -506,6 +521,7 @@ def kpi_values(facts: PeriodFacts, period: Period, calendar: BusinessCalendar, a
     values += rating_kpis(_of(facts.ratings, agent), facts.sources)
     values += volume_kpis(pairs, facts.threads, agent)
     values += conversation_kpis(_of(facts.conversations, agent), facts.sources.has_orders)
+    values.append(cost_kpi(_of(facts.conversations, agent), period, facts.settings, agent))
     values += channel_kpis(pairs, calendar, dict(facts.settings.sla_minutes), facts.horizon)
     values += issue_kpis(_of(facts.cases, agent), _of(facts.prev_cases, agent), pairs, _of(facts.prev_pairs, agent),
                          facts.prev_label)
