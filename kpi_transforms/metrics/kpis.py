@@ -36,7 +36,7 @@ from kpi_transforms.core.numbers import id_number
 from kpi_transforms.core.periods import Period, _add_months
 from kpi_transforms.core.schema import ALL_INTENTS, CHANNELS
 from kpi_transforms.metrics.catalogue import (AUDIT_KPI_CODES, ISSUE_CATEGORIES, KPI_CODES, KPI_SCHEMA, MARKETS, NO_ORDERS,
-                                              NO_RATINGS, NO_SAMPLE, RESPONSE_CODES)
+                                              NO_RATINGS, NO_SAMPLE, NO_SURVEYS, RESPONSE_CODES)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -393,6 +393,31 @@ def retention_kpis(orders: pd.DataFrame, period: Period, sources: "Sources") -> 
             rate_kpi("churn_rate", len(before) - kept, len(before), what, note)]
 
 
+def survey_kpis(answers: pd.DataFrame, sources: "Sources") -> list[KpiValue]:
+    """``nps_score`` and ``ces_avg`` (seed 003) of the period's survey answers."""
+    if not sources.has_surveys:
+        return [KpiValue("nps_score", None, "points", 0, NO_SURVEYS), KpiValue("ces_avg", None, "score", 0, NO_SURVEYS)]
+    kind = answers["survey"].astype(object).to_numpy()
+    score, low, high = _num(answers["score"]), _num(answers["scale_min"]), _num(answers["scale_max"])
+    nps = score[kind == "nps"]
+    out = []
+    if len(nps) == 0:
+        out.append(KpiValue("nps_score", None, "points", 0, "no data: no NPS answers in the period"))
+    else:
+        promoters, detractors = int((nps >= 9).sum()), int((nps <= 6).sum())
+        out.append(KpiValue("nps_score", 100.0 * (promoters - detractors) / len(nps), "points", len(nps),
+                            f"{promoters} promoter(s) (9-10), {detractors} detractor(s) (0-6) of {len(nps)}"))
+    ces = kind == "ces"
+    if not ces.any():
+        out.append(KpiValue("ces_avg", None, "score", 0, "no data: no CES answers in the period"))
+    else:
+        mapped = 1.0 + (score[ces] - low[ces]) * 6.0 / (high[ces] - low[ces])
+        other = int(((low[ces] != 1) | (high[ces] != 7)).sum())
+        note = f"{other} answer(s) on another scale mapped linearly to 1-7" if other else None
+        out.append(KpiValue("ces_avg", float(mapped.mean()), "score", int(ces.sum()), note))
+    return out
+
+
 def cost_kpi(conv: pd.DataFrame, period: Period, settings: KpiSettings, agent: str | None) -> KpiValue:
     """``cost_per_contact`` (seed 003): the configured monthly cost (team, or the agent's) times
     the months of the period, divided by the conversations (contacts) started in the period."""
@@ -452,6 +477,7 @@ class Sources:
     order_max: dt.date | None = None
     has_customer_list: bool = False
     has_ratings: bool = False
+    has_surveys: bool = False
 
 
 @dataclasses.dataclass
@@ -474,6 +500,7 @@ class PeriodFacts:
     prev_cases: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)  # opened in the previous period
     prev_pairs: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)  # queues of the previous period
     prev_label: str = "previous period"
+    surveys: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)  # answers of the period, with agent_id
     audit: pd.DataFrame | None = None  # rows of kpi_transforms.audit.audit_kpis, if available
 
     def __post_init__(self) -> None:
@@ -486,6 +513,7 @@ class PeriodFacts:
 
 _EMPTY_COLUMNS = {
     "prev_cases": ["agent_id", "category"],
+    "surveys": ["survey", "score", "scale_min", "scale_max", "agent_id"],
     "prev_pairs": ["agent_id", "intent"],
     "pairs": ["pair_id", "thread_id", "channel", "intent", "customer_id", "agent_id", "status", "is_valid", "is_in_closed_period", "calendar_seconds",
               "business_seconds", "question_at", "reply_at", "first_auto_reply_at", "within_24h", "within_1_working_day"],
@@ -521,6 +549,7 @@ def kpi_values(facts: PeriodFacts, period: Period, calendar: BusinessCalendar, a
     values += rating_kpis(_of(facts.ratings, agent), facts.sources)
     values += volume_kpis(pairs, facts.threads, agent)
     values += conversation_kpis(_of(facts.conversations, agent), facts.sources.has_orders)
+    values += survey_kpis(_of(facts.surveys, agent), facts.sources)
     values.append(cost_kpi(_of(facts.conversations, agent), period, facts.settings, agent))
     values += channel_kpis(pairs, calendar, dict(facts.settings.sla_minutes), facts.horizon)
     values += issue_kpis(_of(facts.cases, agent), _of(facts.prev_cases, agent), pairs, _of(facts.prev_pairs, agent),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -55,12 +56,14 @@ def load_period_facts(warehouse: Warehouse, period: Period, config: Config | Non
     n_orders = int(summary["n"].iloc[0]) if len(summary) else 0
     n_list = int(warehouse.scalar("select count(*) from marts.ref_customer_list where first_transaction_at is not null", conn=conn) or 0)
     n_ratings = int(warehouse.scalar("select count(*) from marts.fct_chat_rating", conn=conn) or 0)
+    n_surveys = int(warehouse.scalar("select count(*) from marts.fct_survey_response", conn=conn) or 0)
     sources = Sources(
         has_orders=n_orders > 0,
         order_min=pd.Timestamp(summary["lo"].iloc[0]).date() if n_orders else None,
         order_max=pd.Timestamp(summary["hi"].iloc[0]).date() if n_orders else None,
         has_customer_list=n_list > 0,
         has_ratings=n_ratings > 0,
+        has_surveys=n_surveys > 0,
     )
     orders = pd.DataFrame(columns=["order_date", "amount_idr", "market", "customer", "agent_id"])
     first_orders = pd.DataFrame(columns=["customer", "first_order_date", "agent_id"])
@@ -99,10 +102,30 @@ def load_period_facts(warehouse: Warehouse, period: Period, config: Config | Non
     prev_cases = read("select agent_id, category from marts.fct_case where opened_at_local >= :lo and opened_at_local < :hi", pb)
     prev_pairs = read(
         "select agent_id, intent from marts.fct_reply_pair where question_at_local >= :lo and question_at_local < :hi", pb)
+    surveys = period_surveys(warehouse, conn, period, config) if n_surveys else pd.DataFrame()
     return PeriodFacts(pairs=pairs, threads=threads, first_queues=first_queues, quotes=quotes, cases=cases,
                        follow_ups=follow_ups, orders=orders, first_orders=first_orders, ratings=ratings, sources=sources,
                        conversations=conv, horizon=None if horizon is None else pd.Timestamp(horizon),
-                       settings=config.kpi, prev_cases=prev_cases, prev_pairs=prev_pairs, prev_label=previous.label)
+                       settings=config.kpi, prev_cases=prev_cases, prev_pairs=prev_pairs, prev_label=previous.label,
+                       surveys=surveys)
+
+
+def period_surveys(warehouse: Warehouse, conn, period: Period, config: Config) -> pd.DataFrame:
+    """Survey answers of the period with their agent: the primary agent of the thread named,
+    else of the customer's latest thread started on or before the answer's date."""
+    answers = warehouse.read_df(
+        "select s.survey, s.score, s.scale_min, s.scale_max, s.responded_at_local, t.primary_agent_id,"
+        " coalesce(t.customer_id, s.customer_key) as customer from marts.fct_survey_response s"
+        " left join marts.fct_thread t on t.thread_id = s.thread_id"
+        " where s.responded_at_local >= :lo and s.responded_at_local < :hi", _bounds(period), conn=conn)
+    answers["day"] = pd.to_datetime(answers["responded_at_local"]).dt.normalize()
+    agents = answers["primary_agent_id"].astype(object).to_numpy()
+    customers = sorted(set(answers["customer"].dropna()))
+    if customers:
+        by_customer = _order_agents(answers, _threads_of_customers(warehouse, conn, customers), config.timezone, "day")
+        agents = np.where(pd.isna(agents), by_customer, agents)
+    answers["agent_id"] = [a if isinstance(a, str) else None for a in agents]
+    return answers
 
 
 def period_conversations(warehouse: Warehouse, conn, period: Period, config: Config) -> pd.DataFrame:
