@@ -48,6 +48,7 @@ NO_SURVEYS = "no data: no survey file (NPS / CES) loaded"
 ISSUE_CATEGORIES = ("kurang", "rusak", "salah_kirim", "telat", "lainnya")
 KPI_CODES.update({f"issues_{c}": "count" for c in ISSUE_CATEGORIES})
 KPI_CODES.update({f"queues_{i}": "count" for i in ALL_INTENTS})
+KPI_CODES.update({f"csat_rate_{c}": "percent" for c in (*ISSUE_CATEGORIES, "no_complaint")})
 # The reply-pair KPIs split by channel: <code>_<channel> for every channel of core.schema.
 RESPONSE_CODES = ("reply_duration_avg", "reply_duration_median", "reply_duration_p90", "frt_avg", "frt_median", "frt_p90",
                   "frt_total_avg", "frt_total_median", "frt_total_p90", "response_rate_1wd", "response_rate_24h")

@@ -278,14 +278,22 @@ def new_customer_count_kpi(first_orders: pd.DataFrame, period: Period, sources: 
 
 
 def rating_kpis(ratings: pd.DataFrame, sources: "Sources") -> list[KpiValue]:
-    """``csat_rate`` (4-5 stars) and ``resolution_rate`` (3+ stars) of the period's ratings."""
+    """``csat_rate`` (4-5 stars) and ``resolution_rate`` (3+ stars) of the period's ratings, and
+    ``csat_rate_<category>``: the same per issue category of the rated chat (issue 19)."""
     if not sources.has_ratings:
-        return [KpiValue(c, None, "percent", 0, NO_RATINGS) for c in ("csat_rate", "resolution_rate")]
+        return [KpiValue(c, None, "percent", 0, NO_RATINGS)
+                for c in ("csat_rate", "resolution_rate", *(f"csat_rate_{n}" for n in (*ISSUE_CATEGORIES, "no_complaint")))]
     stars = _num(ratings["stars"])
-    return [
+    out = [
         rate_kpi("csat_rate", int((stars >= 4).sum()), len(stars), "chat ratings"),
         rate_kpi("resolution_rate", int((stars >= 3).sum()), len(stars), "chat ratings"),
     ]
+    category = ratings["category"].astype(object).where(ratings["category"].notna(), "no_complaint").to_numpy()
+    for name in (*ISSUE_CATEGORIES, "no_complaint"):
+        sel = category == name
+        what = "chat ratings of chats without a complaint case" if name == "no_complaint" else f"chat ratings of {name} complaints"
+        out.append(rate_kpi(f"csat_rate_{name}", int((stars[sel] >= 4).sum()), int(sel.sum()), what))
+    return out
 
 
 def volume_kpis(pairs: pd.DataFrame, threads: pd.DataFrame, agent_id: str | None) -> list[KpiValue]:
@@ -525,7 +533,7 @@ _EMPTY_COLUMNS = {
     "follow_ups": ["thread_id", "customer_id", "agent_id", "followed_up_at_local", "segment", "is_ordered"],
     "orders": ["order_date", "amount_idr", "market", "customer", "agent_id"],
     "first_orders": ["customer", "first_order_date", "agent_id"],
-    "ratings": ["thread_id", "stars", "agent_id"],
+    "ratings": ["thread_id", "stars", "agent_id", "category"],
     "conversations": ["thread_id", "channel", "customer", "agent_id", "status", "handle_seconds",
                       "resolution_business_seconds", "is_fcr", "is_abandoned"],
 }

@@ -91,7 +91,10 @@ def load_period_facts(warehouse: Warehouse, period: Period, config: Config | Non
             orders["agent_id"] = None
             first_orders["agent_id"] = None
     ratings = read(
-        "select r.thread_id, r.stars, t.primary_agent_id as agent_id from marts.fct_chat_rating r"
+        "select r.thread_id, r.stars, t.primary_agent_id as agent_id,"
+        " (select c.category from marts.fct_case c where c.thread_id = r.thread_id and c.opened_at <= r.rated_at"
+        "  order by c.opened_at desc, c.case_id desc limit 1) as category"
+        " from marts.fct_chat_rating r"
         " left join marts.fct_thread t on t.thread_id = r.thread_id"
         " where r.rated_at_local >= :lo and r.rated_at_local < :hi", b)
     conv = period_conversations(warehouse, conn, period, config)
