@@ -401,6 +401,41 @@ def retention_kpis(orders: pd.DataFrame, period: Period, sources: "Sources") -> 
             rate_kpi("churn_rate", len(before) - kept, len(before), what, note)]
 
 
+def upsell_kpi(lines: pd.DataFrame, period: Period, sources: "Sources", agent: str | None) -> KpiValue:
+    """``upsell_cross_sell_rate`` (seed 003): of the period's orders (with product lines) by
+    existing customers — an earlier-dated order with product lines — the % that contain a
+    product category (a product, where the report gives no category) the customer never bought
+    before. ``lines``: every product line up to the period end (order_id, order_date, customer,
+    product, product_category, agent_id); per agent only the agent's orders are counted, the
+    customer's whole history is what "before" means."""
+    code = "upsell_cross_sell_rate"
+    if not sources.has_orders:
+        return KpiValue(code, None, "percent", 0, NO_ORDERS)
+    if not sources.has_products:
+        return KpiValue(code, None, "percent", 0, "no data: the sales report has no product / category columns")
+    known = lines[lines["customer"].notna().to_numpy(dtype=bool)]
+    category = known["product_category"].astype(object)
+    item = np.where(category.notna().to_numpy(), "category:" + category.fillna("").astype(str).str.strip().str.casefold(),
+                    "product:" + known["product"].fillna("").astype(str).str.strip().str.casefold())
+    frame = pd.DataFrame({"order_id": known["order_id"].astype(str).to_numpy(),
+                          "day": pd.to_datetime(known["order_date"]).dt.date.to_numpy(),
+                          "customer": known["customer"].astype(str).to_numpy(), "item": item,
+                          "agent_id": known["agent_id"].astype(object).to_numpy()})
+    hits = basis = 0
+    for _customer, g in frame.groupby("customer", sort=True):
+        for (day, _order), o in g.groupby(["day", "order_id"], sort=True):
+            if not (period.start <= day < period.end):
+                continue
+            if agent is not None and o["agent_id"].iloc[0] != agent:
+                continue
+            before = set(g.loc[g["day"] < day, "item"])
+            if not before:
+                continue
+            basis += 1
+            hits += bool(set(o["item"]) - before)
+    return rate_kpi(code, hits, basis, "orders of existing customers with products")
+
+
 def survey_kpis(answers: pd.DataFrame, sources: "Sources") -> list[KpiValue]:
     """``nps_score`` and ``ces_avg`` (seed 003) of the period's survey answers."""
     if not sources.has_surveys:
@@ -486,6 +521,7 @@ class Sources:
     has_customer_list: bool = False
     has_ratings: bool = False
     has_surveys: bool = False
+    has_products: bool = False
 
 
 @dataclasses.dataclass
@@ -509,6 +545,7 @@ class PeriodFacts:
     prev_pairs: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)  # queues of the previous period
     prev_label: str = "previous period"
     surveys: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)  # answers of the period, with agent_id
+    product_lines: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)  # up to the period end, with agent_id
     audit: pd.DataFrame | None = None  # rows of kpi_transforms.audit.audit_kpis, if available
 
     def __post_init__(self) -> None:
@@ -522,6 +559,7 @@ class PeriodFacts:
 _EMPTY_COLUMNS = {
     "prev_cases": ["agent_id", "category"],
     "surveys": ["survey", "score", "scale_min", "scale_max", "agent_id"],
+    "product_lines": ["order_id", "order_date", "customer", "product", "product_category", "agent_id"],
     "prev_pairs": ["agent_id", "intent"],
     "pairs": ["pair_id", "thread_id", "channel", "intent", "customer_id", "agent_id", "status", "is_valid", "is_in_closed_period", "calendar_seconds",
               "business_seconds", "question_at", "reply_at", "first_auto_reply_at", "within_24h", "within_1_working_day"],
@@ -558,6 +596,7 @@ def kpi_values(facts: PeriodFacts, period: Period, calendar: BusinessCalendar, a
     values += volume_kpis(pairs, facts.threads, agent)
     values += conversation_kpis(_of(facts.conversations, agent), facts.sources.has_orders)
     values += survey_kpis(_of(facts.surveys, agent), facts.sources)
+    values.append(upsell_kpi(facts.product_lines, period, facts.sources, agent))
     values.append(cost_kpi(_of(facts.conversations, agent), period, facts.settings, agent))
     values += channel_kpis(pairs, calendar, dict(facts.settings.sla_minutes), facts.horizon)
     values += issue_kpis(_of(facts.cases, agent), _of(facts.prev_cases, agent), pairs, _of(facts.prev_pairs, agent),

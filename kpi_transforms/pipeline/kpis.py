@@ -57,6 +57,7 @@ def load_period_facts(warehouse: Warehouse, period: Period, config: Config | Non
     n_list = int(warehouse.scalar("select count(*) from marts.ref_customer_list where first_transaction_at is not null", conn=conn) or 0)
     n_ratings = int(warehouse.scalar("select count(*) from marts.fct_chat_rating", conn=conn) or 0)
     n_surveys = int(warehouse.scalar("select count(*) from marts.fct_survey_response", conn=conn) or 0)
+    n_products = int(warehouse.scalar("select count(*) from marts.fct_order_product", conn=conn) or 0)
     sources = Sources(
         has_orders=n_orders > 0,
         order_min=pd.Timestamp(summary["lo"].iloc[0]).date() if n_orders else None,
@@ -64,6 +65,7 @@ def load_period_facts(warehouse: Warehouse, period: Period, config: Config | Non
         has_customer_list=n_list > 0,
         has_ratings=n_ratings > 0,
         has_surveys=n_surveys > 0,
+        has_products=n_products > 0,
     )
     orders = pd.DataFrame(columns=["order_date", "amount_idr", "market", "customer", "agent_id"])
     first_orders = pd.DataFrame(columns=["customer", "first_order_date", "agent_id"])
@@ -106,11 +108,20 @@ def load_period_facts(warehouse: Warehouse, period: Period, config: Config | Non
     prev_pairs = read(
         "select agent_id, intent from marts.fct_reply_pair where question_at_local >= :lo and question_at_local < :hi", pb)
     surveys = period_surveys(warehouse, conn, period, config) if n_surveys else pd.DataFrame()
+    product_lines = pd.DataFrame()
+    if n_products and sources.has_orders:
+        product_lines = read(
+            "select o.order_id, o.order_date, coalesce(o.customer_id, o.customer_key) as customer, p.product, p.product_category"
+            " from marts.fct_order_product p join marts.fct_order o on o.order_id = p.order_id where o.order_date < :hi",
+            {"hi": period.end})
+        customers = sorted(set(product_lines["customer"].dropna()))
+        owners = _threads_of_customers(warehouse, conn, customers) if customers else pd.DataFrame()
+        product_lines["agent_id"] = _order_agents(product_lines, owners, config.timezone, "order_date")
     return PeriodFacts(pairs=pairs, threads=threads, first_queues=first_queues, quotes=quotes, cases=cases,
                        follow_ups=follow_ups, orders=orders, first_orders=first_orders, ratings=ratings, sources=sources,
                        conversations=conv, horizon=None if horizon is None else pd.Timestamp(horizon),
                        settings=config.kpi, prev_cases=prev_cases, prev_pairs=prev_pairs, prev_label=previous.label,
-                       surveys=surveys)
+                       surveys=surveys, product_lines=product_lines)
 
 
 def period_surveys(warehouse: Warehouse, conn, period: Period, config: Config) -> pd.DataFrame:

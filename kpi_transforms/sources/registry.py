@@ -41,7 +41,7 @@ ARCHIVE_SUFFIXES = (".zip",)  # WhatsApp's "export chat with media": its chat te
 # Every row table a sheet can fill, by warehouse table name.
 ROW_TABLES = {spec.name: spec for spec in (customers.KEY_TABLE, customers.LIST_TABLE, orders.ORDER_TABLE,
                                            ratings.RATING_TABLE, manual.CASE_TABLE, manual.INTENT_TABLE,
-                                           surveys.SURVEY_TABLE)}
+                                           surveys.SURVEY_TABLE, orders.PRODUCT_TABLE)}
 MAX_FILE_BYTES = 1024 * 1024 * 1024
 
 
