@@ -43,7 +43,7 @@ KPI_CODES: dict[str, str] = {
 }
 KPI_CODES.update({"retention_rate": "percent", "churn_rate": "percent", "abandonment_rate": "percent",
                   "cost_per_contact": "idr", "nps_score": "points", "ces_avg": "score",
-                  "upsell_cross_sell_rate": "percent"})
+                  "upsell_cross_sell_rate": "percent", "qa_first_reply_rate": "percent"})
 NO_SURVEYS = "no data: no survey file (NPS / CES) loaded"
 # Complaint categories of marts.fct_case (facts/intent_keywords.yaml complaint_categories).
 ISSUE_CATEGORIES = ("kurang", "rusak", "salah_kirim", "telat", "lainnya")

@@ -436,6 +436,24 @@ def upsell_kpi(lines: pd.DataFrame, period: Period, sources: "Sources", agent: s
     return rate_kpi(code, hits, basis, "orders of existing customers with products")
 
 
+def qa_kpi(reviews: pd.DataFrame, period: Period) -> KpiValue:
+    """``qa_first_reply_rate`` (seed 002's quality gate): % of the first replies reviewed in the
+    audit sheets of the period's monthly samples that were approved; a quarter pools its months.
+    ``reviews``: month (label), agent_id (who sent the first reply), approved, answered."""
+    code = "qa_first_reply_rate"
+    if reviews.empty:
+        return KpiValue(code, None, "percent", 0, "no data: no first reply reviewed in the audit sheets of the period's months")
+    answered = _bool(reviews["answered"]).fillna(False).to_numpy(dtype=bool)
+    approved = _bool(reviews["approved"]).fillna(False).to_numpy(dtype=bool)
+    unanswered = int((~answered).sum())
+    notes = [f"{unanswered} reviewed thread(s) without a first reply in the month, not counted" if unanswered else None]
+    if period.period_type == "quarter":
+        months = reviews["month"][answered].astype(str)
+        notes.insert(0, "pooled over the monthly reviews: " + ", ".join(f"{m.label} {int((months == m.label).sum())}"
+                                                                         for m in period.months()))
+    return rate_kpi(code, int((answered & approved).sum()), int(answered.sum()), "reviewed first replies", _join_notes(*notes))
+
+
 def survey_kpis(answers: pd.DataFrame, sources: "Sources") -> list[KpiValue]:
     """``nps_score`` and ``ces_avg`` (seed 003) of the period's survey answers."""
     if not sources.has_surveys:
@@ -546,6 +564,7 @@ class PeriodFacts:
     prev_label: str = "previous period"
     surveys: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)  # answers of the period, with agent_id
     product_lines: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)  # up to the period end, with agent_id
+    qa_reviews: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)  # reviewed first replies of the months
     audit: pd.DataFrame | None = None  # rows of kpi_transforms.audit.audit_kpis, if available
 
     def __post_init__(self) -> None:
@@ -559,6 +578,7 @@ class PeriodFacts:
 _EMPTY_COLUMNS = {
     "prev_cases": ["agent_id", "category"],
     "surveys": ["survey", "score", "scale_min", "scale_max", "agent_id"],
+    "qa_reviews": ["month", "agent_id", "approved", "answered"],
     "product_lines": ["order_id", "order_date", "customer", "product", "product_category", "agent_id"],
     "prev_pairs": ["agent_id", "intent"],
     "pairs": ["pair_id", "thread_id", "channel", "intent", "customer_id", "agent_id", "status", "is_valid", "is_in_closed_period", "calendar_seconds",
@@ -597,6 +617,7 @@ def kpi_values(facts: PeriodFacts, period: Period, calendar: BusinessCalendar, a
     values += conversation_kpis(_of(facts.conversations, agent), facts.sources.has_orders)
     values += survey_kpis(_of(facts.surveys, agent), facts.sources)
     values.append(upsell_kpi(facts.product_lines, period, facts.sources, agent))
+    values.append(qa_kpi(_of(facts.qa_reviews, agent), period))
     values.append(cost_kpi(_of(facts.conversations, agent), period, facts.settings, agent))
     values += channel_kpis(pairs, calendar, dict(facts.settings.sla_minutes), facts.horizon)
     values += issue_kpis(_of(facts.cases, agent), _of(facts.prev_cases, agent), pairs, _of(facts.prev_pairs, agent),
@@ -640,7 +661,7 @@ def period_agents(facts: PeriodFacts) -> list[str]:
     """Agents with at least one fact in the period, or a thread allocated to them (sorted)."""
     agents: set[str] = set()
     for frame in (facts.pairs, facts.quotes, facts.cases, facts.follow_ups, facts.ratings, facts.first_orders,
-                  facts.conversations):
+                  facts.conversations, facts.qa_reviews):
         agents |= {a for a in frame["agent_id"].dropna().unique() if isinstance(a, str)}
     agents |= {a for a in facts.threads["primary_agent_id"].dropna().unique() if isinstance(a, str)}
     if len(facts.orders):

@@ -121,7 +121,30 @@ def load_period_facts(warehouse: Warehouse, period: Period, config: Config | Non
                        follow_ups=follow_ups, orders=orders, first_orders=first_orders, ratings=ratings, sources=sources,
                        conversations=conv, horizon=None if horizon is None else pd.Timestamp(horizon),
                        settings=config.kpi, prev_cases=prev_cases, prev_pairs=prev_pairs, prev_label=previous.label,
-                       surveys=surveys, product_lines=product_lines)
+                       surveys=surveys, product_lines=product_lines, qa_reviews=period_qa_reviews(warehouse, conn, period))
+
+
+def period_qa_reviews(warehouse: Warehouse, conn, period: Period) -> pd.DataFrame:
+    """The reviewed first replies of the period's months (issue 19, ``qa_first_reply_rate``):
+    per month's audit validation, the thread's first queue of that month and who answered it."""
+    frames = []
+    for month in period.months():
+        frames.append(warehouse.read_df(
+            "with firsts as (select p.thread_id, p.agent_id, p.status, row_number() over"
+            "   (partition by p.thread_id order by p.question_at, p.pair_id) as rn"
+            "   from marts.fct_reply_pair p join audit.validation v on v.thread_id = p.thread_id and v.period = :m"
+            "   where p.question_at_local >= :lo and p.question_at_local < :hi)"
+            " select v.period as month, f.agent_id, v.approved, coalesce(f.status = 'answered', false) as answered"
+            " from audit.validation v left join firsts f on f.thread_id = v.thread_id and f.rn = 1 where v.period = :m",
+            {"m": month.label, **_bounds(month)}, conn=conn))
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if len(out):
+        out["agent_id"] = out["agent_id"].where(_answered(out), None)
+    return out
+
+
+def _answered(frame: pd.DataFrame) -> pd.Series:
+    return frame["answered"].astype("boolean").fillna(False).astype(bool)
 
 
 def period_surveys(warehouse: Warehouse, conn, period: Period, config: Config) -> pd.DataFrame:
