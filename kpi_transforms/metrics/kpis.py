@@ -288,7 +288,8 @@ def rating_kpis(ratings: pd.DataFrame, sources: "Sources") -> list[KpiValue]:
         rate_kpi("csat_rate", int((stars >= 4).sum()), len(stars), "chat ratings"),
         rate_kpi("resolution_rate", int((stars >= 3).sum()), len(stars), "chat ratings"),
     ]
-    category = ratings["category"].astype(object).where(ratings["category"].notna(), "no_complaint").to_numpy()
+    raw = ratings["category"] if "category" in ratings.columns else pd.Series([None] * len(ratings), dtype=object)
+    category = raw.astype(object).where(raw.notna(), "no_complaint").to_numpy()
     for name in (*ISSUE_CATEGORIES, "no_complaint"):
         sel = category == name
         what = "chat ratings of chats without a complaint case" if name == "no_complaint" else f"chat ratings of {name} complaints"

@@ -14,7 +14,8 @@ from kpi_transforms.metrics.audit import SampleResult
 def render_kpis(frame: pd.DataFrame) -> str:
     """A plain table: one line per KPI and agent, team first."""
 
-    lines = [f"{'kpi_code':<32} {'agent':<10} {'value':>14} {'unit':<8} {'basis':>6}  note"]
+    width = max([32, *(len(str(c)) for c in frame["kpi_code"])]) if len(frame) else 32
+    lines = [f"{'kpi_code':<{width}} {'agent':<10} {'value':>14} {'unit':<8} {'basis':>6}  note"]
     for row in frame.itertuples(index=False):
         if pd.isna(row.value):
             shown = "—"
@@ -22,11 +23,13 @@ def render_kpis(frame: pd.DataFrame) -> str:
             shown = f"{id_number(row.value / 60, 1)} min"
         elif row.unit == "percent":
             shown = f"{id_number(row.value, 1)} %"
+        elif row.unit == "idr":
+            shown = "Rp " + id_number(row.value)
         else:
             shown = id_number(row.value, 2) if float(row.value) != int(row.value) else id_number(row.value)
         agent = row.agent_id if isinstance(row.agent_id, str) else "(team)"
         note = row.note if isinstance(row.note, str) else ""
-        lines.append(f"{row.kpi_code:<32} {agent:<10} {shown:>14} {row.unit:<8} {row.basis_count:>6}  {note}".rstrip())
+        lines.append(f"{row.kpi_code:<{width}} {agent:<10} {shown:>14} {row.unit:<8} {row.basis_count:>6}  {note}".rstrip())
     return "\n".join(lines)
 
 
