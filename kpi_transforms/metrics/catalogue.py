@@ -38,6 +38,7 @@ KPI_CODES: dict[str, str] = {
     # issue 19 (docs/DECISIONS.md, section "issue 19"): conversations, per-channel codes.
     "aht_avg": "seconds", "aht_median": "seconds", "aht_p90": "seconds",
     "art_avg": "seconds", "art_median": "seconds", "art_p90": "seconds",
+    **{f"aht_avg_{i}": "seconds" for i in ALL_INTENTS},
     "fcr_rate": "percent", **{f"fcr_rate_{ch}": "percent" for ch in CHANNELS},
     "sla_compliance_rate": "percent", **{f"sla_compliance_rate_{ch}": "percent" for ch in CHANNELS},
 }

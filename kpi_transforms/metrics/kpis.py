@@ -507,6 +507,10 @@ def conversation_kpis(conv: pd.DataFrame, sources_have_orders: bool = False) -> 
     out = duration_kpis(("aht_avg", "aht_median", "aht_p90"), _num(resolved["handle_seconds"]), "resolved conversations", note)
     out += duration_kpis(("art_avg", "art_median", "art_p90"), _num(resolved["resolution_business_seconds"]),
                          "resolved conversations", note)
+    intent = resolved["intent"].astype(object).fillna("other").to_numpy()
+    for name in ALL_INTENTS:  # AHT per issue category (seed 002 "AHT per agen/kategori"): the first queue's intent
+        out.append(duration_kpis((f"aht_avg_{name}", "_median", "_p90"), _num(resolved["handle_seconds"][intent == name]),
+                                 f"resolved {name} conversations")[0])
     fcr = _bool(resolved["is_fcr"])
     channel = resolved["channel"].astype(object).to_numpy()
     for code, sel in (("fcr_rate", np.ones(len(resolved), dtype=bool)),
@@ -593,7 +597,7 @@ _EMPTY_COLUMNS = {
     "orders": ["order_date", "amount_idr", "market", "customer", "agent_id"],
     "first_orders": ["customer", "first_order_date", "agent_id"],
     "ratings": ["thread_id", "stars", "agent_id", "category"],
-    "conversations": ["thread_id", "channel", "customer", "agent_id", "status", "handle_seconds",
+    "conversations": ["thread_id", "channel", "customer", "agent_id", "status", "handle_seconds", "intent",
                       "resolution_business_seconds", "is_fcr", "is_abandoned"],
 }
 
