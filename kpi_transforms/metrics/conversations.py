@@ -48,10 +48,11 @@ def conversations(messages: pd.DataFrame, horizon: pd.Timestamp | None, calendar
     """
     if messages.empty:
         return pd.DataFrame({c: pd.Series([], dtype=object) for c in CONVERSATION_COLUMNS})
-    m = messages.copy()
-    auto = pd.Series(m["is_auto_reply"]).astype("boolean").fillna(False).to_numpy(dtype=bool)
-    role = m["sender_role"].astype(str).to_numpy()
-    m = m[(role == "customer") | ((role == "agent") & ~auto)]
+    auto = pd.Series(messages["is_auto_reply"]).astype("boolean").fillna(False).to_numpy(dtype=bool)
+    role = messages["sender_role"].astype(str).to_numpy()
+    m = messages[(role == "customer") | ((role == "agent") & ~auto)]
+    if "primary_agent_id" not in m.columns:
+        m = m.assign(primary_agent_id=None)
     m = m.assign(ts=to_epoch_seconds(pd.to_datetime(m["sent_at"], utc=True)))
     m = m.sort_values(["thread_id", "ts", "message_id"], kind="stable").reset_index(drop=True)
     gap_s, idle_s = gap_hours * 3600.0, idle_minutes * 60.0
@@ -61,98 +62,141 @@ def conversations(messages: pd.DataFrame, horizon: pd.Timestamp | None, calendar
         stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
         horizon_s = stamp.timestamp()
 
-    rows = []
-    for thread_id, t in m.groupby("thread_id", sort=True):
-        ts = t["ts"].to_numpy(dtype=float)
-        roles = t["sender_role"].astype(str).to_numpy()
-        agents = t["agent_id"].astype(object).to_numpy()
-        intents = t["intent"].astype(object).to_numpy()
-        customer = t["customer_id"].dropna()
-        customer = str(customer.iloc[0]) if len(customer) else f"thread:{thread_id}"
-        channel = str(t["channel"].iloc[0])
-        primary = t["primary_agent_id"].dropna() if "primary_agent_id" in t.columns else pd.Series([], dtype=object)
-        primary = primary.iloc[0] if len(primary) else None
-        cuts = np.flatnonzero(np.diff(ts) >= gap_s) + 1
-        bounds = np.concatenate([[0], cuts, [len(ts)]])
-        for lo, hi in zip(bounds[:-1], bounds[1:]):
-            cust = np.flatnonzero(roles[lo:hi] == "customer")
-            if len(cust) == 0:
-                continue
-            start = lo + cust[0]
-            replies = np.flatnonzero(roles[start:hi] == "agent")
-            first_reply = start + replies[0] if len(replies) else None
-            last = start + replies[-1] if len(replies) else None  # the last human reply: resolution
-            over = hi < len(ts) or (horizon_s is not None and horizon_s >= ts[hi - 1] + gap_s)
-            status = "open" if not over else ("resolved" if first_reply is not None else "unanswered")
-            handle = None
-            if status == "resolved":
-                gaps = np.diff(ts[first_reply:last + 1])
-                handle = float(gaps[gaps <= idle_s].sum())
-            intent = intents[start] if isinstance(intents[start], str) else "other"
-            rows.append((thread_id, channel, customer, agents[first_reply] if first_reply is not None else primary,
-                         ts[start], ts[first_reply] if first_reply is not None else np.nan,
-                         ts[last] if status == "resolved" else np.nan, ts[hi - 1], status, handle, intent))
-    conv = pd.DataFrame(rows, columns=["thread_id", "channel", "customer", "agent_id", "start_s", "first_reply_s",
-                                       "resolved_s", "last_s", "status", "handle_seconds", "intent"])
-    resolved = conv["status"].to_numpy() == "resolved"
+    n = len(m)
+    idx = np.arange(n)
+    ts = m["ts"].to_numpy(dtype=float)
+    thread = m["thread_id"].astype(str).to_numpy()
+    is_customer = m["sender_role"].astype(str).to_numpy() == "customer"
+    new_thread = np.ones(n, dtype=bool)
+    new_thread[1:] = thread[1:] != thread[:-1]
+    step = np.zeros(n)
+    step[1:] = ts[1:] - ts[:-1]
+    session = np.cumsum(new_thread | (step >= gap_s)) - 1
+    n_sessions = int(session[-1]) + 1
+    # per session: last row, first customer row; first and last agent reply after it
+    last_row = np.full(n_sessions, -1)
+    np.maximum.at(last_row, session, idx)
+    start = np.full(n_sessions, n)
+    np.minimum.at(start, session[is_customer], idx[is_customer])
+    after = ~is_customer & (idx > start[session])
+    first_reply = np.full(n_sessions, n)
+    np.minimum.at(first_reply, session[after], idx[after])
+    last_reply = np.full(n_sessions, -1)
+    np.maximum.at(last_reply, session[after], idx[after])
+    # the thread goes on after the session, or the horizon is one gap past its last message
+    thread_last = np.r_[new_thread[1:], True]
+    over = ~thread_last[last_row]
+    if horizon_s is not None:
+        over |= horizon_s >= ts[last_row] + gap_s
+    replied = first_reply < n
+    status = np.where(~over, "open", np.where(replied, "resolved", "unanswered"))
+    # AHT: gaps between consecutive messages from the first reply to the last one, up to the idle limit
+    inside = (idx > first_reply[session]) & (idx <= last_reply[session]) & (step <= idle_s)
+    handle = np.bincount(session[inside], weights=step[inside], minlength=n_sessions)
+
+    keep = start < n  # sessions with a customer message are conversations
+    sel = np.flatnonzero(keep)
+    st, fr, lr = start[sel], first_reply[sel], last_reply[sel]
+    has_reply = fr < n
+    agents = m["agent_id"].astype(object).to_numpy()
+    primary = m["primary_agent_id"].astype(object).to_numpy()
+    intents = m["intent"].astype(object).to_numpy()
+    status_sel = status[sel]
+    resolved = status_sel == "resolved"
+    conv = pd.DataFrame({
+        "thread_id": thread[st],
+        "channel": m["channel"].astype(str).to_numpy()[st],
+        "customer": _thread_customer(m, thread)[st],
+        "agent_id": np.where(has_reply, agents[np.minimum(fr, n - 1)], primary[st]),
+        "start_s": ts[st],
+        "first_reply_s": np.where(has_reply, ts[np.minimum(fr, n - 1)], np.nan),
+        "resolved_s": np.where(resolved, ts[np.maximum(lr, 0)], np.nan),
+        "last_s": ts[last_row[sel]],
+        "status": status_sel,
+        "handle_seconds": np.where(resolved, handle[sel], np.nan),
+        "intent": [i if isinstance(i, str) else "other" for i in intents[st]],
+    })
+    conv["agent_id"] = conv["agent_id"].where(conv["agent_id"].map(lambda a: isinstance(a, str)), None)
     art = np.full(len(conv), np.nan)
     if resolved.any():
-        art[resolved] = calendar.business_seconds(conv["start_s"].to_numpy(dtype=np.int64)[resolved],
-                                                  conv["resolved_s"].to_numpy(dtype=float)[resolved].astype(np.int64))
+        art[resolved] = calendar.business_seconds(conv["start_s"].to_numpy()[resolved].astype(np.int64),
+                                                  conv["resolved_s"].to_numpy()[resolved].astype(np.int64))
     conv["resolution_business_seconds"] = art
     conv["is_fcr"] = _fcr(conv, horizon_s, fcr_days * 86400.0)
     conv["is_abandoned"] = _abandoned(conv, orders, horizon_s, abandon_days, timezone)
-    start = pd.to_datetime(conv["start_s"], unit="s", utc=True)
-    conv["start_at"] = start
-    conv["start_local"] = start.dt.tz_convert(timezone).dt.tz_localize(None)
+    start_at = pd.to_datetime(conv["start_s"], unit="s", utc=True)
+    conv["start_at"] = start_at
+    conv["start_local"] = start_at.dt.tz_convert(timezone).dt.tz_localize(None)
     conv["first_reply_at"] = pd.to_datetime(conv["first_reply_s"], unit="s", utc=True)
     conv["resolved_at"] = pd.to_datetime(conv["resolved_s"], unit="s", utc=True)
     conv["last_at"] = pd.to_datetime(conv["last_s"], unit="s", utc=True)
     return conv[CONVERSATION_COLUMNS]
 
 
+def _thread_customer(m: pd.DataFrame, thread: np.ndarray) -> np.ndarray:
+    """Per message row: the thread's first customer_id, else ``thread:<thread_id>``."""
+    firsts = m.dropna(subset=["customer_id"]).drop_duplicates("thread_id").set_index("thread_id")["customer_id"].astype(str)
+    out = pd.Series(thread).map(firsts)
+    return out.where(out.notna(), "thread:" + pd.Series(thread)).to_numpy(dtype=object)
+
+
+def _next_after(left: pd.DataFrame, left_on: str, right: pd.DataFrame, right_on: str, by: list[str],
+                allow_exact: bool) -> np.ndarray:
+    """Per row of ``left`` (in its order): the smallest ``right[right_on]`` of the same ``by``
+    keys after ``left[left_on]`` (at or after with ``allow_exact``); NaN if none."""
+    if left.empty or right.empty:
+        return np.full(len(left), np.nan)
+    lhs = left[by].assign(_t=left[left_on].to_numpy(dtype=float), _row=np.arange(len(left))).sort_values("_t", kind="stable")
+    rhs = right[by].assign(_t=right[right_on].to_numpy(dtype=float), _next=right[right_on].to_numpy(dtype=float))
+    rhs = rhs.sort_values("_t", kind="stable")
+    got = pd.merge_asof(lhs, rhs, on="_t", by=by, direction="forward", allow_exact_matches=allow_exact)
+    out = np.full(len(left), np.nan)
+    out[got["_row"].to_numpy()] = got["_next"].to_numpy(dtype=float)
+    return out
+
+
 def _fcr(conv: pd.DataFrame, horizon_s: float | None, window_s: float) -> pd.Series:
+    """Per resolved conversation: no conversation of the same customer and intent starts within
+    ``window_s`` after its resolution (True), one does (False), or the window is still open at
+    the horizon (null). Null for the other conversations."""
     out = pd.array([pd.NA] * len(conv), dtype="boolean")
-    starts = conv.groupby(["customer", "intent"])["start_s"].apply(lambda s: np.sort(s.to_numpy(dtype=float))).to_dict()
-    for i, row in enumerate(conv.itertuples(index=False)):
-        if row.status != "resolved":
-            continue
-        later = starts[(row.customer, row.intent)]
-        back = later[(later > row.resolved_s) & (later <= row.resolved_s + window_s)]
-        if len(back):
-            out[i] = False
-        elif horizon_s is not None and horizon_s >= row.resolved_s + window_s:
-            out[i] = True
+    resolved = np.flatnonzero(conv["status"].to_numpy() == "resolved")
+    if len(resolved) == 0:
+        return pd.Series(out, index=conv.index)
+    done = conv.iloc[resolved]
+    back_at = _next_after(done, "resolved_s", conv, "start_s", ["customer", "intent"], allow_exact=False)
+    came_back = back_at <= done["resolved_s"].to_numpy() + window_s
+    past = np.zeros(len(done), dtype=bool) if horizon_s is None else horizon_s >= done["resolved_s"].to_numpy() + window_s
+    values = np.where(came_back, False, True)
+    known = came_back | past
+    out[resolved[known]] = values[known]
     return pd.Series(out, index=conv.index)
 
 
 def _abandoned(conv: pd.DataFrame, orders: pd.DataFrame | None, horizon_s: float | None, days: int,
                timezone: str) -> pd.Series:
     """Per unanswered conversation: abandoned (True) when the customer starts no later
-    conversation on any thread and orders nothing (if a sales report is loaded) within ``days``
-    x 24 h after its last message; False when they came back; null while that window is open at
-    the data horizon. Null for the other conversations."""
+    conversation on any thread and orders nothing (if a sales report is loaded; an order dated
+    on the day of the last message or later) within ``days`` x 24 h after its last message;
+    False when they came back; null while that window is open at the data horizon. Null for
+    the other conversations."""
     out = pd.array([pd.NA] * len(conv), dtype="boolean")
+    rows = np.flatnonzero(conv["status"].to_numpy() == "unanswered")
+    if len(rows) == 0:
+        return pd.Series(out, index=conv.index)
     window = days * 86400.0
-    starts = conv.groupby("customer")["start_s"].apply(lambda s: np.sort(s.to_numpy(dtype=float))).to_dict()
-    ordered: dict[str, np.ndarray] = {}
+    lost = conv.iloc[rows]
+    last = lost["last_s"].to_numpy(dtype=float)
+    came_back = _next_after(lost, "last_s", conv, "start_s", ["customer"], allow_exact=False) <= last + window
     if orders is not None and len(orders):
         known = orders[orders["customer"].notna().to_numpy(dtype=bool)]
         local = pd.to_datetime(known["order_date"]).dt.tz_localize(timezone).dt.tz_convert("UTC")
-        day_s = to_epoch_seconds(local) if len(local) else np.zeros(0)
-        frame = pd.DataFrame({"customer": known["customer"].astype(str).to_numpy(), "day_s": day_s})
-        ordered = frame.groupby("customer")["day_s"].apply(lambda s: np.sort(s.to_numpy(dtype=float))).to_dict()
-    for i, row in enumerate(conv.itertuples(index=False)):
-        if row.status != "unanswered":
-            continue
-        later = starts[row.customer]
-        came_back = bool(((later > row.last_s) & (later <= row.last_s + window)).any())
-        orders_of = ordered.get(row.customer, np.zeros(0))
-        # an order dated on the day of the last message or later (order dates have no time)
-        last_day_s = pd.Timestamp(row.last_s, unit="s", tz="UTC").tz_convert(timezone).normalize().tz_convert("UTC").timestamp()
-        came_back = came_back or bool(((orders_of >= last_day_s) & (orders_of <= row.last_s + window)).any())
-        if came_back:
-            out[i] = False
-        elif horizon_s is not None and horizon_s >= row.last_s + window:
-            out[i] = True
+        placed = pd.DataFrame({"customer": known["customer"].astype(str).to_numpy(),
+                               "day_s": to_epoch_seconds(local).astype(float) if len(local) else np.zeros(0)})
+        last_day = pd.to_datetime(lost["last_s"], unit="s", utc=True).dt.tz_convert(timezone).dt.normalize().dt.tz_convert("UTC")
+        probe = pd.DataFrame({"customer": lost["customer"].astype(str).to_numpy(), "day_s": to_epoch_seconds(last_day).astype(float)})
+        came_back |= _next_after(probe, "day_s", placed, "day_s", ["customer"], allow_exact=True) <= last + window
+    past = np.zeros(len(lost), dtype=bool) if horizon_s is None else horizon_s >= last + window
+    known_rows = came_back | past
+    out[rows[known_rows]] = ~came_back[known_rows]
     return pd.Series(out, index=conv.index)
