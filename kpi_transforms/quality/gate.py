@@ -736,17 +736,29 @@ def quarantine_implausible(
         raw_messages = raw_frames[0] if len(raw_frames) == 1 else pd.concat(raw_frames, ignore_index=True)
         lines_of = raw_messages.drop_duplicates("source_line").set_index("source_line")["n_lines"]
         n_lines = dropped["source_line"].map(lines_of).fillna(1).astype("int64")
+        # the lines as written, kept by the parser for messages outside the window (issue 15)
+        if "raw_lines" in raw_messages.columns:
+            as_written = raw_messages.dropna(subset=["raw_lines"]).drop_duplicates("source_line").set_index("source_line")["raw_lines"]
+            raw_of = dropped["source_line"].map(as_written)
+        else:
+            raw_of = pd.Series(None, index=dropped.index, dtype=object)
+    else:
+        raw_of = pd.Series(None, index=dropped.index, dtype=object)
     rows = []
-    for (_, msg), count in zip(dropped.iterrows(), n_lines.tolist()):
+    for (_, msg), count, written in zip(dropped.iterrows(), n_lines.tolist(), raw_of.tolist()):
         first = int(msg["source_line"])
         when = msg["sent_at_local"]
         reason = (
             f"implausible timestamp {when:%Y-%m-%d %H:%M}: outside {earliest_of.get(msg.get('channel'), EARLIEST_LOCAL):%Y-%m-%d} .. "
             f"{latest:%Y-%m-%d %H:%M} (ingest time + 1 day)"
         )
-        text_lines = str(msg["text"] if pd.notna(msg["text"]) else "").split("\n")
-        sender = msg["sender_name"] if pd.notna(msg["sender_name"]) else ""
-        head = f"{when:%Y-%m-%d %H:%M} - {sender}: {text_lines[0]}" if sender else f"{when:%Y-%m-%d %H:%M} - {text_lines[0]}"
+        if isinstance(written, str):
+            text_lines = written.split("\n")
+            head = text_lines[0]
+        else:  # sources without raw lines (e-mail, tables): the message rebuilt
+            text_lines = str(msg["text"] if pd.notna(msg["text"]) else "").split("\n")
+            sender = msg["sender_name"] if pd.notna(msg["sender_name"]) else ""
+            head = f"{when:%Y-%m-%d %H:%M} - {sender}: {text_lines[0]}" if sender else f"{when:%Y-%m-%d %H:%M} - {text_lines[0]}"
         rows.append({"source_line": first, "raw": head[:500], "reason": reason})
         for k in range(1, count):
             raw = text_lines[k] if k < len(text_lines) else ""
