@@ -59,6 +59,8 @@ class Config:
     landing_dir: str = "landing"
     max_zip_member_bytes: int = 512 * 1024 * 1024
     max_zip_total_bytes: int = 2 * 1024 * 1024 * 1024
+    # the raw ``extract:`` section; kpi_transforms.extract.settings validates and types it
+    extract: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     source_path: str | None = None
 
 
@@ -75,6 +77,7 @@ _TOP_KEYS = {
     "lake_dir",
     "landing_dir",
     "zip_limits",
+    "extract",
 }
 _HOLIDAY_KEYS = {"country", "categories", "extra_closed", "extra_open"}
 _AGENT_KEYS = {"id", "names", "phones", "emails"}
@@ -259,6 +262,10 @@ def parse_config(raw: Mapping[str, Any] | None, source_path: str | None = None) 
     for key in ("lake_dir", "landing_dir"):
         if key in raw:
             kwargs[key] = str(raw[key])
+    if raw.get("extract") is not None:
+        if not isinstance(raw["extract"], dict):
+            raise ConfigError("extract: expected a mapping of imap, s3, whatsapp_cloud, landing_dir")
+        kwargs["extract"] = dict(raw["extract"])
     if "zip_limits" in raw:
         zl = raw["zip_limits"] or {}
         _unknown("zip_limits.", zl, _ZIP_KEYS)

@@ -16,6 +16,7 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -101,6 +102,7 @@ def ingest_paths(
     lake_dir: str | Path | None = None,
     progress: Callable[[FileResult], None] | None = None,
     rebuild: bool = True,
+    before_commit: Callable[[Any, str], None] | None = None,
 ) -> IngestReport:
     """Discover, parse and load files in one batch (one warehouse transaction)."""
     warehouse.init()
@@ -114,7 +116,7 @@ def ingest_paths(
                 seen_in_batch.add(result.sha256)
             parsed.append(result)
     settle_date_orders(parsed, config)
-    return load_parsed(parsed, config, warehouse, lake_dir=lake_dir, progress=progress, rebuild=rebuild)
+    return load_parsed(parsed, config, warehouse, lake_dir=lake_dir, progress=progress, rebuild=rebuild, before_commit=before_commit)
 
 
 def load_parsed(
@@ -125,8 +127,11 @@ def load_parsed(
     lake_dir: str | Path | None = None,
     progress: Callable[[FileResult], None] | None = None,
     rebuild: bool = True,
+    before_commit: Callable[[Any, str], None] | None = None,
 ) -> IngestReport:
     """Load parsed files in one transaction: manifest, quarantine, staging, merge, facts.
+    ``before_commit(conn, batch_id)`` runs last inside that transaction (extraction
+    checkpoints are staged there, so they commit with the batch or not at all).
 
     The data-quality gate (:mod:`kpi_transforms.quality`) checks the batch before the staging
     insert and the rebuilt facts before they replace the old ones. A failed gate raises
@@ -224,6 +229,8 @@ def load_parsed(
             del fresh
             if dq_results:
                 warehouse.bulk_insert(conn, "audit.dq_result", dq_rows(dq_results, batch_id, now))
+            if before_commit is not None:
+                before_commit(conn, batch_id)
             warehouse.bulk_insert(
                 conn,
                 "audit.batch",

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -35,14 +36,14 @@ def find_new_files(paths: Sequence[str | Path], warehouse: Warehouse) -> dict:
     known_shas, hints, _ = _known(warehouse)
     files, skipped = [], 0
     for path in discover(paths):
-        if _content_known(path, known_shas):
+        if content_known(path, known_shas):
             skipped += 1
         else:
             files.append(str(path))
     return {"files": files, "hints": hints, "skipped": skipped}
 
 
-def _content_known(path: Path, known_shas: set[str]) -> bool:
+def content_known(path: Path, known_shas: set[str]) -> bool:
     """Whether the warehouse has seen this file's content. The manifest keys a zip export by
     its chat members, so a zip is known when all its chat members are (or, for a zip that was
     rejected as a whole, when the archive itself is)."""
@@ -119,11 +120,13 @@ def read_staged(folder: str | Path) -> list[FileResult]:
 
 
 def load_staged(
-    folders: Sequence[str | Path], config: Config, warehouse: Warehouse, *, lake_dir: str | Path | None = None
+    folders: Sequence[str | Path], config: Config, warehouse: Warehouse, *, lake_dir: str | Path | None = None,
+    before_commit: Callable[[Any, str], None] | None = None,
 ) -> IngestReport:
-    """Load staged files in one batch (same as :func:`load_parsed`), in the order given."""
+    """Load staged files in one batch (same as :func:`load_parsed`, ``before_commit``
+    included), in the order given."""
     parsed: list[FileResult] = []
     for folder in folders:
         parsed.extend(read_staged(folder))
     settle_date_orders(parsed, config)
-    return load_parsed(parsed, config, warehouse, lake_dir=lake_dir)
+    return load_parsed(parsed, config, warehouse, lake_dir=lake_dir, before_commit=before_commit)
