@@ -168,3 +168,35 @@ def test_cli_extract_loads_then_finds_nothing_new(moto_s3, tmp_path, capsys):  #
     assert "s3 gudang: 0 fetched, 0 file(s) written" in out
     assert cli.main([*args, "--source", "gudnag"]) == 2
     assert "no source named 'gudnag'" in capsys.readouterr().err
+
+
+# -- WhatsApp Business Platform webhook archives through the registry ------------------------------
+
+FIXTURES = Path(__file__).parent / "fixtures" / "whatsapp_cloud"
+
+
+def test_webhook_archives_from_a_bucket_load_as_whatsapp_chats(moto_s3, tmp_path, duckdb_url):  # noqa: F811
+    from kpi_transforms.sources.whatsapp_cloud import parse_whatsapp_cloud
+
+    client = moto_s3.client()
+    name = f"chatkpi-{uuid.uuid4().hex[:10]}"
+    client.create_bucket(Bucket=name)
+    archive = (FIXTURES / "webhooks-2025-03-03.jsonl").read_bytes()
+    client.put_object(Bucket=name, Key="exports/webhooks/2025-03-03.jsonl", Body=archive)
+    client.put_object(Bucket=name, Key="exports/webhooks/payload-wamid-17.json", Body=(FIXTURES / "payload-wamid-17.json").read_bytes())
+    client.put_object(Bucket=name, Key="exports/lain/catatan.json", Body=b'{"catatan": "bukan webhook"}')
+    config = config_for(tmp_path, moto_s3, name, whatsapp_cloud={"default_agent": "dewi"})
+    warehouse = Warehouse(duckdb_url)
+    outcome = extract_and_load(config, warehouse)
+    by_name = {Path(f.source_file).name: f for f in outcome.report.files}
+    assert by_name["2025-03-03.jsonl"].status == "loaded" and by_name["2025-03-03.jsonl"].kind == "whatsapp_cloud"
+    assert by_name["payload-wamid-17.json"].kind == "whatsapp_cloud"
+    assert by_name["catatan.json"].status == "rejected" and "webhook archive" in by_name["catatan.json"].reason
+    expected = parse_whatsapp_cloud(archive, config)
+    agents = warehouse.read_df("select distinct agent_id from marts.fct_message where sender_role = 'agent'")["agent_id"].tolist()
+    assert agents == ["dewi"]  # extract.whatsapp_cloud.default_agent reached the parser
+    threads = warehouse.read_df("select distinct thread_name from marts.fct_message where channel = 'whatsapp'")["thread_name"]
+    assert {t for _c, t, _f in expected.threads} <= set(threads)
+    assert len(outcome.summaries) == 1 and outcome.checkpoints_committed == 1  # a rejected file is processed too
+    assert len(read_checkpoints(warehouse, "s3", "gudang0")) == 3
+    warehouse.dispose()
