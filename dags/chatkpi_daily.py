@@ -28,6 +28,9 @@ Every day at 01:00 Asia/Jakarta, for the previous day (data interval 01:00 to 01
    (`chatkpi_recompute` listens); removes the stage folder. Rejected files raise a warning.
    The pending extraction checkpoints whose files the batch holds are written in the same
    transaction: a failed load leaves them where they were, and the next run extracts again.
+4. `retrain_intents`: retrains the intent model on the shipped corpus plus this installation's
+   labels and stores it as the active version; skipped in a second when the labels are those of
+   the active model. Runs also when the load was skipped.
 
 Re-running, retrying or clearing any task is safe: files are recognised by content hash, so a
 re-run finds nothing new, and a retried `load_batch` whose batch committed loads nothing. A day
@@ -42,7 +45,7 @@ import datetime as dt
 import pendulum
 from airflow.sdk import CronDataIntervalTimetable, dag
 from chatkpi_plugins.callbacks import on_failure_callback
-from chatkpi_plugins.tasks import extract_source, find_new_files, load_batch, plan_extract, stage_file
+from chatkpi_plugins.tasks import extract_source, find_new_files, load_batch, plan_extract, retrain_intents, stage_file
 
 
 @dag(
@@ -60,7 +63,7 @@ def chatkpi_daily():
     files = find_new_files()
     extracted >> files
     staged = stage_file.expand(path=files)
-    load_batch(staged)
+    retrain_intents(load_batch(staged))
 
 
 chatkpi_daily()

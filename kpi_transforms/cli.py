@@ -10,11 +10,15 @@ import argparse
 import logging
 import os
 import sys
+import traceback
 from collections.abc import Sequence
+
+import sqlalchemy as sa
 
 from kpi_transforms.core.config import Config, ConfigError, load_config
 from kpi_transforms.core.errors import ChatKpiError
 from kpi_transforms.present.console import print_ingest as _print_ingest
+from kpi_transforms.present.safe_text import printable, printable_lines
 from kpi_transforms.warehouse.engine import Warehouse, redact
 
 
@@ -75,6 +79,17 @@ def _parser() -> argparse.ArgumentParser:
     audit_import.add_argument("file", metavar="FILE.xlsx")
     audit_import.add_argument("--period", help="reject the sheet unless it is this period's")
 
+    intents = sub.add_parser("intents", help="the intent model: train, evaluate, list queues to review (issue 14)")
+    intents_sub = intents.add_subparsers(dest="intents", required=True, metavar="ACTION")
+    intents_train = intents_sub.add_parser("train", help="train on the shipped corpus + this installation's labels; store as the active model")
+    intents_train.add_argument("--if-changed", action="store_true", help="skip when the labels are those of the active model")
+    intents_train.add_argument("--no-rebuild", action="store_true", help="do not re-classify the stored pairs now")
+    intents_eval = intents_sub.add_parser("evaluate", help="per-class precision / recall of the active model on the dev split")
+    intents_eval.add_argument("--labels", metavar="FILE.csv", help="also on this labelled file (columns text, intent)")
+    intents_review = intents_sub.add_parser("review", help="list the stored queues whose intent confidence is low")
+    intents_review.add_argument("--below", type=float, default=0.6, help="confidence threshold (default 0.6)")
+    intents_review.add_argument("--limit", type=int, help="at most this many queues")
+
     demo = sub.add_parser("demo", help="the main job on bundled sample data (embedded DuckDB)")
     demo.add_argument("--workdir", default=".", help="where warehouse/, lake/ and reports/ are written (default: .)")
     demo.add_argument("--cli", action="store_true", help="run the library functions directly instead of through the Airflow DAGs")
@@ -125,7 +140,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         from kpi_transforms.present.scorecards import render_scorecards
 
         result = compute_scorecards(warehouse, config, args.period, template=args.template, agent_id=args.agent, templates_path=args.templates)
-        print(render_scorecards(result, lang=args.lang))
+        print(printable_lines(render_scorecards(result, lang=args.lang)))
         return 0
     if args.command == "audit":
         from kpi_transforms.pipeline import audit
@@ -138,13 +153,23 @@ def run(argv: Sequence[str] | None = None) -> int:
             if args.out:
                 print(f"wrote {audit.write_review_sheet(warehouse, sampled.period, args.out, lang=args.lang)}")
             return 0
-        print(audit.import_review_sheet(warehouse, args.file, expect_period=args.period).summary())
+        print(printable_lines(audit.import_review_sheet(warehouse, args.file, expect_period=args.period).summary()))
+        return 0
+    if args.command == "intents":
+        from kpi_transforms.pipeline import intents as intent_cmd
+
+        if args.intents == "train":
+            print(intent_cmd.train_intent_model(warehouse, config, only_if_changed=args.if_changed, rebuild=not args.no_rebuild).summary())
+        elif args.intents == "evaluate":
+            print(intent_cmd.evaluate_intent_model(warehouse, intent_cmd.read_labelled_file(args.labels) if args.labels else None))
+        else:
+            print(intent_cmd.render_review(intent_cmd.review_queue(warehouse, args.below, args.limit), args.below))
         return 0
     if args.command == "report" and (args.report == "scorecard" or args.format in ("html", "xlsx") or args.lang == "en"):
         from kpi_transforms.pipeline.reports import write_report
 
-        print(write_report(warehouse, config, args.report, args.period, args.format, args.out, agent_id=args.agent,
-                           template=getattr(args, "template", None), lang=args.lang, templates_path=getattr(args, "templates", None)))
+        print(printable_lines(write_report(warehouse, config, args.report, args.period, args.format, args.out, agent_id=args.agent,
+                           template=getattr(args, "template", None), lang=args.lang, templates_path=getattr(args, "templates", None))))
         return 0
     if args.command == "report" and args.report == "reply-durations":
         from kpi_transforms.pipeline.reports import reply_duration_report
@@ -155,20 +180,54 @@ def run(argv: Sequence[str] | None = None) -> int:
                 handle.write(text + "\n")
             print(f"wrote {args.out}")
         else:
-            print(text)
+            print(printable_lines(text))
         return 0
     raise ChatKpiError(f"unknown command {args.command}")
+
+
+EXIT_BUG = 70  # EX_SOFTWARE: an internal error, reported with its traceback
+
+
+def _root_database_error(exc: BaseException) -> sa.exc.DBAPIError | None:
+    """The first database error in the chain of ``exc``: a backend terminated mid-batch
+    surfaces as a ``PendingRollbackError`` raised while cleaning up, which hides the cause."""
+    found = None
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, sa.exc.DBAPIError):
+            found = exc
+        exc = exc.__cause__ or exc.__context__
+    return found
+
+
+def _one_line(text: object) -> str:
+    return printable(" ".join(str(text).split()))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run(argv)
     except (ConfigError, ChatKpiError, FileNotFoundError) as exc:
-        print(f"chatkpi: error: {exc}", file=sys.stderr)
+        print(f"chatkpi: error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("chatkpi: interrupted", file=sys.stderr)
         return 130
+    except sa.exc.SQLAlchemyError as exc:
+        cause = _root_database_error(exc)
+        if cause is not None and isinstance(cause, (sa.exc.OperationalError, sa.exc.InterfaceError)):
+            # the connection was lost or the server went away: nothing was committed
+            orig = getattr(cause, "orig", None) or cause
+            print(f"chatkpi: error: warehouse connection lost, the batch was rolled back: {_one_line(orig)[:300]}", file=sys.stderr)
+            return 2
+        traceback.print_exc()
+        print(f"chatkpi: internal error (a bug, please report it with the traceback above): {_one_line(exc)[:300]}", file=sys.stderr)
+        return EXIT_BUG
+    except Exception as exc:  # noqa: BLE001 - anything else is a bug, and says so
+        traceback.print_exc()
+        print(f"chatkpi: internal error (a bug, please report it with the traceback above): {_one_line(exc)[:300]}", file=sys.stderr)
+        return EXIT_BUG
 
 
 if __name__ == "__main__":
