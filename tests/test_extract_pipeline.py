@@ -200,3 +200,42 @@ def test_webhook_archives_from_a_bucket_load_as_whatsapp_chats(moto_s3, tmp_path
     assert len(outcome.summaries) == 1 and outcome.checkpoints_committed == 1  # a rejected file is processed too
     assert len(read_checkpoints(warehouse, "s3", "gudang0")) == 3
     warehouse.dispose()
+
+
+def test_dag_steps_commit_with_the_load_and_a_retry_after_the_commit_finishes_the_job(moto_s3, tmp_path, duckdb_url):  # noqa: F811
+    """The daily DAG's path: plan -> extract -> scan -> stage -> load_step(extract_dir); a
+    proposal left behind by a crash between the commit and its removal is committed by the
+    retried load (already committed) or by the next scan, and never moves a checkpoint back."""
+    import shutil
+
+    from kpi_transforms.pipeline.extraction import commit_ready_checkpoints, extract_dir, extract_settings, extract_unit
+    from kpi_transforms.pipeline.staging import find_new_files, stage_file
+    from kpi_transforms.pipeline.steps import load_step
+
+    config = config_for(tmp_path, moto_s3, bucket(moto_s3, 3))
+    warehouse = Warehouse(duckdb_url)
+    settings = extract_settings(config)
+    out = extract_dir(config, settings)
+    [unit] = plan_units(warehouse, settings)
+    extract_unit(unit, settings, out)
+    [(pending, proposal)] = read_pending(out)
+    saved = pending.read_bytes()
+    found = find_new_files([tmp_path / "landing"], warehouse)
+    assert len(found["files"]) == 3
+    assert commit_ready_checkpoints(warehouse, out) == 0  # its files are not loaded yet: it waits
+    stage = tmp_path / "stage"
+    staged = [stage_file(f, config, stage) for f in found["files"]]
+    shas = [r["sha256"] for f in staged for r in json.loads((Path(f) / "result.json").read_text())]
+    first = load_step(staged, shas, config, warehouse, extract_dir=out)
+    assert first["checkpoints"] == 1 and first["loaded"] == 3 and not pending.exists()
+    rows = checkpoint_rows(warehouse)
+    assert len(rows) == 3 and {b for _e, b in rows.values()} == {first["batch_id"]}
+
+    pending.write_bytes(saved)  # as if the worker died between the commit and the removal
+    shutil.rmtree(stage)  # and the stage folder is gone too
+    retry = load_step(staged, shas, config, warehouse, extract_dir=out)
+    assert retry["already_committed"] and retry["checkpoints"] == 1 and not pending.exists()
+    assert checkpoint_rows(warehouse) == rows
+    assert warehouse.scalar("select count(*) from marts.fct_message") == 9
+    assert len(proposal["files"]) == 3
+    warehouse.dispose()
