@@ -79,3 +79,40 @@ def test_daily_run_extracts_every_source_and_a_failing_one_stops_nothing(airflow
         assert len(read_checkpoints(warehouse, "s3", "gudang")) == N_CHATS
     finally:
         warehouse.dispose()
+
+
+def test_credentials_come_from_the_airflow_connection_else_the_environment(monkeypatch):
+    from types import SimpleNamespace
+
+    from airflow.exceptions import AirflowNotFoundException
+    from airflow.sdk import Connection
+    from chatkpi_plugins import tasks
+
+    from kpi_transforms.extract.common import ExtractError
+    from kpi_transforms.extract.imap import ImapCredentials, ImapSource
+    from kpi_transforms.extract.s3 import S3Source
+
+    defined = {
+        "chatkpi_imap_sales": SimpleNamespace(login="sales@batiksekar.co.id", password="Rahasia-1"),
+        "gudang_keys": SimpleNamespace(login="AKIAGUDANG", password="Rahasia-2"),
+        "tanpa_sandi": SimpleNamespace(login="x", password=None),
+    }
+
+    def get(conn_id):
+        if conn_id not in defined:
+            raise AirflowNotFoundException(f"The conn_id `{conn_id}` isn't defined")
+        return defined[conn_id]
+
+    monkeypatch.setattr(Connection, "get", classmethod(lambda cls, conn_id: get(conn_id)))
+    imap = {"kind": "imap", "source": "sales", "folder": "INBOX"}
+    creds, keys = tasks._extract_credentials(imap, ImapSource(name="sales", host="h"))
+    assert creds == ImapCredentials("sales@batiksekar.co.id", "Rahasia-1") and keys is None
+    assert "Rahasia-1" not in repr(creds)
+    # no connection of the default name: the extractor reads the environment
+    assert tasks._extract_credentials({**imap, "source": "arsip"}, ImapSource(name="arsip", host="h")) == (None, None)
+    s3 = {"kind": "s3", "source": "gudang", "folder": None}
+    assert tasks._extract_credentials(s3, S3Source(name="gudang", bucket="b", conn_id="gudang_keys")) == (None, ("AKIAGUDANG", "Rahasia-2"))
+    with pytest.raises(ExtractError, match="connection 'hilang' is not defined"):
+        tasks._extract_credentials(s3, S3Source(name="gudang", bucket="b", conn_id="hilang"))
+    with pytest.raises(ExtractError, match="needs a login and a password"):
+        tasks._extract_credentials(s3, S3Source(name="gudang", bucket="b", conn_id="tanpa_sandi"))
