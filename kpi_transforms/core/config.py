@@ -154,6 +154,8 @@ class Config:
     landing_dir: str = "landing"
     max_zip_member_bytes: int = 512 * 1024 * 1024
     max_zip_total_bytes: int = 2 * 1024 * 1024 * 1024
+    # the raw ``extract:`` section; kpi_transforms.extract.settings validates and types it
+    extract: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     memory_budget_mb: int = 1536  # a worker's peak memory for one ingest batch (kpi_transforms.core.memory)
     source_path: str | None = None
     kpi: "KpiSettings" = dataclasses.field(default_factory=lambda: KpiSettings())
@@ -247,6 +249,7 @@ _TOP_KEYS = {
     "lake_dir",
     "landing_dir",
     "zip_limits",
+    "extract",
     "memory_budget_mb",
     "kpis",
 }
@@ -470,6 +473,10 @@ def parse_config(raw: Mapping[str, Any] | None, source_path: str | None = None) 
     for key in ("lake_dir", "landing_dir"):
         if key in raw:
             kwargs[key] = _scalar(raw[key], key)
+    if raw.get("extract") is not None:
+        if not isinstance(raw["extract"], dict):
+            raise ConfigError("extract: expected a mapping of imap, s3, whatsapp_cloud, landing_dir")
+        kwargs["extract"] = dict(raw["extract"])
     if "memory_budget_mb" in raw:
         budget = raw["memory_budget_mb"]
         if isinstance(budget, bool) or not isinstance(budget, int) or budget <= 0:

@@ -16,7 +16,7 @@ from kpi_transforms.core.config import Config
 from kpi_transforms.core.errors import RejectedFile
 from kpi_transforms.core.identity import Roster
 from kpi_transforms.core.memory import Budget
-from kpi_transforms.sources import email, flat, whatsapp
+from kpi_transforms.sources import email, flat, whatsapp, whatsapp_cloud
 from kpi_transforms.sources.landing import read_regular, sha256_regular, unsafe_reason
 from kpi_transforms.sources.base import ChatThread, HeaderMatch, ParseContext, ParseResult, Source
 from kpi_transforms.sources.marketplace import parser as marketplace
@@ -57,7 +57,7 @@ def _by_suffix() -> dict[str, Source]:
 
 
 BY_SUFFIX = _by_suffix()
-SUPPORTED = sorted({*BY_SUFFIX, *SHEET_SUFFIXES, *ARCHIVE_SUFFIXES})
+SUPPORTED = sorted({*BY_SUFFIX, *SHEET_SUFFIXES, *ARCHIVE_SUFFIXES, *whatsapp_cloud.SOURCE.suffixes})
 
 
 @dataclasses.dataclass
@@ -203,6 +203,11 @@ def parse_unit(data: bytes, context: ParseContext) -> tuple[Source, ParseResult]
         sheet = read_rows(data, context.suffix, score=header_score)
         source = sheet_source(sheet.header)
         return source, source.parse_sheet(sheet, data, context)
+    if context.suffix in whatsapp_cloud.SOURCE.suffixes and whatsapp_cloud.looks_like_cloud_webhook(data):
+        return whatsapp_cloud.SOURCE, whatsapp_cloud.SOURCE.parse(data, context)
+    if context.suffix not in BY_SUFFIX:
+        raise RejectedFile(f"a {context.suffix} file is read only as a WhatsApp Business Platform webhook archive"
+                           " (payloads of object whatsapp_business_account); this one is not")
     source = BY_SUFFIX[context.suffix]
     return source, source.parse(data, context)
 
