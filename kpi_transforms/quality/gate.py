@@ -529,15 +529,11 @@ def validate_case_facts(
     """Gate rebuilt ``fct_quote_response``, ``fct_case`` and ``fct_follow_up`` rows against the
     pairs and threads of the same rebuild (every fact table the ingest writes is gated)."""
     quote_frame, case_frame, follow_up_frame = case_fact_frames(quotes, cases, follow_ups, pairs, threads)
-    started = time.perf_counter()
-    with _LOCK:
-        runtime = _runtime()
-        raw = [
-            runtime.validate("fct_quote_response", quote_frame),
-            runtime.validate("fct_case", case_frame),
-            runtime.validate("fct_follow_up", follow_up_frame),
-        ]
-    return _result("fct_quote_response, fct_case, fct_follow_up", raw, time.perf_counter() - started)
+    return _gate("fct_quote_response, fct_case, fct_follow_up", [
+        ("fct_quote_response", quote_frame, {}),
+        ("fct_case", case_frame, {}),
+        ("fct_follow_up", follow_up_frame, {}),
+    ])
 
 
 def case_fact_frames(
