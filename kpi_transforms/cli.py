@@ -10,11 +10,15 @@ import argparse
 import logging
 import os
 import sys
+import traceback
 from collections.abc import Sequence
+
+import sqlalchemy as sa
 
 from kpi_transforms.core.config import Config, ConfigError, load_config
 from kpi_transforms.core.errors import ChatKpiError
 from kpi_transforms.present.console import print_ingest as _print_ingest
+from kpi_transforms.present.safe_text import printable, printable_lines
 from kpi_transforms.warehouse.engine import Warehouse, redact
 
 
@@ -120,7 +124,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         from kpi_transforms.present.scorecards import render_scorecards
 
         result = compute_scorecards(warehouse, config, args.period, template=args.template, agent_id=args.agent, templates_path=args.templates)
-        print(render_scorecards(result, lang=args.lang))
+        print(printable_lines(render_scorecards(result, lang=args.lang)))
         return 0
     if args.command == "audit":
         from kpi_transforms.pipeline import audit
@@ -133,7 +137,7 @@ def run(argv: Sequence[str] | None = None) -> int:
             if args.out:
                 print(f"wrote {audit.write_review_sheet(warehouse, sampled.period, args.out, lang=args.lang)}")
             return 0
-        print(audit.import_review_sheet(warehouse, args.file, expect_period=args.period).summary())
+        print(printable_lines(audit.import_review_sheet(warehouse, args.file, expect_period=args.period).summary()))
         return 0
     if args.command == "intents":
         from kpi_transforms.pipeline import intents as intent_cmd
@@ -148,8 +152,8 @@ def run(argv: Sequence[str] | None = None) -> int:
     if args.command == "report" and (args.report == "scorecard" or args.format in ("html", "xlsx") or args.lang == "en"):
         from kpi_transforms.pipeline.reports import write_report
 
-        print(write_report(warehouse, config, args.report, args.period, args.format, args.out, agent_id=args.agent,
-                           template=getattr(args, "template", None), lang=args.lang, templates_path=getattr(args, "templates", None)))
+        print(printable_lines(write_report(warehouse, config, args.report, args.period, args.format, args.out, agent_id=args.agent,
+                           template=getattr(args, "template", None), lang=args.lang, templates_path=getattr(args, "templates", None))))
         return 0
     if args.command == "report" and args.report == "reply-durations":
         from kpi_transforms.pipeline.reports import reply_duration_report
@@ -160,20 +164,54 @@ def run(argv: Sequence[str] | None = None) -> int:
                 handle.write(text + "\n")
             print(f"wrote {args.out}")
         else:
-            print(text)
+            print(printable_lines(text))
         return 0
     raise ChatKpiError(f"unknown command {args.command}")
+
+
+EXIT_BUG = 70  # EX_SOFTWARE: an internal error, reported with its traceback
+
+
+def _root_database_error(exc: BaseException) -> sa.exc.DBAPIError | None:
+    """The first database error in the chain of ``exc``: a backend terminated mid-batch
+    surfaces as a ``PendingRollbackError`` raised while cleaning up, which hides the cause."""
+    found = None
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, sa.exc.DBAPIError):
+            found = exc
+        exc = exc.__cause__ or exc.__context__
+    return found
+
+
+def _one_line(text: object) -> str:
+    return printable(" ".join(str(text).split()))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run(argv)
     except (ConfigError, ChatKpiError, FileNotFoundError) as exc:
-        print(f"chatkpi: error: {exc}", file=sys.stderr)
+        print(f"chatkpi: error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("chatkpi: interrupted", file=sys.stderr)
         return 130
+    except sa.exc.SQLAlchemyError as exc:
+        cause = _root_database_error(exc)
+        if cause is not None and isinstance(cause, (sa.exc.OperationalError, sa.exc.InterfaceError)):
+            # the connection was lost or the server went away: nothing was committed
+            orig = getattr(cause, "orig", None) or cause
+            print(f"chatkpi: error: warehouse connection lost, the batch was rolled back: {_one_line(orig)[:300]}", file=sys.stderr)
+            return 2
+        traceback.print_exc()
+        print(f"chatkpi: internal error (a bug, please report it with the traceback above): {_one_line(exc)[:300]}", file=sys.stderr)
+        return EXIT_BUG
+    except Exception as exc:  # noqa: BLE001 - anything else is a bug, and says so
+        traceback.print_exc()
+        print(f"chatkpi: internal error (a bug, please report it with the traceback above): {_one_line(exc)[:300]}", file=sys.stderr)
+        return EXIT_BUG
 
 
 if __name__ == "__main__":

@@ -177,12 +177,13 @@ def _edit(path, out, edits: dict[tuple[int, int], object]):
     return out
 
 
-def _forge_meta(path, out, change):
-    """Edit the hidden metadata *and* recompute its hash, as a determined forger would."""
+def _forge_meta(path, out, change, key=None):
+    """Edit the hidden metadata *and* recompute its hash, as a forger holding the warehouse's
+    sheet key would (without it the hash cannot be recomputed: tests/hostile/test_review_sheet.py)."""
     wb = load_workbook(path)
     meta = json.loads(review_sheet.read_metadata(wb[review_sheet.META_SHEET]))
     change(meta, wb)
-    meta["content_sha256"] = review_sheet._meta_hash(meta)
+    meta["content_sha256"] = review_sheet._meta_hash(meta, key)
     review_sheet.write_metadata(wb[review_sheet.META_SHEET], meta)
     wb.save(out)
     return out
@@ -219,7 +220,7 @@ def test_rejected_sheets_name_the_row(demo_duckdb, tmp_path):
         meta["rows"][2][2] = "wh_ffffffffffffffff"
         wb["Audit"].cell(FIRST + 2, review_sheet.COL_THREAD, "wh_ffffffffffffffff")
 
-    forged = _forge_meta(sheet, tmp_path / "forged.xlsx", unknown)
+    forged = _forge_meta(sheet, tmp_path / "forged.xlsx", unknown, audit.sheet_key(wh))
     with pytest.raises(AuditSheetError, match=r"row 6: unknown thread 'wh_ffffffffffffffff': not in the audit sample of 2025-Q1"):
         audit.import_review_sheet(wh, forged)
 
@@ -229,7 +230,7 @@ def test_rejected_sheets_name_the_row(demo_duckdb, tmp_path):
             wb["Audit"].cell(r, review_sheet.COL_PERIOD, "2024-Q4")
 
     with pytest.raises(AuditSheetError, match=r"no audit sample for period 2024-Q4 in this warehouse \(different period"):
-        audit.import_review_sheet(wh, _forge_meta(sheet, tmp_path / "q4.xlsx", other_period))
+        audit.import_review_sheet(wh, _forge_meta(sheet, tmp_path / "q4.xlsx", other_period, audit.sheet_key(wh)))
 
     deleted = load_workbook(sheet)
     deleted["Audit"].delete_rows(FIRST + 4)

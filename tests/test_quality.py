@@ -58,7 +58,7 @@ def test_good_batch_and_facts_pass(good):
     assert messages.success and facts.success, messages.summary() + facts.summary()
     assert {c["suite"] for c in messages.checks} == {"stg_message", "file_manifest"}
     assert {c["suite"] for c in facts.checks} == {"fct_reply_pair", "fct_thread"}
-    assert len(messages.checks) == 13 and len(facts.checks) == 23
+    assert len(messages.checks) == 13 and len(facts.checks) == 27
     assert all(c["unexpected_count"] in (0, None) for c in messages.checks + facts.checks)
 
 
@@ -265,7 +265,8 @@ def test_message_gate_equals_one_plain_gx_run(good):
     verdicts = set()
     for mutate, _ in [(lambda b: b, None), *MESSAGE_CASES.values()]:
         frame = mutate(batch.copy())
-        verdicts.add(_assert_same_as_plain_gx("stg_message", frame, {"expected_rows": len(batch), "latest_local": latest}))
+        verdicts.add(_assert_same_as_plain_gx("stg_message", frame, {"expected_rows": len(batch), "latest_local": latest,
+                                                                          "earliest_local": quality.EARLIEST_LOCAL}))
     assert verdicts == {True, False}
 
 
@@ -346,7 +347,8 @@ def test_quarantine_implausible_keeps_every_line_accounted_for():
     assert rows["source_line"].tolist() == [2, 3, 4, 6]
     assert rows["reason"].iloc[0].startswith("implausible timestamp 2099-01-13 09:05")
     assert rows["reason"].tolist()[1:3] == ["continuation of quarantined header line 2"] * 2
-    assert rows["raw"].tolist()[:3] == ["2099-01-13 09:05 - Andi: dari masa depan", "baris kedua", ""]
+    # the lines as written (issue 15), not a line rebuilt from the parsed timestamp
+    assert rows["raw"].tolist()[:3] == ["13/01/99 09.05 - Andi: dari masa depan", "baris kedua", ""]
     assert "2000" in rows["reason"].iloc[3]
     with pytest.raises(quality.RejectedFile, match="every message is dated outside"):
         quality.quarantine_implausible(result, kept, pd.Timestamp("2020-01-01", tz="UTC").to_pydatetime())

@@ -18,10 +18,102 @@ import yaml
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DATE_ORDERS = ("auto", "dmy", "mdy", "ymd")
+# The earliest plausible local date of a message, per channel (``plausible_from``): WhatsApp
+# was released in 2009; e-mail archives reach much further back.
+PLAUSIBLE_FROM = {
+    "whatsapp": dt.date(2009, 1, 1),
+    "email": dt.date(1990, 1, 1),
+    "marketplace": dt.date(2009, 1, 1),
+    "other": dt.date(2009, 1, 1),
+}
 
 
 class ConfigError(ValueError):
     """The configuration cannot be used; the message says which key and why."""
+
+
+# A config file is a few KB of hand-written YAML: anything far beyond these limits is a mistake
+# or an attack (issue 15: 5,000-deep nesting, or ten levels of anchors expanding to gigabytes).
+MAX_CONFIG_BYTES = 1024 * 1024
+MAX_CONFIG_DEPTH = 64
+MAX_CONFIG_NODES = 100_000  # after expanding every alias
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses duplicate mapping keys, nesting deeper than
+    :data:`MAX_CONFIG_DEPTH`, and documents whose aliases expand to more than
+    :data:`MAX_CONFIG_NODES` nodes (billion laughs), before anything is built."""
+
+    def __init__(self, stream: Any):
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_CONFIG_DEPTH:
+                mark = self.peek_event().start_mark
+                raise ConfigError(f"nested more than {MAX_CONFIG_DEPTH} levels deep (line {mark.line + 1})")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for key_node, _value in node.value:
+                if isinstance(key_node, yaml.ScalarNode):
+                    key = self.construct_object(key_node, deep=deep)
+                    try:
+                        if key in seen:
+                            raise ConfigError(
+                                f"duplicate key {key!r} (lines {seen[key] + 1} and {key_node.start_mark.line + 1})"
+                            )
+                        seen[key] = key_node.start_mark.line
+                    except TypeError:
+                        pass
+        return super().construct_mapping(node, deep=deep)
+
+
+def _expanded_size(node: Any, memo: dict[int, int]) -> int:
+    """Nodes in the document once every alias is expanded (shared nodes counted per use)."""
+    got = memo.get(id(node))
+    if got is not None:
+        return got
+    memo[id(node)] = MAX_CONFIG_NODES + 1  # a recursive alias counts as too large
+    if isinstance(node, yaml.SequenceNode):
+        size = 1 + sum(_expanded_size(child, memo) for child in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        size = 1 + sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
+    else:
+        size = 1
+    size = min(size, MAX_CONFIG_NODES + 1)
+    memo[id(node)] = size
+    return size
+
+
+def safe_yaml_load(text: str, what: str) -> Any:
+    """Decode one YAML document under the limits above; ``what`` names it in errors
+    (:class:`ConfigError`, one line)."""
+    if len(text) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{what} is larger than {MAX_CONFIG_BYTES} bytes")
+    loader = _StrictLoader(text)
+    try:
+        try:
+            node = loader.get_single_node()
+        except RecursionError:
+            raise ConfigError(f"{what}: nested too deeply") from None
+        if node is None:
+            return None
+        if _expanded_size(node, {}) > MAX_CONFIG_NODES:
+            raise ConfigError(f"{what}: its aliases expand to more than {MAX_CONFIG_NODES} values")
+        return loader.construct_document(node)
+    except ConfigError as exc:
+        raise ConfigError(f"{what}: {exc}" if not str(exc).startswith(what) else str(exc)) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{what} is not valid YAML: {' '.join(str(exc).split())}") from None
+    finally:
+        loader.dispose()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,6 +147,7 @@ class Config:
     whatsapp_date_order: str = "auto"
     thread_aliases: Mapping[str, str] = dataclasses.field(default_factory=dict)
     company_domains: tuple[str, ...] = ()
+    plausible_from: Mapping[str, dt.date] = dataclasses.field(default_factory=lambda: dict(PLAUSIBLE_FROM))
     lake_dir: str = "lake"
     landing_dir: str = "landing"
     max_zip_member_bytes: int = 512 * 1024 * 1024
@@ -72,6 +165,7 @@ _TOP_KEYS = {
     "whatsapp",
     "thread_aliases",
     "company_domains",
+    "plausible_from",
     "lake_dir",
     "landing_dir",
     "zip_limits",
@@ -122,6 +216,12 @@ def _local_minute(value: Any, where: str) -> dt.datetime:
     raise ConfigError(f"{where}: {value!r} is not a local date-time 'YYYY-MM-DD HH:MM'")
 
 
+def _scalar(value: Any, where: str) -> str:
+    if isinstance(value, (dict, list)):
+        raise ConfigError(f"{where}: expected a single value, got a {type(value).__name__}")
+    return str(value)
+
+
 def _str_list(value: Any, where: str) -> tuple[str, ...]:
     if value is None:
         return ()
@@ -129,14 +229,30 @@ def _str_list(value: Any, where: str) -> tuple[str, ...]:
         return (value,)
     if not isinstance(value, list):
         raise ConfigError(f"{where}: expected a list, got {type(value).__name__}")
-    return tuple(str(v) for v in value)
+    return tuple(_scalar(v, f"{where}[{i}]") for i, v in enumerate(value))
+
+
+def _list(value: Any, where: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ConfigError(f"{where}: expected a list, got {type(value).__name__}")
+    return value
+
+
+def _positive_int(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfigError(f"{where}: {value!r} is not a positive whole number of bytes")
+    return value
 
 
 def parse_config(raw: Mapping[str, Any] | None, source_path: str | None = None) -> Config:
     """Validate a decoded YAML mapping and return a :class:`Config`."""
-    raw = dict(raw or {})
-    if not isinstance(raw, dict):
-        raise ConfigError("the config file must be a YAML mapping")
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"the config file must be a YAML mapping, not a {type(raw).__name__}")
+    raw = dict(raw)
     _unknown("", raw, _TOP_KEYS)
     kwargs: dict[str, Any] = {"source_path": source_path}
 
@@ -158,7 +274,7 @@ def parse_config(raw: Mapping[str, Any] | None, source_path: str | None = None) 
         for name, intervals in bh.items():
             day = WEEKDAYS.index(name)
             parsed: list[tuple[int, int]] = []
-            for i, pair in enumerate(intervals or []):
+            for i, pair in enumerate(_list(intervals, f"business_hours.{name}")):
                 where = f"business_hours.{name}[{i}]"
                 if not isinstance(pair, (list, tuple)) or len(pair) != 2:
                     raise ConfigError(f"{where}: expected [open, close]")
@@ -180,18 +296,19 @@ def parse_config(raw: Mapping[str, Any] | None, source_path: str | None = None) 
             raise ConfigError("holidays: expected a mapping")
         _unknown("holidays.", hol, _HOLIDAY_KEYS)
         if "country" in hol:
-            kwargs["holiday_country"] = str(hol["country"])
+            kwargs["holiday_country"] = _scalar(hol["country"], "holidays.country")
         if "categories" in hol:
             kwargs["holiday_categories"] = _str_list(hol["categories"], "holidays.categories")
+        _check_holidays(kwargs.get("holiday_country", "ID"), kwargs.get("holiday_categories", ("public", "government")))
         for key in ("extra_closed", "extra_open"):
             if key in hol:
                 kwargs[key] = tuple(
-                    _date(v, f"holidays.{key}[{i}]") for i, v in enumerate(hol[key] or [])
+                    _date(v, f"holidays.{key}[{i}]") for i, v in enumerate(_list(hol[key], f"holidays.{key}"))
                 )
 
     if "closed_periods" in raw:
         periods = []
-        for i, item in enumerate(raw["closed_periods"] or []):
+        for i, item in enumerate(_list(raw["closed_periods"], "closed_periods")):
             where = f"closed_periods[{i}]"
             if not isinstance(item, dict):
                 raise ConfigError(f"{where}: expected {{start: ..., end: ...}}")
@@ -208,12 +325,12 @@ def parse_config(raw: Mapping[str, Any] | None, source_path: str | None = None) 
     if "agents" in raw:
         agents = []
         seen: set[str] = set()
-        for i, item in enumerate(raw["agents"] or []):
+        for i, item in enumerate(_list(raw["agents"], "agents")):
             where = f"agents[{i}]"
             if not isinstance(item, dict) or "id" not in item:
                 raise ConfigError(f"{where}: expected a mapping with an 'id'")
             _unknown(f"{where}.", item, _AGENT_KEYS)
-            agent_id = str(item["id"]).strip()
+            agent_id = _scalar(item["id"], f"{where}.id").strip()
             if not agent_id or agent_id in seen:
                 raise ConfigError(f"{where}: id {agent_id!r} is empty or used twice")
             seen.add(agent_id)
@@ -250,22 +367,38 @@ def parse_config(raw: Mapping[str, Any] | None, source_path: str | None = None) 
         aliases = raw["thread_aliases"] or {}
         if not isinstance(aliases, dict):
             raise ConfigError("thread_aliases: expected a mapping old name -> current name")
-        kwargs["thread_aliases"] = {str(k): str(v) for k, v in aliases.items()}
+        kwargs["thread_aliases"] = {
+            _scalar(k, "thread_aliases"): _scalar(v, f"thread_aliases[{k!r}]") for k, v in aliases.items()
+        }
 
     if "company_domains" in raw:
         kwargs["company_domains"] = tuple(
             d.lower().lstrip("@") for d in _str_list(raw["company_domains"], "company_domains")
         )
+    if "plausible_from" in raw:
+        given = raw["plausible_from"] or {}
+        if not isinstance(given, dict):
+            raise ConfigError("plausible_from: expected a mapping channel -> earliest date (YYYY-MM-DD)")
+        _unknown("plausible_from.", given, set(PLAUSIBLE_FROM))
+        window = dict(PLAUSIBLE_FROM)
+        for channel, value in given.items():
+            day = _date(value, f"plausible_from.{channel}")
+            if not dt.date(1970, 1, 1) <= day <= dt.date(2100, 1, 1):
+                raise ConfigError(f"plausible_from.{channel}: {day} is outside 1970-01-01 .. 2100-01-01")
+            window[channel] = day
+        kwargs["plausible_from"] = window
     for key in ("lake_dir", "landing_dir"):
         if key in raw:
-            kwargs[key] = str(raw[key])
+            kwargs[key] = _scalar(raw[key], key)
     if "zip_limits" in raw:
         zl = raw["zip_limits"] or {}
+        if not isinstance(zl, dict):
+            raise ConfigError("zip_limits: expected a mapping")
         _unknown("zip_limits.", zl, _ZIP_KEYS)
         if "max_member_bytes" in zl:
-            kwargs["max_zip_member_bytes"] = int(zl["max_member_bytes"])
+            kwargs["max_zip_member_bytes"] = _positive_int(zl["max_member_bytes"], "zip_limits.max_member_bytes")
         if "max_total_bytes" in zl:
-            kwargs["max_zip_total_bytes"] = int(zl["max_total_bytes"])
+            kwargs["max_zip_total_bytes"] = _positive_int(zl["max_total_bytes"], "zip_limits.max_total_bytes")
     return Config(**kwargs)
 
 
@@ -277,8 +410,26 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     file = Path(path)
     if not file.is_file():
         raise ConfigError(f"config file {str(file)!r} does not exist")
+    if file.stat().st_size > MAX_CONFIG_BYTES:
+        raise ConfigError(f"config file {str(file)!r} is larger than {MAX_CONFIG_BYTES} bytes")
     try:
-        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"config file {str(file)!r} is not valid YAML: {exc}") from exc
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {str(file)!r} is not UTF-8 text (byte {exc.start})") from None
+    raw = safe_yaml_load(text, f"config file {str(file)!r}")
     return parse_config(raw, source_path=str(file))
+
+
+def _check_holidays(country: str, categories: tuple[str, ...]) -> None:
+    """Refuse an unknown holiday country or category now, with the key's name."""
+    if not country:
+        return
+    import holidays
+
+    try:
+        holidays.country_holidays(country, years=[], categories=categories)
+    except (NotImplementedError, ValueError, KeyError) as exc:
+        raise ConfigError(
+            f"holidays.country: {country!r} with categories {list(categories)} is not available"
+            f" ({' '.join(str(exc).split())[:200]})"
+        ) from None

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import hmac
+import io
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -87,9 +90,24 @@ INTENT_VALUES = ("complaint", "quote_request", "order", "other")
 INTENT_CONFIRM_WORDS = ("ya", "yes", "ok", "benar")  # = the stored intent is right
 
 
-def _meta_hash(meta: dict[str, Any]) -> str:
+def _meta_hash(meta: dict[str, Any], key: bytes) -> str:
+    """HMAC-SHA256 of the sheet's metadata with the warehouse's sheet key: a forger who edits
+    the hidden sheet cannot recompute it (an unkeyed hash of public fields could be; issue 15)."""
     body = {k: meta[k] for k in ("format", "period", "sample_sha256", "lang", "rows", "pairs") if k in meta}
-    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=True).encode("utf-8")).hexdigest()
+    return hmac.new(key, json.dumps(body, sort_keys=True, ensure_ascii=True).encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+# Limits of an importable sheet: a real one holds a few hundred rows of excerpts (issue 15: a
+# 960 KB file of 1 M x 16 cells took 5.6 GB in load_workbook).
+MAX_SHEET_FILE_BYTES = 20 * 1024 * 1024
+MAX_SHEET_UNPACKED_BYTES = 100 * 1024 * 1024
+MAX_EXTRA_ROWS = 1000  # rows read past the exported ones (an extra filled row is an error)
+MAX_META_ROWS = 200  # metadata chunks of 30,000 characters
+
+
+def _header_ok(header: list[str], columns: list[str]) -> bool:
+    """The exported headers; a sheet exported before the intent columns existed is read as it was."""
+    return header == columns or header == columns[:COL_NOTES] + [""] * (len(columns) - COL_NOTES)
 
 
 META_ROW, META_CHUNK = 5, 30000  # an Excel cell holds at most 32767 characters
@@ -104,10 +122,13 @@ def write_metadata(ws, meta: dict[str, Any]) -> None:
 
 
 def read_metadata(ws) -> str:
-    parts, row = [], META_ROW
-    while ws.cell(row, 1).value == "metadata":
-        parts.append(str(ws.cell(row, 2).value or ""))
-        row += 1
+    """The metadata JSON written by :func:`write_metadata` (one pass over at most
+    :data:`MAX_META_ROWS` rows; works on read-only worksheets)."""
+    parts = []
+    for label, value in ws.iter_rows(min_row=META_ROW, max_row=META_ROW + MAX_META_ROWS - 1, max_col=2, values_only=True):
+        if label != "metadata":
+            break
+        parts.append(str(value or ""))
     return "".join(parts)
 
 
@@ -152,9 +173,28 @@ def _cell_text(value: Any) -> str:
     return str(value).strip()
 
 
-def read_review_sheet(path: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
+def _check_size(path: Path, data: bytes) -> None:
+    """Refuse a sheet too large to be a review sheet before openpyxl expands it."""
+    if len(data) > MAX_SHEET_FILE_BYTES:
+        raise AuditSheetError(f"{path.name} is {len(data)} bytes, more than a review sheet's limit of {MAX_SHEET_FILE_BYTES}")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise AuditSheetError(f"{path.name} is not a readable .xlsx file ({type(exc).__name__})") from None
+    if unpacked > MAX_SHEET_UNPACKED_BYTES:
+        raise AuditSheetError(
+            f"{path.name} unpacks to {unpacked} bytes, more than a review sheet's limit of {MAX_SHEET_UNPACKED_BYTES}"
+        )
+
+
+def read_review_sheet(path: str | Path, key: bytes) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
     """(metadata, rows, file sha256) of a filled review sheet; structural problems raise
-    :class:`AuditSheetError` naming the row."""
+    :class:`AuditSheetError` naming the row. ``key`` is the warehouse's sheet key (HMAC).
+
+    Linear in the sheet's size and bounded: the workbook is read once, streaming (read-only
+    mode), only the exported rows plus :data:`MAX_EXTRA_ROWS` are looked at, and files larger
+    than the limits above are refused before they are expanded."""
     from openpyxl import load_workbook
 
     path = Path(path)
@@ -162,35 +202,51 @@ def read_review_sheet(path: str | Path) -> tuple[dict[str, Any], list[dict[str, 
         raise AuditSheetError(f"review sheet {str(path)!r} does not exist")
     data = path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
+    _check_size(path, data)
     try:
-        wb = load_workbook(path, data_only=False)
+        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except Exception as exc:  # noqa: BLE001 - any reader failure means: not a usable .xlsx
         raise AuditSheetError(f"{path.name} is not a readable .xlsx file ({type(exc).__name__})") from exc
+    try:
+        return _read_sheet(wb, path, key) + (digest,)
+    finally:
+        wb.close()
+
+
+def _read_sheet(wb, path: Path, key: bytes) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     if META_SHEET not in wb.sheetnames:
         raise AuditSheetError(f"{path.name} is not a chatkpi review sheet: its metadata sheet is missing")
     try:
         meta = json.loads(read_metadata(wb[META_SHEET]))
     except (TypeError, ValueError) as exc:
         raise AuditSheetError(f"{path.name}: the metadata sheet was edited (unreadable)") from exc
-    if not isinstance(meta, dict) or meta.get("format") != SHEET_FORMAT or meta.get("content_sha256") != _meta_hash(meta):
+    if (not isinstance(meta, dict) or meta.get("format") != SHEET_FORMAT
+            or not hmac.compare_digest(str(meta.get("content_sha256")), _meta_hash(meta, key))):
         raise AuditSheetError(f"{path.name}: the metadata sheet was edited (its hash does not match)")
     lang = meta["lang"] if meta.get("lang") in SHEET_TEXT else "id"
     ws = wb[SHEET_TEXT[lang]["sheet"]] if SHEET_TEXT[lang]["sheet"] in wb.sheetnames else wb.worksheets[0]
     columns = SHEET_TEXT[lang]["columns"]
-    header = [_cell_text(ws.cell(HEADER_ROW, c).value) for c in range(1, len(columns) + 1)]
-    # a sheet exported before the intent columns existed is read as it was
-    if header != columns and header != columns[:COL_NOTES] + [""] * (len(columns) - COL_NOTES):
-        raise AuditSheetError(f"{path.name}: row {HEADER_ROW}: the column headers were changed or moved")
     expected = meta["rows"]
+    width = len(SHEET_TEXT[lang]["columns"])
+    last = HEADER_ROW + len(expected) + MAX_EXTRA_ROWS
+    header: list[str] = []
     rows = []
-    n = HEADER_ROW + 1
-    while n <= ws.max_row:
-        cells = [ws.cell(n, c).value for c in range(1, COL_INTENT_CONFIRMED + 1)]
+    for n, values in enumerate(ws.iter_rows(min_row=HEADER_ROW, max_row=last, max_col=max(width, COL_INTENT_CONFIRMED), values_only=True),
+                               start=HEADER_ROW):
+        values = list(values) + [None] * (max(width, COL_INTENT_CONFIRMED) - len(values))
+        if n == HEADER_ROW:
+            header = [_cell_text(v) for v in values[:width]]
+            if not _header_ok(header, columns):
+                raise AuditSheetError(f"{path.name}: row {HEADER_ROW}: the column headers were changed or moved")
+            continue
+        cells = values[:COL_INTENT_CONFIRMED]
         if all(_cell_text(v) == "" for v in cells):
-            n += 1
             continue
         rows.append({"row": n, "cells": cells})
-        n += 1
+        if len(rows) > len(expected):
+            break  # the first row that is not part of the sheet is reported; no need to read on
+    if not _header_ok(header, columns):
+        raise AuditSheetError(f"{path.name}: row {HEADER_ROW}: the column headers were changed or moved")
     errors = []
     for i, exp in enumerate(expected):
         if i >= len(rows) or rows[i]["row"] != HEADER_ROW + 1 + i:
@@ -199,4 +255,4 @@ def read_review_sheet(path: str | Path) -> tuple[dict[str, Any], list[dict[str, 
         errors.append(f"row {extra['row']}: not part of the exported sheet")
     if errors:
         raise AuditSheetError(f"{path.name}: " + "; ".join(errors))
-    return meta, rows, digest
+    return meta, rows

@@ -25,9 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import yaml
 
-from kpi_transforms.core.config import Config
+from kpi_transforms.core.config import Config, ConfigError, safe_yaml_load
 from kpi_transforms.core.errors import ChatKpiError
 from kpi_transforms.core.periods import Period, parse_period
 
@@ -199,9 +198,11 @@ def load_templates(path: str | Path | None = None) -> dict[str, ScorecardTemplat
     if not file.is_file():
         raise ScorecardError(f"scorecard template file {str(file)!r} does not exist")
     try:
-        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ScorecardError(f"scorecard template file {str(file)!r} is not valid YAML: {exc}") from exc
+        raw = safe_yaml_load(file.read_text(encoding="utf-8"), f"scorecard template file {str(file)!r}")
+    except UnicodeDecodeError as exc:
+        raise ScorecardError(f"scorecard template file {str(file)!r} is not UTF-8 text (byte {exc.start})") from None
+    except ConfigError as exc:  # duplicate keys, depth, alias expansion, syntax: one line
+        raise ScorecardError(str(exc)) from None
     return parse_templates(raw, file.name)
 
 

@@ -21,6 +21,8 @@ one working day *and* approved. Both say in ``note`` when the sheet is incomplet
 from __future__ import annotations
 
 import datetime as dt
+import os
+import secrets
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -247,7 +249,7 @@ def write_review_sheet(warehouse: Warehouse, period: Period | str, out: str | Pa
         # the queue whose intent each row shows (issue 14), by thread id
         "pairs": {str(r["thread_id"]): r["pair_id"] for r in rows.to_dict("records") if isinstance(r["pair_id"], str)},
     }
-    meta["content_sha256"] = _meta_hash(meta)
+    meta["content_sha256"] = _meta_hash(meta, sheet_key(warehouse))
     ms = wb.create_sheet(META_SHEET)
     ms.cell(1, 1, "format")
     ms.cell(1, 2, SHEET_FORMAT)
@@ -266,11 +268,29 @@ def write_review_sheet(warehouse: Warehouse, period: Period | str, out: str | Pa
     return out
 
 
+def sheet_key(warehouse: Warehouse) -> bytes:
+    """The secret that signs review sheets: ``$CHATKPI_AUDIT_KEY`` when set, else the
+    warehouse's own key (``audit.sheet_key``, made on first use)."""
+    from_env = os.environ.get("CHATKPI_AUDIT_KEY")
+    if from_env:
+        return from_env.encode("utf-8")
+    warehouse.init()
+    found = warehouse.scalar("select key_hex from audit.sheet_key where key_id = 1")
+    if found:
+        return bytes.fromhex(found)
+    with warehouse.begin() as conn:
+        warehouse.lock(conn, "audit")
+        if not warehouse.scalar("select count(*) from audit.sheet_key", conn=conn):
+            warehouse.execute(conn, "insert into audit.sheet_key values (1, :k, current_timestamp)", {"k": secrets.token_hex(32)})
+    return bytes.fromhex(warehouse.scalar("select key_hex from audit.sheet_key where key_id = 1"))
+
+
 def import_review_sheet(warehouse: Warehouse, path: str | Path, *, expect_period: str | None = None) -> ImportResult:
     """``chatkpi audit import``: validate a filled review sheet and merge its decisions into
     ``audit.validation``; then refresh the period's two audit KPIs in ``marts.fct_kpi``."""
     path = Path(path)
-    meta, rows, digest = read_review_sheet(path)
+    warehouse.init()
+    meta, rows, digest = read_review_sheet(path, sheet_key(warehouse))
     period = parse_period(meta["period"])
     name = path.name
     if expect_period is not None and parse_period(expect_period).label != period.label:
@@ -283,9 +303,14 @@ def import_review_sheet(warehouse: Warehouse, path: str | Path, *, expect_period
     errors: list[str] = []
     decisions = []
     intents: list[dict[str, str]] = []
+    first_row: dict[tuple[str, str], int] = {}
     for exp, row in zip(meta["rows"], rows):
         n, cells = row["row"], row["cells"]
         _, agent, thread = exp
+        if (agent, thread) in first_row:  # a sheet lists each sampled thread once
+            errors.append(f"row {n}: thread {thread!r} of agent {agent} already on row {first_row[(agent, thread)]} (duplicated row)")
+            continue
+        first_row[(agent, thread)] = n
         got_period, got_agent, got_thread = (_cell_text(cells[c - 1]) for c in (COL_PERIOD, COL_AGENT, COL_THREAD))
         if got_period != period.label:
             errors.append(f"row {n}: period {got_period!r} differs from the sheet's period {period.label} (different period)")

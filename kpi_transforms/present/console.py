@@ -9,6 +9,7 @@ import pandas as pd
 
 from kpi_transforms.core.numbers import id_number
 from kpi_transforms.metrics.audit import SampleResult
+from kpi_transforms.present.safe_text import printable, printable_lines
 
 
 def render_kpis(frame: pd.DataFrame) -> str:
@@ -27,7 +28,7 @@ def render_kpis(frame: pd.DataFrame) -> str:
         agent = row.agent_id if isinstance(row.agent_id, str) else "(team)"
         note = row.note if isinstance(row.note, str) else ""
         lines.append(f"{row.kpi_code:<32} {agent:<10} {shown:>14} {row.unit:<8} {row.basis_count:>6}  {note}".rstrip())
-    return "\n".join(lines)
+    return printable_lines("\n".join(lines))
 
 
 def render_sample(result: SampleResult) -> str:
@@ -39,7 +40,7 @@ def render_sample(result: SampleResult) -> str:
     lines = [head, f"{'agent':<12} {'population':>10} {'sampled':>8}  threads (rank order)"]
     for agent, g in s.groupby("agent_id", sort=True):
         lines.append(f"{agent:<12} {int(g['population_size'].iloc[0]):>10} {len(g):>8}  {', '.join(g.sort_values('rank')['thread_id'])}")
-    return "\n".join(lines)
+    return printable_lines("\n".join(lines))
 
 
 def print_ingest(report, out=None) -> None:
@@ -48,14 +49,15 @@ def print_ingest(report, out=None) -> None:
     print(header, file=out)
     print("-" * len(header), file=out)
     for f in report.files:
-        label = f.label if len(f.label) <= 52 else "…" + f.label[-51:]
+        label = printable(f.label)
+        label = label if len(label) <= 52 else "…" + label[-51:]
         print(
-            f"{label:<52} {f.status:<9} {(f.layout or '-')[:34]:<34} {f.messages_read:>7} {f.messages_new:>7} "
+            f"{label:<52} {f.status:<9} {printable(f.layout or '-')[:34]:<34} {f.messages_read:>7} {f.messages_new:>7} "
             f"{f.messages_known:>7} {f.quarantined_lines:>6}",
             file=out,
         )
         if f.reason and f.status != "loaded":
-            print(f"    reason: {f.reason}", file=out)
+            print(f"    reason: {printable(f.reason)}", file=out)
         if f.status == "loaded" and f.date_order_source in ("default", "hint"):
             print(f"    note: day/month order could not be decided from the file; used {f.date_order} ({f.date_order_source})", file=out)
     print(

@@ -38,14 +38,21 @@ def _clean(value):
     return value
 
 
+def _put(ws, row: int, col: int, value):
+    """Every cell goes through here: a text starting with ``=`` (a template, agent or thread
+    name) stays text instead of becoming a live formula (issue 15)."""
+    cell = ws.cell(row, col, _clean(value))
+    if isinstance(value, str) and value.startswith("="):
+        cell.data_type = "s"
+    return cell
+
+
 def _write_frame(ws, frame: pd.DataFrame, start_row: int, bold) -> int:
     for col, name in enumerate(frame.columns, start=1):
-        ws.cell(start_row, col, str(name)).font = bold
+        _put(ws, start_row, col, str(name)).font = bold
     for r, record in enumerate(frame.itertuples(index=False), start=start_row + 1):
         for col, value in enumerate(record, start=1):
-            cell = ws.cell(r, col, _clean(value))
-            if isinstance(value, str) and value.startswith("="):
-                cell.data_type = "s"
+            _put(ws, r, col, value)
     return start_row + len(frame) + 1
 
 
@@ -69,28 +76,28 @@ def write_xlsx(data: ReportData, path: str | Path) -> Path:
 
     ws = wb.active
     ws.title = s["durations"]
-    ws.cell(1, 1, f"{t['durations']} — {data.period.label} — {data.scope}").font = title_font
+    _put(ws, 1, 1, f"{t['durations']} — {data.period.label} — {data.scope}").font = title_font
     _write_frame(ws, data.durations, 3, bold)
     _widths(ws, [34, 14, 10, 44, 70])
 
     ws = wb.create_sheet(s["scorecard"])
-    ws.cell(1, 1, f"{t['scorecard']} — {data.period.label}").font = title_font
+    _put(ws, 1, 1, f"{t['scorecard']} — {data.period.label}").font = title_font
     row = 3
     if data.scorecards is None or data.scorecards.rows.empty:
-        ws.cell(row, 1, t["no_scorecard"].format(period=data.period.label))
+        _put(ws, row, 1, t["no_scorecard"].format(period=data.period.label))
     else:
         for tpl, agent, rows, total in iter_scorecards(data.scorecards):
             who = t["agent"].format(agent=agent) if agent else t["team"]
-            ws.cell(row, 1, f"{tpl.name} — {who}").font = bold
+            _put(ws, row, 1, f"{tpl.name} — {who}").font = bold
             row = _write_frame(ws, scorecard_display(rows, tpl, data.lang), row + 1, bold)
             for line in total_line(total, data.lang).split("\n"):
-                ws.cell(row, 1, line).font = bold
+                _put(ws, row, 1, line).font = bold
                 row += 1
             row += 1
     _widths(ws, [60, 8, 14, 14, 14, 10, 60])
 
     ws = wb.create_sheet(s["frt"])
-    ws.cell(1, 1, t["frt"]).font = title_font
+    _put(ws, 1, 1, t["frt"]).font = title_font
     frt = data.frt[["bucket_label", "n_pairs", "pct_of_pairs"]].copy()
     frt.columns = s["frt_cols"]
     end = _write_frame(ws, frt, 3, bold)
@@ -105,26 +112,26 @@ def write_xlsx(data: ReportData, path: str | Path) -> Path:
     _widths(ws, [22, 10, 12])
 
     ws = wb.create_sheet(s["heatmap"])
-    ws.cell(1, 1, t["heatmap"]).font = title_font
-    ws.cell(3, 1, s["hour"]).font = bold
+    _put(ws, 1, 1, t["heatmap"]).font = title_font
+    _put(ws, 3, 1, s["hour"]).font = bold
     for h in range(24):
-        ws.cell(3, h + 2, h).font = bold
+        _put(ws, 3, h + 2, h).font = bold
     for d in range(7):
-        ws.cell(4 + d, 1, WEEKDAYS[data.lang][d]).font = bold
+        _put(ws, 4 + d, 1, WEEKDAYS[data.lang][d]).font = bold
         for h in range(24):
-            ws.cell(4 + d, h + 2, int(data.heatmap[d, h]))
+            _put(ws, 4 + d, h + 2, int(data.heatmap[d, h]))
     ws.conditional_formatting.add("B4:Y10", ColorScaleRule(start_type="min", start_color="FFFFFF", end_type="max", end_color="1F4E79"))
     _widths(ws, [8] + [5] * 24)
 
     ws = wb.create_sheet(s["trend"])
-    ws.cell(1, 1, t["trend"]).font = title_font
+    _put(ws, 1, 1, t["trend"]).font = title_font
     trend = data.trend[["period_label", "avg_business_minutes", "pct_within_1_working_day", "n_valid_pairs"]].copy()
     trend.columns = s["trend_cols"]
     _write_frame(ws, trend, 3, bold)
     _widths(ws, [12, 30, 26, 14])
 
     ws = wb.create_sheet(s["agents"])
-    ws.cell(1, 1, f"{t['agents']} — {data.period.label}").font = title_font
+    _put(ws, 1, 1, f"{t['agents']} — {data.period.label}").font = title_font
     agents = data.agents[["agent_id", "avg_business_minutes", "pct_within_1_working_day", "n_queues"]].copy()
     agents.columns = s["agent_cols"]
     _write_frame(ws, agents, 3, bold)

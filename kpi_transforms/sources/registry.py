@@ -16,6 +16,7 @@ from kpi_transforms.core.config import Config
 from kpi_transforms.core.errors import RejectedFile
 from kpi_transforms.core.identity import Roster
 from kpi_transforms.sources import email, flat, whatsapp
+from kpi_transforms.sources.landing import read_regular, sha256_regular, unsafe_reason
 from kpi_transforms.sources.base import ChatThread, HeaderMatch, ParseContext, ParseResult, Source
 from kpi_transforms.sources.marketplace import parser as marketplace
 from kpi_transforms.sources.tables import customers, manual, orders, ratings
@@ -113,15 +114,13 @@ def content_sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _units(path: Path, config: Config) -> list[tuple[str | None, bytes, str]]:
+def _units(path: Path, config: Config, root: Path | None = None) -> list[tuple[str | None, bytes, str]]:
     """(zip member or None, bytes, suffix that decides the source) for one input file."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
         raise RejectedFile(f"unsupported file type {suffix or '(no extension)'}: expected one of {', '.join(SUPPORTED)}")
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise RejectedFile(f"file is {size} bytes, larger than the {MAX_FILE_BYTES}-byte limit")
-    data = path.read_bytes()
+    # a regular file inside the landing folder only: no symlink out of it, no FIFO or device
+    data = read_regular(path, root, max_bytes=MAX_FILE_BYTES)
     if suffix in ARCHIVE_SUFFIXES:
         members = extract_chat_texts(data, max_member_bytes=config.max_zip_member_bytes, max_total_bytes=config.max_zip_total_bytes)
         return [(member, content, ".txt") for member, content in members]
@@ -134,15 +133,22 @@ def parse_file(
     *,
     known_shas: set[str] = frozenset(),
     date_order_hints: dict[str, str] | None = None,
+    root: Path | None = None,
 ) -> list[FileResult]:
-    """Parse one input file (each chat member of a zip) with its source (no warehouse access)."""
+    """Parse one input file (each chat member of a zip) with its source (no warehouse access).
+    ``root`` is the landing folder the file was found in (default: its own folder): nothing is
+    read through a symbolic link that leaves it (:mod:`kpi_transforms.sources.landing`)."""
     results: list[FileResult] = []
     roster = Roster.from_config(config)
     source_file = str(path)
+    unsafe = unsafe_reason(path, root)
+    if unsafe:  # keyed by its path: the target is never read, not even to hash it
+        sha = content_sha256(f"not read: {source_file}".encode())
+        return [FileResult(source_file, sha, "skipped" if sha in known_shas else "rejected", reason=unsafe)]
     try:
-        units = _units(path, config)
+        units = _units(path, config, root)
     except RejectedFile as exc:
-        data_sha = content_sha256(path.read_bytes()) if path.is_file() else content_sha256(source_file.encode())
+        data_sha = sha256_regular(path) or content_sha256(source_file.encode())
         status = "skipped" if data_sha in known_shas else "rejected"
         return [FileResult(source_file, data_sha, status, reason=exc.reason)]
     except OSError as exc:
@@ -240,11 +246,39 @@ def settle_date_orders(parsed: list[FileResult], config: Config) -> None:
             result.take(whatsapp.parse_export(_reread(result), context, force_hint=True))
 
 
+def reread_under_order(source_file: str, member: str | None, sha: str, thread_id: str, order: str,
+                       config: Config) -> FileResult | None:
+    """An export loaded in an earlier batch under a default day/month order, read again under
+    the order a later export of the same chat settled (issue 15). None when the file is gone or
+    its content changed (its sha256 no longer matches)."""
+    path = Path(source_file)
+    try:
+        data = read_regular(path, Path("/"))  # accepted when first loaded; still never a FIFO
+        if member is not None:
+            found = [c for m, c in extract_chat_texts(data, max_member_bytes=config.max_zip_member_bytes,
+                                                      max_total_bytes=config.max_zip_total_bytes) if m == member]
+            data = found[0] if found else b""
+    except (OSError, RejectedFile):
+        return None
+    if content_sha256(data) != sha:
+        return None
+    name = (chat_name_from_filename(Path(member).name) if member else None) or chat_name_from_filename(path.name)
+    context = ParseContext(config=config, roster=Roster.from_config(config), suffix=".txt", path=source_file,
+                           member=member, name_from_file=name, date_order_hints={thread_id: order})
+    result = FileResult(source_file, sha, "parsed", member=member, kind=whatsapp.SOURCE.name)
+    try:
+        result.take(whatsapp.parse_export(data, context, force_hint=True))
+    except RejectedFile:
+        return None
+    return result if result.thread_id == thread_id and result.date_order == order else None
+
+
 def _reread(result: FileResult) -> bytes:
     path = Path(result.source_file)
+    data = read_regular(path, Path("/"))  # accepted when first read; still never a FIFO or device
     if result.member is None:
-        return path.read_bytes()
-    for member, content in extract_chat_texts(path.read_bytes()):
+        return data
+    for member, content in extract_chat_texts(data):
         if member == result.member:
             return content
     raise RejectedFile(f"zip member {result.member} vanished")
