@@ -17,6 +17,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -24,6 +25,7 @@ import pyarrow as pa
 from kpi_transforms.core.config import Config
 from kpi_transforms.core.errors import RejectedFile
 from kpi_transforms.core.identity import Roster
+from kpi_transforms.core.memory import Budget
 from kpi_transforms.core.schema import MESSAGE_COLUMNS
 from kpi_transforms.pipeline.email_threads import link_email_threads, store_email_rows
 from kpi_transforms.pipeline.facts import rebuild_facts
@@ -115,23 +117,31 @@ def ingest_paths(
     lake_dir: str | Path | None = None,
     progress: Callable[[FileResult], None] | None = None,
     rebuild: bool = True,
+    on_parsed: Callable[[Path, list[FileResult], int], None] | None = None,
+    before_commit: Callable[[Any, str], None] | None = None,
 ) -> IngestReport:
-    """Discover, parse and load files in one batch (one warehouse transaction)."""
+    """Discover, parse and load files in one batch (one warehouse transaction).
+    ``on_parsed(path, results, n_files)`` is called as each discovered file is parsed."""
     warehouse.init()
     files = discover_with_roots(paths)
     known_shas, hints, _ = _known(warehouse)
     parsed: list[FileResult] = []
     seen_in_batch: set[str] = set()
+    budget = Budget.from_mb(config.memory_budget_mb)
     for path, root in files:
-        for result in parse_file(path, config, known_shas=known_shas | seen_in_batch, date_order_hints=hints, root=root):
+        results = list(parse_file(path, config, known_shas=known_shas | seen_in_batch, date_order_hints=hints, root=root,
+                                  budget=budget))
+        for result in results:
             if result.status != "skipped":
                 seen_in_batch.add(result.sha256)
             parsed.append(result)
+        if on_parsed:
+            on_parsed(path, results, len(files))
     settle_date_orders(parsed, config)
     reloads = resettle_earlier_files(parsed, config, warehouse)
     parsed += [result for result, _seq in reloads]
     return load_parsed(parsed, config, warehouse, lake_dir=lake_dir, progress=progress, rebuild=rebuild,
-                       reloads={result.sha256: seq for result, seq in reloads})
+                       reloads={result.sha256: seq for result, seq in reloads}, before_commit=before_commit)
 
 
 def resettle_earlier_files(parsed: list[FileResult], config: Config, warehouse: Warehouse) -> list[tuple[FileResult, int]]:
@@ -173,8 +183,11 @@ def load_parsed(
     progress: Callable[[FileResult], None] | None = None,
     rebuild: bool = True,
     reloads: dict[str, int] | None = None,
+    before_commit: Callable[[Any, str], None] | None = None,
 ) -> IngestReport:
     """Load parsed files in one transaction: manifest, quarantine, staging, merge, facts.
+    ``before_commit(conn, batch_id)`` runs last inside that transaction (extraction
+    checkpoints are staged there, so they commit with the batch or not at all).
 
     ``reloads`` maps the sha256 of files loaded before and read again (see
     :func:`resettle_earlier_files`) to their original ``file_seq``: their old rows are replaced.
@@ -272,7 +285,11 @@ def load_parsed(
                 if not gate.success:
                     raise DataQualityError(gate)
             if not batch.empty:
-                existing = warehouse.merge_new(conn, "marts.fct_message", "staging.stg_message", to_arrow(fresh), "message_id")
+                # One Arrow chunk per column: the concatenated files' frames give one chunk per
+                # file, and DuckDB scanning 20,000 tiny chunks ran out of memory (issue 15 item 5).
+                rows = to_arrow(fresh).combine_chunks()
+                existing = warehouse.merge_new(conn, "marts.fct_message", "staging.stg_message", rows, "message_id")
+                del rows
                 known = in_batch_dup | batch["message_id"].isin(existing)
                 per_file = known.groupby(batch["file_seq"]).agg(["sum", "size"])
                 for result in parsed:
@@ -297,6 +314,8 @@ def load_parsed(
             del fresh
             if dq_results:
                 warehouse.bulk_insert(conn, "audit.dq_result", dq_rows(dq_results, batch_id, now))
+            if before_commit is not None:
+                before_commit(conn, batch_id)
             warehouse.bulk_insert(
                 conn,
                 "audit.batch",
