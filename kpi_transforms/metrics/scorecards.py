@@ -25,11 +25,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import yaml
 
-from kpi_transforms.core.config import Config
+from kpi_transforms.core.config import Config, ConfigError, safe_yaml_load
 from kpi_transforms.core.errors import ChatKpiError
 from kpi_transforms.core.periods import Period, parse_period
+from kpi_transforms.metrics.catalogue import KPI_CODES
 
 DEFAULT_TEMPLATES = Path(__file__).resolve().parent / "scorecard_templates.yaml"
 DIRECTIONS = ("higher", "lower")
@@ -100,7 +100,9 @@ class ScorecardTemplate:
 
 
 def default_unit(kpi_code: str) -> str:
-    """The raw unit of a KPI code, by the naming of SPEC 8 (seconds, percent, count)."""
+    """The raw unit of a KPI code: the catalogue's, else by the naming of SPEC 8 (seconds, percent, count)."""
+    if kpi_code in KPI_CODES:
+        return KPI_CODES[kpi_code]
     if kpi_code.startswith("frt_") or kpi_code.endswith(("_avg", "_median", "_p90")):
         return "seconds"
     if kpi_code.endswith(("_rate", "_rate_1wd", "_rate_24h", "_qoq")) or "_qoq_" in kpi_code:
@@ -199,9 +201,11 @@ def load_templates(path: str | Path | None = None) -> dict[str, ScorecardTemplat
     if not file.is_file():
         raise ScorecardError(f"scorecard template file {str(file)!r} does not exist")
     try:
-        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ScorecardError(f"scorecard template file {str(file)!r} is not valid YAML: {exc}") from exc
+        raw = safe_yaml_load(file.read_text(encoding="utf-8"), f"scorecard template file {str(file)!r}")
+    except UnicodeDecodeError as exc:
+        raise ScorecardError(f"scorecard template file {str(file)!r} is not UTF-8 text (byte {exc.start})") from None
+    except ConfigError as exc:  # duplicate keys, depth, alias expansion, syntax: one line
+        raise ScorecardError(str(exc)) from None
     return parse_templates(raw, file.name)
 
 

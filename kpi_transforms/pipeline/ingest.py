@@ -13,9 +13,11 @@ import concurrent.futures
 import dataclasses
 import datetime as dt
 import logging
+import os
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -23,10 +25,11 @@ import pyarrow as pa
 from kpi_transforms.core.config import Config
 from kpi_transforms.core.errors import RejectedFile
 from kpi_transforms.core.identity import Roster
+from kpi_transforms.core.memory import Budget
 from kpi_transforms.core.schema import MESSAGE_COLUMNS
 from kpi_transforms.pipeline.email_threads import link_email_threads, store_email_rows
 from kpi_transforms.pipeline.facts import rebuild_facts
-from kpi_transforms.pipeline.lake import write_lake
+from kpi_transforms.pipeline.lake import discard_lake, publish_lake, sweep_lake, write_lake
 from kpi_transforms.pipeline.row_tables import merge_row_tables
 from kpi_transforms.quality.gate import (
     DataQualityError,
@@ -38,7 +41,7 @@ from kpi_transforms.quality.gate import (
     validate_messages,
 )
 from kpi_transforms.sources.canonical import canonicalise, to_arrow
-from kpi_transforms.sources.registry import FileResult, parse_file, settle_date_orders
+from kpi_transforms.sources.registry import FileResult, parse_file, reread_under_order, settle_date_orders
 from kpi_transforms.warehouse.engine import Warehouse
 
 log = logging.getLogger(__name__)
@@ -58,25 +61,37 @@ class IngestReport:
         return sum(1 for f in self.files if f.status == status)
 
 
-def discover(paths: Iterable[str | Path]) -> list[Path]:
-    """Files under the given files / folders, sorted, hidden files and folders left out.
-    A path that does not exist raises FileNotFoundError naming it."""
-    found: list[Path] = []
+def discover_with_roots(paths: Iterable[str | Path]) -> list[tuple[Path, Path]]:
+    """(file, landing folder it was found in) under the given files / folders, sorted, hidden
+    files and folders left out. Symbolic links and special files (FIFOs, devices) are listed
+    too, never followed into folders: parsing reports them as rejected with their reason
+    (:mod:`kpi_transforms.sources.landing`). A path that does not exist raises
+    FileNotFoundError naming it."""
+    found: list[tuple[Path, Path]] = []
     for item in paths:
         path = Path(item)
         if path.is_dir():
-            for file in sorted(path.rglob("*")):
-                rel = file.relative_to(path)
-                if file.is_file() and not any(part.startswith(".") for part in rel.parts):
-                    found.append(file)
-        elif path.is_file():
-            found.append(path)
+            for folder, dirs, files in os.walk(path, followlinks=False):
+                base = Path(folder)
+                linked = [d for d in dirs if (base / d).is_symlink()]  # listed (and rejected), not entered
+                dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in linked)
+                for name in files + linked:
+                    if not name.startswith("."):
+                        found.append((base / name, path))
+        elif path.exists() or path.is_symlink():
+            found.append((path, path.parent))
         else:
             raise FileNotFoundError(f"no such file or folder: {path}")
-    unique: dict[str, Path] = {}
-    for file in found:
-        unique.setdefault(str(file.resolve()), file)
+    found.sort(key=lambda pair: str(pair[0]))
+    unique: dict[str, tuple[Path, Path]] = {}
+    for file, root in found:
+        unique.setdefault(str(file.resolve()), (file, root))
     return list(unique.values())
+
+
+def discover(paths: Iterable[str | Path]) -> list[Path]:
+    """The files of :func:`discover_with_roots`."""
+    return [file for file, _root in discover_with_roots(paths)]
 
 
 def _known(warehouse: Warehouse) -> tuple[set[str], dict[str, str], int]:
@@ -102,20 +117,61 @@ def ingest_paths(
     lake_dir: str | Path | None = None,
     progress: Callable[[FileResult], None] | None = None,
     rebuild: bool = True,
+    on_parsed: Callable[[Path, list[FileResult], int], None] | None = None,
+    before_commit: Callable[[Any, str], None] | None = None,
 ) -> IngestReport:
-    """Discover, parse and load files in one batch (one warehouse transaction)."""
+    """Discover, parse and load files in one batch (one warehouse transaction).
+    ``on_parsed(path, results, n_files)`` is called as each discovered file is parsed."""
     warehouse.init()
-    files = discover(paths)
+    files = discover_with_roots(paths)
     known_shas, hints, _ = _known(warehouse)
     parsed: list[FileResult] = []
     seen_in_batch: set[str] = set()
-    for path in files:
-        for result in parse_file(path, config, known_shas=known_shas | seen_in_batch, date_order_hints=hints):
+    budget = Budget.from_mb(config.memory_budget_mb)
+    for path, root in files:
+        results = list(parse_file(path, config, known_shas=known_shas | seen_in_batch, date_order_hints=hints, root=root,
+                                  budget=budget))
+        for result in results:
             if result.status != "skipped":
                 seen_in_batch.add(result.sha256)
             parsed.append(result)
+        if on_parsed:
+            on_parsed(path, results, len(files))
     settle_date_orders(parsed, config)
-    return load_parsed(parsed, config, warehouse, lake_dir=lake_dir, progress=progress, rebuild=rebuild)
+    reloads = resettle_earlier_files(parsed, config, warehouse)
+    parsed += [result for result, _seq in reloads]
+    return load_parsed(parsed, config, warehouse, lake_dir=lake_dir, progress=progress, rebuild=rebuild,
+                       reloads={result.sha256: seq for result, seq in reloads}, before_commit=before_commit)
+
+
+def resettle_earlier_files(parsed: list[FileResult], config: Config, warehouse: Warehouse) -> list[tuple[FileResult, int]]:
+    """Order independence across batches (issue 15): a file loaded in an earlier batch under the
+    default day/month order of an ambiguous export is read again under the order an export of
+    this batch settles for the same chat. Returns (re-read file, its original file_seq);
+    :func:`load_parsed` replaces that file's messages, manifest and quarantine, and rebuilds
+    its thread's facts, so the tables equal those of loading all files at once. A file that is
+    gone or changed cannot be re-read: it keeps its messages and a warning is logged."""
+    decided = {r.thread_id: r.date_order for r in parsed
+               if r.status == "parsed" and r.thread_id and r.date_order_source in ("file", "config")}
+    if not decided:
+        return []
+    earlier = warehouse.read_df(
+        "select file_sha256, source_file, member, file_seq, thread_id, date_order from audit.file_manifest"
+        " where date_order_source = 'default' and thread_id is not null order by file_seq"
+    )
+    out: list[tuple[FileResult, int]] = []
+    for row in earlier.itertuples(index=False):
+        order = decided.get(row.thread_id)
+        if order is None or order == row.date_order:
+            continue
+        member = row.member if isinstance(row.member, str) else None
+        result = reread_under_order(row.source_file, member, row.file_sha256, row.thread_id, order, config)
+        if result is None:
+            log.warning("%s was loaded reading dates %s; a later export settles %s, but the file is gone or changed:"
+                        " its messages keep the old reading", row.source_file, row.date_order, order)
+            continue
+        out.append((result, int(row.file_seq)))
+    return out
 
 
 def load_parsed(
@@ -126,8 +182,15 @@ def load_parsed(
     lake_dir: str | Path | None = None,
     progress: Callable[[FileResult], None] | None = None,
     rebuild: bool = True,
+    reloads: dict[str, int] | None = None,
+    before_commit: Callable[[Any, str], None] | None = None,
 ) -> IngestReport:
     """Load parsed files in one transaction: manifest, quarantine, staging, merge, facts.
+    ``before_commit(conn, batch_id)`` runs last inside that transaction (extraction
+    checkpoints are staged there, so they commit with the batch or not at all).
+
+    ``reloads`` maps the sha256 of files loaded before and read again (see
+    :func:`resettle_earlier_files`) to their original ``file_seq``: their old rows are replaced.
 
     The data-quality gate (:mod:`kpi_transforms.quality`) checks the batch before the staging
     insert and the rebuilt facts before they replace the old ones. A failed gate raises
@@ -144,6 +207,7 @@ def load_parsed(
 
     lakes = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="chatkpi-lake")
     lake_writes: list[tuple[FileResult, concurrent.futures.Future]] = []
+    committed = False
     try:
         with warehouse.begin() as conn:
             warehouse.lock(conn, "ingest")
@@ -151,27 +215,43 @@ def load_parsed(
             done = set(warehouse.read_df("select file_sha256 from audit.file_manifest", conn=conn)["file_sha256"])
             done |= set(warehouse.read_df("select file_sha256 from audit.rejected_file", conn=conn)["file_sha256"])
             seq = int(warehouse.scalar("select coalesce(max(file_seq), 0) from audit.file_manifest", conn=conn) or 0)
+            # lake files of a killed ingest: publish them if its batch committed, else delete
+            sweep_lake(lake, lambda b: bool(warehouse.scalar("select count(*) from audit.batch where batch_id = :b", {"b": b}, conn=conn)),
+                       keep=batch_id)
 
             # e-mail threads across files and batches (issue 14): conversation keys before ids
             fresh_files = [r for r in parsed if r.status == "parsed" and r.sha256 not in done]
             rethreaded, email_rows, email_refs = link_email_threads(warehouse, conn, fresh_files, batch_id)
             frames: list[pd.DataFrame] = []
+            reloads = reloads or {}
+            reloaded_threads: set[str] = set()
             for result in parsed:
-                if result.status in ("parsed", "rejected"):
-                    if result.sha256 in done:
-                        result.status, result.reason = "skipped", "content already processed (same sha256)"
-                    done.add(result.sha256)
-                if result.status != "parsed":
-                    continue
-                seq += 1
-                result.file_seq = seq
+                reload_seq = reloads.get(result.sha256) if result.status == "parsed" else None
+                if reload_seq is not None:
+                    # read again under the settled date order: its old rows go, its seq stays
+                    for sql in ("delete from marts.fct_message where file_seq = :s",):
+                        warehouse.execute(conn, sql, {"s": reload_seq})
+                    for table in ("audit.file_manifest", "audit.rejected_row"):
+                        warehouse.execute(conn, f"delete from {table} where file_sha256 = :h", {"h": result.sha256})
+                    reloaded_threads.add(result.thread_id)
+                    result.file_seq = reload_seq
+                else:
+                    if result.status in ("parsed", "rejected"):
+                        if result.sha256 in done:
+                            result.status, result.reason = "skipped", "content already processed (same sha256)"
+                        done.add(result.sha256)
+                    if result.status != "parsed":
+                        continue
+                    seq += 1
+                    result.file_seq = seq
                 messages = canonicalise(result, config, batch_id, roster)
                 try:
                     # Dates the parser accepts but no export can hold (after ingest time + 1 day)
                     # are quarantined per line, so the gate below never sees them.
                     messages = quarantine_implausible(result, messages, started, config.plausible_from)
                 except RejectedFile as exc:
-                    seq -= 1
+                    if reload_seq is None:
+                        seq -= 1
                     result.status, result.reason, result.file_seq, result.threads = "rejected", exc.reason, None, None
                     continue
                 # NUL characters are valid UTF-8 but PostgreSQL text cannot store them.
@@ -189,7 +269,7 @@ def load_parsed(
                         result.thread_id = messages["thread_id"].iloc[0]
                 # The lake file is encoded on a background thread (Parquet releases the GIL) while
                 # the next file is canonicalised and the batch gated and merged; joined before commit.
-                lake_writes.append((result, lakes.submit(write_lake, messages, lake, result.sha256)))
+                lake_writes.append((result, lakes.submit(write_lake, messages, lake, result.sha256, batch_id)))
                 frames.append(messages)
 
             batch = _batch_frame(frames)
@@ -205,7 +285,11 @@ def load_parsed(
                 if not gate.success:
                     raise DataQualityError(gate)
             if not batch.empty:
-                existing = warehouse.merge_new(conn, "marts.fct_message", "staging.stg_message", to_arrow(fresh), "message_id")
+                # One Arrow chunk per column: the concatenated files' frames give one chunk per
+                # file, and DuckDB scanning 20,000 tiny chunks ran out of memory (issue 15 item 5).
+                rows = to_arrow(fresh).combine_chunks()
+                existing = warehouse.merge_new(conn, "marts.fct_message", "staging.stg_message", rows, "message_id")
+                del rows
                 known = in_batch_dup | batch["message_id"].isin(existing)
                 per_file = known.groupby(batch["file_seq"]).agg(["sum", "size"])
                 for result in parsed:
@@ -219,7 +303,7 @@ def load_parsed(
 
             # -- row tables (orders, customer lists / map, manual overrides, chat ratings) ------
             # merged on their natural key; identity / order changes add the threads to rebuild.
-            affected = sorted(set(affected) | set(merge_row_tables(warehouse, conn, parsed, config)) | set(rethreaded))
+            affected = sorted(set(affected) | set(merge_row_tables(warehouse, conn, parsed, config)) | set(rethreaded) | reloaded_threads)
             store_email_rows(warehouse, conn, email_rows, email_refs, {r.sha256 for r in parsed if r.status == "parsed"})
 
             now = dt.datetime.now(dt.timezone.utc)
@@ -230,6 +314,8 @@ def load_parsed(
             del fresh
             if dq_results:
                 warehouse.bulk_insert(conn, "audit.dq_result", dq_rows(dq_results, batch_id, now))
+            if before_commit is not None:
+                before_commit(conn, batch_id)
             warehouse.bulk_insert(
                 conn,
                 "audit.batch",
@@ -243,6 +329,7 @@ def load_parsed(
                     }
                 ),
             )
+        committed = True
     except DataQualityError as exc:
         # The batch transaction has rolled back: the previous facts stay visible. Record the
         # verdict in a transaction of its own, log it, and leave Data Docs for a person.
@@ -260,6 +347,9 @@ def load_parsed(
         raise
     finally:
         lakes.shutdown(wait=True)  # no lake write outlives the call, whatever happened
+        if not committed:
+            discard_lake(lake, batch_id)  # rolled back (gate, error): none of its lake files may stay
+    publish_lake(lake, batch_id)  # committed: its lake files move into place
     for result in parsed:
         if result.status == "parsed":
             result.status = "loaded"

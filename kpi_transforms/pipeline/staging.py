@@ -7,15 +7,19 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from kpi_transforms.core.config import Config
 from kpi_transforms.core.errors import RejectedFile
-from kpi_transforms.pipeline.ingest import IngestReport, _known, discover, load_parsed
-from kpi_transforms.sources.registry import FileResult, content_sha256, parse_file, settle_date_orders
+from kpi_transforms.core.memory import Budget
+from kpi_transforms.pipeline.ingest import IngestReport, _known, discover_with_roots, load_parsed, resettle_earlier_files
+from kpi_transforms.sources.landing import read_regular, unsafe_reason
+from kpi_transforms.sources.registry import MAX_FILE_BYTES, FileResult, content_sha256, parse_file, settle_date_orders
 from kpi_transforms.sources.zipsafe import extract_chat_texts
 from kpi_transforms.warehouse.engine import Warehouse
 
@@ -34,19 +38,25 @@ def find_new_files(paths: Sequence[str | Path], warehouse: Warehouse) -> dict:
     warehouse.init()
     known_shas, hints, _ = _known(warehouse)
     files, skipped = [], 0
-    for path in discover(paths):
-        if _content_known(path, known_shas):
+    for path, root in discover_with_roots(paths):
+        if _content_known(path, known_shas, root):
             skipped += 1
         else:
             files.append(str(path))
     return {"files": files, "hints": hints, "skipped": skipped}
 
 
-def _content_known(path: Path, known_shas: set[str]) -> bool:
+def _content_known(path: Path, known_shas: set[str], root: Path | None = None) -> bool:
     """Whether the warehouse has seen this file's content. The manifest keys a zip export by
     its chat members, so a zip is known when all its chat members are (or, for a zip that was
-    rejected as a whole, when the archive itself is)."""
-    data = path.read_bytes()
+    rejected as a whole, when the archive itself is). A symlink out of the landing folder or a
+    special file is never read: it is known when its rejection (keyed by path) is."""
+    if unsafe_reason(path, root):
+        return content_sha256(f"not read: {path}".encode()) in known_shas
+    try:
+        data = read_regular(path, root, max_bytes=MAX_FILE_BYTES)
+    except (RejectedFile, OSError):
+        return False
     if content_sha256(data) in known_shas:
         return True
     if path.suffix.lower() != ".zip":
@@ -58,13 +68,24 @@ def _content_known(path: Path, known_shas: set[str]) -> bool:
     return bool(members) and all(content_sha256(content) in known_shas for _name, content in members)
 
 
+def content_known(path: Path, known_shas: set[str], root: Path | None = None) -> bool:
+    """Whether the warehouse has seen this file's content (see :func:`_content_known`); the
+    extraction steps ask it of the files a checkpoint proposal stands for."""
+    return _content_known(path, known_shas, root)
+
+
 def stage_file(path: str | Path, config: Config, stage_dir: str | Path, hints: dict[str, str] | None = None) -> str:
     """Parse one file into ``<stage_dir>/<sha256>/`` (JSON metadata + Parquet frames) and
     return that folder. Re-staging the same content overwrites the same folder."""
     import json
 
     path = Path(path)
-    results = parse_file(path, config, date_order_hints=hints or {})
+    # the landing folder bounds where a symlink may point (issue 15); elsewhere the file's folder
+    landing = Path(os.path.abspath(config.landing_dir))
+    root = landing if landing in Path(os.path.abspath(path)).parents else None
+    # One file per task process: what cannot be ingested within the memory budget is rejected.
+    budget = Budget.from_mb(config.memory_budget_mb, defer=False)
+    results = parse_file(path, config, date_order_hints=hints or {}, root=root, budget=budget)
     key = content_sha256((str(path.resolve()) + "|" + "|".join(r.sha256 for r in results)).encode())[:32]
     folder = Path(stage_dir) / key
     folder.mkdir(parents=True, exist_ok=True)
@@ -119,11 +140,19 @@ def read_staged(folder: str | Path) -> list[FileResult]:
 
 
 def load_staged(
-    folders: Sequence[str | Path], config: Config, warehouse: Warehouse, *, lake_dir: str | Path | None = None
+    folders: Sequence[str | Path], config: Config, warehouse: Warehouse, *, lake_dir: str | Path | None = None,
+    before_commit: Callable[[Any, str], None] | None = None,
 ) -> IngestReport:
-    """Load staged files in one batch (same as :func:`load_parsed`), in the order given."""
+    """Load staged files in one batch (same as :func:`load_parsed`), in path order (as
+    :func:`~kpi_transforms.pipeline.ingest.ingest_paths` discovers them, whatever order the
+    folders come in), re-reading earlier files whose date order this batch settles. ``before_commit`` as in
+    :func:`load_parsed`."""
     parsed: list[FileResult] = []
     for folder in folders:
         parsed.extend(read_staged(folder))
+    parsed.sort(key=lambda r: r.source_file)  # stable: a zip's members keep their order
     settle_date_orders(parsed, config)
-    return load_parsed(parsed, config, warehouse, lake_dir=lake_dir)
+    reloads = resettle_earlier_files(parsed, config, warehouse)
+    parsed += [result for result, _seq in reloads]
+    return load_parsed(parsed, config, warehouse, lake_dir=lake_dir, reloads={r.sha256: seq for r, seq in reloads},
+                       before_commit=before_commit)

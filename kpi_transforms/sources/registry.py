@@ -15,10 +15,12 @@ import pandas as pd
 from kpi_transforms.core.config import Config
 from kpi_transforms.core.errors import RejectedFile
 from kpi_transforms.core.identity import Roster
-from kpi_transforms.sources import email, flat, whatsapp
+from kpi_transforms.core.memory import Budget
+from kpi_transforms.sources import email, flat, whatsapp, whatsapp_cloud
+from kpi_transforms.sources.landing import read_regular, sha256_regular, unsafe_reason
 from kpi_transforms.sources.base import ChatThread, HeaderMatch, ParseContext, ParseResult, Source
 from kpi_transforms.sources.marketplace import parser as marketplace
-from kpi_transforms.sources.tables import customers, manual, orders, ratings
+from kpi_transforms.sources.tables import customers, manual, orders, ratings, surveys
 from kpi_transforms.sources.tables.reader import read_rows
 from kpi_transforms.sources.whatsapp.parser import chat_name_from_filename
 from kpi_transforms.sources.zipsafe import extract_chat_texts
@@ -27,6 +29,7 @@ from kpi_transforms.sources.zipsafe import extract_chat_texts
 SOURCES: tuple[Source, ...] = (
     whatsapp.SOURCE,
     email.SOURCE,
+    surveys.SOURCE,  # before the customer tables: a survey sheet may carry their id / name columns
     customers.MAP_SOURCE,
     flat.SOURCE,
     marketplace.SOURCE,
@@ -39,8 +42,10 @@ SHEET_SUFFIXES = (".csv", ".xlsx")
 ARCHIVE_SUFFIXES = (".zip",)  # WhatsApp's "export chat with media": its chat texts are read as .txt
 # Every row table a sheet can fill, by warehouse table name.
 ROW_TABLES = {spec.name: spec for spec in (customers.KEY_TABLE, customers.LIST_TABLE, orders.ORDER_TABLE,
-                                           ratings.RATING_TABLE, manual.CASE_TABLE, manual.INTENT_TABLE)}
+                                           ratings.RATING_TABLE, manual.CASE_TABLE, manual.INTENT_TABLE,
+                                           surveys.SURVEY_TABLE, orders.PRODUCT_TABLE)}
 MAX_FILE_BYTES = 1024 * 1024 * 1024
+DEFERRED = "deferred to the next run: this batch has used its memory budget (config memory_budget_mb)"
 
 
 def _by_suffix() -> dict[str, Source]:
@@ -52,7 +57,7 @@ def _by_suffix() -> dict[str, Source]:
 
 
 BY_SUFFIX = _by_suffix()
-SUPPORTED = sorted({*BY_SUFFIX, *SHEET_SUFFIXES, *ARCHIVE_SUFFIXES})
+SUPPORTED = sorted({*BY_SUFFIX, *SHEET_SUFFIXES, *ARCHIVE_SUFFIXES, *whatsapp_cloud.SOURCE.suffixes})
 
 
 @dataclasses.dataclass
@@ -113,18 +118,24 @@ def content_sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _units(path: Path, config: Config) -> list[tuple[str | None, bytes, str]]:
-    """(zip member or None, bytes, suffix that decides the source) for one input file."""
+def _units(path: Path, config: Config, root: Path | None = None, budget: Budget | None = None) -> list[tuple[str | None, bytes, str]]:
+    """(zip member or None, bytes, suffix that decides the source) for one input file.
+    With a memory ``budget``, a text that cannot be ingested within it is rejected before it is
+    parsed (a plain file by its size before it is read, a zip while it is decompressed)."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
         raise RejectedFile(f"unsupported file type {suffix or '(no extension)'}: expected one of {', '.join(SUPPORTED)}")
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise RejectedFile(f"file is {size} bytes, larger than the {MAX_FILE_BYTES}-byte limit")
-    data = path.read_bytes()
+    if budget is not None and suffix not in ARCHIVE_SUFFIXES and unsafe_reason(path, root) is None:
+        if reason := budget.too_big(path.stat().st_size, 0):
+            raise RejectedFile(f"file {reason}")
+    # a regular file inside the landing folder only: no symlink out of it, no FIFO or device
+    data = read_regular(path, root, max_bytes=MAX_FILE_BYTES)
     if suffix in ARCHIVE_SUFFIXES:
-        members = extract_chat_texts(data, max_member_bytes=config.max_zip_member_bytes, max_total_bytes=config.max_zip_total_bytes)
+        members = extract_chat_texts(data, max_member_bytes=config.max_zip_member_bytes, max_total_bytes=config.max_zip_total_bytes,
+                                     too_big=budget.too_big if budget is not None else None)
         return [(member, content, ".txt") for member, content in members]
+    if budget is not None and (reason := budget.too_big(len(data), data.count(b"\n"))):
+        raise RejectedFile(f"file {reason}")
     return [(None, data, suffix)]
 
 
@@ -134,15 +145,27 @@ def parse_file(
     *,
     known_shas: set[str] = frozenset(),
     date_order_hints: dict[str, str] | None = None,
+    root: Path | None = None,
+    budget: Budget | None = None,
 ) -> list[FileResult]:
-    """Parse one input file (each chat member of a zip) with its source (no warehouse access)."""
+    """Parse one input file (each chat member of a zip) with its source (no warehouse access).
+    ``root`` is the landing folder the file was found in (default: its own folder): nothing is
+    read through a symbolic link that leaves it (:mod:`kpi_transforms.sources.landing`).
+
+    ``budget`` (the batch's memory budget): a text that cannot fit it is rejected; one that fits
+    alone but not beside the batch's texts admitted before is deferred - ``skipped`` with that
+    reason, not recorded anywhere, so the next run takes it."""
     results: list[FileResult] = []
     roster = Roster.from_config(config)
     source_file = str(path)
+    unsafe = unsafe_reason(path, root)
+    if unsafe:  # keyed by its path: the target is never read, not even to hash it
+        sha = content_sha256(f"not read: {source_file}".encode())
+        return [FileResult(source_file, sha, "skipped" if sha in known_shas else "rejected", reason=unsafe)]
     try:
-        units = _units(path, config)
+        units = _units(path, config, root, budget)
     except RejectedFile as exc:
-        data_sha = content_sha256(path.read_bytes()) if path.is_file() else content_sha256(source_file.encode())
+        data_sha = sha256_regular(path) or content_sha256(source_file.encode())
         status = "skipped" if data_sha in known_shas else "rejected"
         return [FileResult(source_file, data_sha, status, reason=exc.reason)]
     except OSError as exc:
@@ -156,6 +179,10 @@ def parse_file(
         result = FileResult(source_file, sha, "parsed", member=member)
         if sha in known_shas:
             result.status, result.reason = "skipped", "content already processed (same sha256)"
+            results.append(result)
+            continue
+        if budget is not None and not budget.admit(len(data), data.count(b"\n")):
+            result.status, result.reason = "skipped", DEFERRED
             results.append(result)
             continue
         context = ParseContext(config=config, roster=roster, suffix=suffix, path=source_file, member=member,
@@ -176,6 +203,11 @@ def parse_unit(data: bytes, context: ParseContext) -> tuple[Source, ParseResult]
         sheet = read_rows(data, context.suffix, score=header_score)
         source = sheet_source(sheet.header)
         return source, source.parse_sheet(sheet, data, context)
+    if context.suffix in whatsapp_cloud.SOURCE.suffixes and whatsapp_cloud.looks_like_cloud_webhook(data):
+        return whatsapp_cloud.SOURCE, whatsapp_cloud.SOURCE.parse(data, context)
+    if context.suffix not in BY_SUFFIX:
+        raise RejectedFile(f"a {context.suffix} file is read only as a WhatsApp Business Platform webhook archive"
+                           " (payloads of object whatsapp_business_account); this one is not")
     source = BY_SUFFIX[context.suffix]
     return source, source.parse(data, context)
 
@@ -240,11 +272,39 @@ def settle_date_orders(parsed: list[FileResult], config: Config) -> None:
             result.take(whatsapp.parse_export(_reread(result), context, force_hint=True))
 
 
+def reread_under_order(source_file: str, member: str | None, sha: str, thread_id: str, order: str,
+                       config: Config) -> FileResult | None:
+    """An export loaded in an earlier batch under a default day/month order, read again under
+    the order a later export of the same chat settled (issue 15). None when the file is gone or
+    its content changed (its sha256 no longer matches)."""
+    path = Path(source_file)
+    try:
+        data = read_regular(path, Path("/"))  # accepted when first loaded; still never a FIFO
+        if member is not None:
+            found = [c for m, c in extract_chat_texts(data, max_member_bytes=config.max_zip_member_bytes,
+                                                      max_total_bytes=config.max_zip_total_bytes) if m == member]
+            data = found[0] if found else b""
+    except (OSError, RejectedFile):
+        return None
+    if content_sha256(data) != sha:
+        return None
+    name = (chat_name_from_filename(Path(member).name) if member else None) or chat_name_from_filename(path.name)
+    context = ParseContext(config=config, roster=Roster.from_config(config), suffix=".txt", path=source_file,
+                           member=member, name_from_file=name, date_order_hints={thread_id: order})
+    result = FileResult(source_file, sha, "parsed", member=member, kind=whatsapp.SOURCE.name)
+    try:
+        result.take(whatsapp.parse_export(data, context, force_hint=True))
+    except RejectedFile:
+        return None
+    return result if result.thread_id == thread_id and result.date_order == order else None
+
+
 def _reread(result: FileResult) -> bytes:
     path = Path(result.source_file)
+    data = read_regular(path, Path("/"))  # accepted when first read; still never a FIFO or device
     if result.member is None:
-        return path.read_bytes()
-    for member, content in extract_chat_texts(path.read_bytes()):
+        return data
+    for member, content in extract_chat_texts(data):
         if member == result.member:
             return content
     raise RejectedFile(f"zip member {result.member} vanished")

@@ -87,8 +87,14 @@ class Warehouse:
         self.url = resolve_url(url)
         try:
             parsed = sa.engine.make_url(self.url)
-        except sa.exc.ArgumentError as exc:
-            raise WarehouseError(f"warehouse URL {self.url!r} is not a SQLAlchemy URL") from exc
+            parsed.port  # noqa: B018 - a port that is not a number fails here, not at connect
+        except (sa.exc.ArgumentError, ValueError) as exc:
+            raise WarehouseError(f"warehouse URL {redact(self.url)!r} is not a SQLAlchemy URL: {_first_line(exc)}") from None
+        if parsed.drivername in ("postgresql", "postgres"):
+            # SQLAlchemy 2.1 maps a bare postgresql:// to psycopg 3, which is not installed;
+            # the driver we ship is psycopg2 (issue 15).
+            parsed = parsed.set(drivername="postgresql+psycopg2")
+            self.url = parsed.render_as_string(hide_password=False)
         self.dialect = parsed.get_backend_name()
         if self.dialect not in ("duckdb", "postgresql"):
             raise WarehouseError(f"unsupported warehouse {self.dialect!r}: use duckdb:/// or postgresql://")
@@ -103,7 +109,13 @@ class Warehouse:
             # makes DuckDB spill instead (docs/PERFORMANCE.md); `?memory_limit=` in the URL or
             # CHATKPI_DUCKDB_MEMORY_LIMIT override it.
             connect_args = {"config": {"memory_limit": os.environ.get("CHATKPI_DUCKDB_MEMORY_LIMIT", DUCKDB_MEMORY_LIMIT)}}
-        self.engine: Engine = sa.create_engine(self.url, connect_args=connect_args, poolclass=sa.pool.NullPool)
+        try:
+            self.engine: Engine = sa.create_engine(self.url, connect_args=connect_args, poolclass=sa.pool.NullPool)
+        except (ImportError, sa.exc.ArgumentError, ValueError) as exc:
+            raise WarehouseError(
+                f"cannot use warehouse URL {redact(self.url)}: {_first_line(exc)}"
+                " (use duckdb:///path or postgresql://user@host:port/db)"
+            ) from None
 
     def __repr__(self) -> str:
         return f"Warehouse({redact(self.url)!r})"

@@ -1184,6 +1184,7 @@ def _parse_lines(lines: _Lines, run: _Runner, *, date_order, hint, max_layouts) 
         },
         copy=False,  # every column is a fresh array of this parse
     )
+    _keep_raw_of_implausible(messages, secs, lines, g_start_line[v], g_end_line[v])
 
     # ---- quarantine: lines before the first header, invalid headers and their lines -------
     q_lines: list[int] = []
@@ -1218,6 +1219,26 @@ def _parse_lines(lines: _Lines, run: _Runner, *, date_order, hint, max_layouts) 
         continuation_lines=continuation_lines,
         quarantined_lines=len(q_lines),
     )
+
+
+# Messages dated outside this window are quarantined after parsing (quality.gate, which uses
+# 2009-01-01 .. ingest time + 1 day); for them alone the parser keeps the raw lines, so
+# ``audit.rejected_row.raw`` holds the line as written, not a rebuilt one (issue 15).
+_PLAUSIBLE_FROM_US = int((dt.datetime(2009, 1, 1) - dt.datetime(1970, 1, 1)).total_seconds()) * 1_000_000
+_FUTURE_SLACK_US = 86400 * 1_000_000
+
+
+def _keep_raw_of_implausible(messages: pd.DataFrame, secs: np.ndarray, lines: _Lines, start: np.ndarray, end: np.ndarray) -> None:
+    """Add ``raw_lines`` (the message's lines as written, ``\n``-joined; null elsewhere) when a
+    message lies outside the window above; no column at all in the usual case."""
+    now_us = int((dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - dt.datetime(1970, 1, 1)).total_seconds() * 1_000_000)
+    odd = np.flatnonzero((secs < _PLAUSIBLE_FROM_US) | (secs > now_us + _FUTURE_SLACK_US))
+    if not len(odd):
+        return
+    raw = np.full(len(messages), None, dtype=object)
+    for k in odd.tolist():
+        raw[k] = "\n".join(lines.text(i) for i in range(int(start[k]), int(end[k])))
+    messages["raw_lines"] = raw
 
 
 def _trimmed_texts(lines: _Lines, lo: np.ndarray, hi: np.ndarray) -> pa.Array:
