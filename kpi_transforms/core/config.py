@@ -152,12 +152,9 @@ class Config:
     landing_dir: str = "landing"
     max_zip_member_bytes: int = 512 * 1024 * 1024
     max_zip_total_bytes: int = 2 * 1024 * 1024 * 1024
-<<<<<<< HEAD
+    memory_budget_mb: int = 1536  # a worker's peak memory for one ingest batch (kpi_transforms.core.memory)
     # the raw ``extract:`` section; kpi_transforms.extract.settings validates and types it
     extract: Mapping[str, Any] = dataclasses.field(default_factory=dict)
-=======
-    memory_budget_mb: int = 1536  # a worker's peak memory for one ingest batch (kpi_transforms.core.memory)
->>>>>>> main
     source_path: str | None = None
 
 
@@ -175,11 +172,8 @@ _TOP_KEYS = {
     "lake_dir",
     "landing_dir",
     "zip_limits",
-<<<<<<< HEAD
-    "extract",
-=======
     "memory_budget_mb",
->>>>>>> main
+    "extract",
 }
 _HOLIDAY_KEYS = {"country", "categories", "extra_closed", "extra_open"}
 _AGENT_KEYS = {"id", "names", "phones", "emails"}
@@ -401,18 +395,15 @@ def parse_config(raw: Mapping[str, Any] | None, source_path: str | None = None) 
     for key in ("lake_dir", "landing_dir"):
         if key in raw:
             kwargs[key] = _scalar(raw[key], key)
-<<<<<<< HEAD
-    if raw.get("extract") is not None:
-        if not isinstance(raw["extract"], dict):
-            raise ConfigError("extract: expected a mapping of imap, s3, whatsapp_cloud, landing_dir")
-        kwargs["extract"] = dict(raw["extract"])
-=======
     if "memory_budget_mb" in raw:
         budget = raw["memory_budget_mb"]
         if isinstance(budget, bool) or not isinstance(budget, int) or budget <= 0:
             raise ConfigError(f"memory_budget_mb must be a positive whole number of MiB, not {budget!r}")
         kwargs["memory_budget_mb"] = budget
->>>>>>> main
+    if raw.get("extract") is not None:
+        if not isinstance(raw["extract"], dict):
+            raise ConfigError("extract: expected a mapping of imap, s3, whatsapp_cloud, landing_dir")
+        kwargs["extract"] = dict(raw["extract"])
     if "zip_limits" in raw:
         zl = raw["zip_limits"] or {}
         if not isinstance(zl, dict):

@@ -15,12 +15,8 @@ import pandas as pd
 from kpi_transforms.core.config import Config
 from kpi_transforms.core.errors import RejectedFile
 from kpi_transforms.core.identity import Roster
-<<<<<<< HEAD
-from kpi_transforms.sources import email, flat, whatsapp, whatsapp_cloud
-=======
 from kpi_transforms.core.memory import Budget
-from kpi_transforms.sources import email, flat, whatsapp
->>>>>>> main
+from kpi_transforms.sources import email, flat, whatsapp, whatsapp_cloud
 from kpi_transforms.sources.landing import read_regular, sha256_regular, unsafe_reason
 from kpi_transforms.sources.base import ChatThread, HeaderMatch, ParseContext, ParseResult, Source
 from kpi_transforms.sources.marketplace import parser as marketplace
