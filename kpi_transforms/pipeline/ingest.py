@@ -117,9 +117,11 @@ def ingest_paths(
     lake_dir: str | Path | None = None,
     progress: Callable[[FileResult], None] | None = None,
     rebuild: bool = True,
+    on_parsed: Callable[[Path, list[FileResult], int], None] | None = None,
     before_commit: Callable[[Any, str], None] | None = None,
 ) -> IngestReport:
-    """Discover, parse and load files in one batch (one warehouse transaction)."""
+    """Discover, parse and load files in one batch (one warehouse transaction).
+    ``on_parsed(path, results, n_files)`` is called as each discovered file is parsed."""
     warehouse.init()
     files = discover_with_roots(paths)
     known_shas, hints, _ = _known(warehouse)
@@ -127,11 +129,14 @@ def ingest_paths(
     seen_in_batch: set[str] = set()
     budget = Budget.from_mb(config.memory_budget_mb)
     for path, root in files:
-        for result in parse_file(path, config, known_shas=known_shas | seen_in_batch, date_order_hints=hints, root=root,
-                                 budget=budget):
+        results = list(parse_file(path, config, known_shas=known_shas | seen_in_batch, date_order_hints=hints, root=root,
+                                  budget=budget))
+        for result in results:
             if result.status != "skipped":
                 seen_in_batch.add(result.sha256)
             parsed.append(result)
+        if on_parsed:
+            on_parsed(path, results, len(files))
     settle_date_orders(parsed, config)
     reloads = resettle_earlier_files(parsed, config, warehouse)
     parsed += [result for result, _seq in reloads]

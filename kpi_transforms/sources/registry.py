@@ -20,7 +20,7 @@ from kpi_transforms.sources import email, flat, whatsapp, whatsapp_cloud
 from kpi_transforms.sources.landing import read_regular, sha256_regular, unsafe_reason
 from kpi_transforms.sources.base import ChatThread, HeaderMatch, ParseContext, ParseResult, Source
 from kpi_transforms.sources.marketplace import parser as marketplace
-from kpi_transforms.sources.tables import customers, manual, orders, ratings
+from kpi_transforms.sources.tables import customers, manual, orders, ratings, surveys
 from kpi_transforms.sources.tables.reader import read_rows
 from kpi_transforms.sources.whatsapp.parser import chat_name_from_filename
 from kpi_transforms.sources.zipsafe import extract_chat_texts
@@ -29,6 +29,7 @@ from kpi_transforms.sources.zipsafe import extract_chat_texts
 SOURCES: tuple[Source, ...] = (
     whatsapp.SOURCE,
     email.SOURCE,
+    surveys.SOURCE,  # before the customer tables: a survey sheet may carry their id / name columns
     customers.MAP_SOURCE,
     flat.SOURCE,
     marketplace.SOURCE,
@@ -41,7 +42,8 @@ SHEET_SUFFIXES = (".csv", ".xlsx")
 ARCHIVE_SUFFIXES = (".zip",)  # WhatsApp's "export chat with media": its chat texts are read as .txt
 # Every row table a sheet can fill, by warehouse table name.
 ROW_TABLES = {spec.name: spec for spec in (customers.KEY_TABLE, customers.LIST_TABLE, orders.ORDER_TABLE,
-                                           ratings.RATING_TABLE, manual.CASE_TABLE, manual.INTENT_TABLE)}
+                                           ratings.RATING_TABLE, manual.CASE_TABLE, manual.INTENT_TABLE,
+                                           surveys.SURVEY_TABLE, orders.PRODUCT_TABLE)}
 MAX_FILE_BYTES = 1024 * 1024 * 1024
 DEFERRED = "deferred to the next run: this batch has used its memory budget (config memory_budget_mb)"
 
