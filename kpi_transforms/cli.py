@@ -189,11 +189,12 @@ def run(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "extract":
         from kpi_transforms.pipeline.extraction import describe, extract_and_load
+        from kpi_transforms.present.console import print_ingest
 
         outcome = extract_and_load(config, warehouse, only=args.source, load=not args.no_load, lake_dir=args.lake)
         print("\n".join(describe(s) for s in outcome.summaries))
         if outcome.report is not None:
-            _print_ingest(outcome.report)
+            print_ingest(outcome.report)
             print(f"{outcome.checkpoints_committed} checkpoint proposal(s) committed with batch {outcome.report.batch_id}")
         for error in outcome.errors:
             print(f"chatkpi: error: {error}", file=sys.stderr)
