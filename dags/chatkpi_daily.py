@@ -18,6 +18,9 @@ Every day at 01:00 Asia/Jakarta, for the previous day (data interval 01:00 to 01
    Assets `x-chatkpi://warehouse/marts.fct_message`, `.../marts.fct_reply_pair`,
    `.../marts.fct_thread` with the batch id, counts and the periods whose facts changed
    (`chatkpi_recompute` listens); removes the stage folder. Rejected files raise a warning.
+4. `retrain_intents`: retrains the intent model on the shipped corpus plus this installation's
+   labels and stores it as the active version; skipped in a second when the labels are those of
+   the active model. Runs also when the load was skipped.
 
 Re-running, retrying or clearing any task is safe: files are recognised by content hash, so a
 re-run finds nothing new, and a retried `load_batch` whose batch committed loads nothing. A day
@@ -32,7 +35,7 @@ import datetime as dt
 import pendulum
 from airflow.sdk import CronDataIntervalTimetable, dag
 from chatkpi_plugins.callbacks import on_failure_callback
-from chatkpi_plugins.tasks import find_new_files, load_batch, stage_file
+from chatkpi_plugins.tasks import find_new_files, load_batch, retrain_intents, stage_file
 
 
 @dag(
@@ -48,7 +51,7 @@ from chatkpi_plugins.tasks import find_new_files, load_batch, stage_file
 def chatkpi_daily():
     files = find_new_files()
     staged = stage_file.expand(path=files)
-    load_batch(staged)
+    retrain_intents(load_batch(staged))
 
 
 chatkpi_daily()

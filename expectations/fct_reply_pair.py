@@ -49,6 +49,12 @@ def expectations() -> list:
             ignore_row_if="either_value_is_missing",
             description="Working time inside a span never exceeds the span: business_seconds <= calendar_seconds.",
         ),
+        *(
+            E.ExpectColumnValuesToNotBeNull(
+                column=flag, description="Response-rate flags are stored on every queue (facts.reply_pairs.rate_flags)."
+            )
+            for flag in ("is_counted_1wd", "is_pending_1wd", "is_counted_24h", "is_pending_24h")
+        ),
         E.ExpectColumnValuesToBeInSet(
             column="thread_in_fct_thread", value_set=[True],
             description="Every pair's thread exists in fct_thread (pairs.thread_id is a subset of threads.thread_id).",

@@ -5,7 +5,10 @@ Parameters per run:
 
 * ``expected_rows`` - sum of ``messages_read`` of the loaded files minus the in-batch duplicates:
   the parse report and the batch must agree on how many messages there are;
-* ``latest_local`` - ingest time + 1 day (naive, compared with ``sent_at_local``).
+* ``latest_local`` - ingest time + 1 day (naive, compared with ``sent_at_local``);
+* ``earliest_local`` - the earliest ``plausible_from`` date of the configured channels
+  (WhatsApp 2009-01-01, e-mail 1990-01-01 by default; the per-channel bound is applied line
+  by line before the gate).
 """
 
 from __future__ import annotations
@@ -16,8 +19,8 @@ from . import CHANNELS, ROLES
 
 NAME = "stg_message"
 ID_COLUMNS = ["message_id", "source_file", "source_line"]
-PARAMETERS = ("expected_rows", "latest_local")
-EARLIEST_LOCAL = dt.datetime(2009, 1, 1)  # WhatsApp's first release; nothing real is older
+PARAMETERS = ("expected_rows", "latest_local", "earliest_local")
+EARLIEST_LOCAL = dt.datetime(2009, 1, 1)  # WhatsApp's first release: the default of the chat channels
 
 
 def expectations() -> list:
@@ -48,8 +51,9 @@ def expectations() -> list:
             description="agent_id is set only for agent and bot messages (SPEC 4).",
         ),
         E.ExpectColumnValuesToBeBetween(
-            column="sent_at_local", min_value=EARLIEST_LOCAL, max_value={"$PARAMETER": "latest_local"},
-            description="Timestamps are plausible: not before 2009 (WhatsApp did not exist) and not after the ingest time + 1 day.",
+            column="sent_at_local", min_value={"$PARAMETER": "earliest_local"}, max_value={"$PARAMETER": "latest_local"},
+            description="Timestamps are plausible: not before the channel's plausible_from date (WhatsApp 2009, e-mail 1990"
+                        " by default) and not after the ingest time + 1 day.",
         ),
         E.ExpectTableRowCountToEqual(
             value={"$PARAMETER": "expected_rows"},

@@ -74,6 +74,17 @@ def _parser() -> argparse.ArgumentParser:
     audit_import.add_argument("file", metavar="FILE.xlsx")
     audit_import.add_argument("--period", help="reject the sheet unless it is this period's")
 
+    intents = sub.add_parser("intents", help="the intent model: train, evaluate, list queues to review (issue 14)")
+    intents_sub = intents.add_subparsers(dest="intents", required=True, metavar="ACTION")
+    intents_train = intents_sub.add_parser("train", help="train on the shipped corpus + this installation's labels; store as the active model")
+    intents_train.add_argument("--if-changed", action="store_true", help="skip when the labels are those of the active model")
+    intents_train.add_argument("--no-rebuild", action="store_true", help="do not re-classify the stored pairs now")
+    intents_eval = intents_sub.add_parser("evaluate", help="per-class precision / recall of the active model on the dev split")
+    intents_eval.add_argument("--labels", metavar="FILE.csv", help="also on this labelled file (columns text, intent)")
+    intents_review = intents_sub.add_parser("review", help="list the stored queues whose intent confidence is low")
+    intents_review.add_argument("--below", type=float, default=0.6, help="confidence threshold (default 0.6)")
+    intents_review.add_argument("--limit", type=int, help="at most this many queues")
+
     demo = sub.add_parser("demo", help="the main job on bundled sample data (embedded DuckDB)")
     demo.add_argument("--workdir", default=".", help="where warehouse/, lake/ and reports/ are written (default: .)")
     demo.add_argument("--cli", action="store_true", help="run the library functions directly instead of through the Airflow DAGs")
@@ -127,6 +138,16 @@ def run(argv: Sequence[str] | None = None) -> int:
                 print(f"wrote {audit.write_review_sheet(warehouse, sampled.period, args.out, lang=args.lang)}")
             return 0
         print(printable_lines(audit.import_review_sheet(warehouse, args.file, expect_period=args.period).summary()))
+        return 0
+    if args.command == "intents":
+        from kpi_transforms.pipeline import intents as intent_cmd
+
+        if args.intents == "train":
+            print(intent_cmd.train_intent_model(warehouse, config, only_if_changed=args.if_changed, rebuild=not args.no_rebuild).summary())
+        elif args.intents == "evaluate":
+            print(intent_cmd.evaluate_intent_model(warehouse, intent_cmd.read_labelled_file(args.labels) if args.labels else None))
+        else:
+            print(intent_cmd.render_review(intent_cmd.review_queue(warehouse, args.below, args.limit), args.below))
         return 0
     if args.command == "report" and (args.report == "scorecard" or args.format in ("html", "xlsx") or args.lang == "en"):
         from kpi_transforms.pipeline.reports import write_report

@@ -12,7 +12,8 @@ from kpi_transforms.core.calendar import BusinessCalendar
 from kpi_transforms.core.config import Config
 from kpi_transforms.facts.cases import CASE_COLUMNS, fct_case, repeat_flags
 from kpi_transforms.facts.keywords import load_keywords
-from kpi_transforms.pipeline.facts import REPEAT_SQL
+from kpi_transforms.pipeline.facts import REPEAT_SQL, rebuild_facts
+from kpi_transforms.pipeline.kpis import compute_period_kpis
 from kpi_transforms.warehouse.engine import Warehouse
 from tests.test_intents import chat, frame, with_intents
 
@@ -175,3 +176,30 @@ def test_repeat_flag_across_threads_in_the_warehouse(warehouse_url):
     warehouse.dispose()
     # b (e-mail thread) repeats a (WhatsApp) 19 days later; c is 40 days after b; d is another customer
     assert dict(zip(flags["case_id"], flags["is_repeat"].astype(bool))) == {"a": False, "b": True, "c": False, "d": False}
+
+
+def test_repeat_flag_is_set_by_the_fact_build_and_only_read_by_the_kpi_step(tmp_path):
+    """Issue 13: the fact build (every ingest, even one that rebuilds no thread) stores
+    ``is_repeat``; the KPI step reads it and writes nothing but ``marts.fct_kpi``."""
+    warehouse = Warehouse(f"duckdb:///{tmp_path / 'w.duckdb'}")
+    warehouse.init()
+    utc = lambda s: pd.Timestamp(s, tz="UTC")  # noqa: E731
+    rows = pd.DataFrame({
+        "case_id": ["a", "b"], "thread_id": ["wa", "mail"], "customer_id": ["c1", "c1"], "agent_id": ["lia"] * 2,
+        "category": ["rusak", "rusak"], "opened_at": [utc("2025-02-01 03:00"), utc("2025-02-20 03:00")],
+        "opened_at_local": pd.to_datetime(["2025-02-01 10:00", "2025-02-20 10:00"]),
+        "status": ["resolved"] * 2, "is_repeat": [False] * 2, "is_in_closed_period": [False] * 2,
+    })
+    with warehouse.begin() as conn:
+        warehouse.bulk_insert(conn, "marts.fct_case", pa.Table.from_pandas(rows, preserve_index=False))
+    compute_period_kpis(warehouse, Config(), "2025-02")
+    stored = warehouse.read_df("select case_id, is_repeat from marts.fct_case order by case_id")
+    assert not stored["is_repeat"].astype(bool).any()  # the KPI step left the fact alone
+    with warehouse.begin() as conn:
+        assert rebuild_facts(warehouse, conn, [], Config()) == 0  # no thread to rebuild: flags still refreshed
+    stored = warehouse.read_df("select case_id, is_repeat from marts.fct_case order by case_id")
+    kpis = compute_period_kpis(warehouse, Config(), "2025-02")
+    warehouse.dispose()
+    assert dict(zip(stored["case_id"], stored["is_repeat"].astype(bool))) == {"a": False, "b": True}
+    team = kpis[kpis["agent_id"].isna()].set_index("kpi_code")
+    assert team.loc["repeat_complaint_rate", "value"] == 50.0

@@ -17,6 +17,7 @@ import pytest
 
 from kpi_transforms.facts import intent_corpus
 from kpi_transforms.facts.intent_model import (
+    BUNDLED_MODEL,
     CLASSES,
     RULES,
     IntentModel,
@@ -249,6 +250,12 @@ def test_extra_labels_with_an_unknown_intent_are_refused():
 def test_training_is_deterministic(model):
     again = train()
     assert again.to_bytes() == model.to_bytes()
+
+
+def test_bundled_model_is_the_build_of_the_shipped_corpus(model):
+    # `python -m kpi_transforms.facts.intent_model --bundle` rewrites it: the same bytes
+    assert BUNDLED_MODEL.read_bytes() == model.to_bytes()
+    assert IntentModel.from_bytes(BUNDLED_MODEL.read_bytes()).meta["dev_scores"] == model.meta["dev_scores"]
 
 
 # -- reporting -----------------------------------------------------------------------------------

@@ -171,3 +171,23 @@ def test_one_batch_with_both_reports_and_a_copy(tmp_path, duckdb_url):
     report = ingest_paths([landing], CONFIG, Warehouse(duckdb_url), lake_dir=tmp_path / "lake")
     assert sorted(f.status for f in report.files) == ["loaded", "loaded", "skipped"]
     assert _orders(duckdb_url).set_index("order_id").loc["INV-2025-002", "amount_idr"] == Decimal("1300000.00")
+
+
+def test_sales_report_phone_that_is_not_a_number_is_quarantined_not_dropped():
+    """Issue 14: a phone cell that cannot be parsed used to become "no phone" silently (the order
+    then linked by name, or not at all). It is quarantined with its reason; placeholders such as
+    ``-`` mean "no phone" and are not errors."""
+    data = (
+        "No. Pesanan,Tanggal,Nama Pelanggan,No. HP,Total,Pasar\n"
+        "INV-1,01/03/2025,Budi,(0812) 3456-7890,1.000.000,lokal\n"
+        "INV-2,02/03/2025,Maju,(021) 555-1234,1.000.000,lokal\n"
+        "INV-3,03/03/2025,Sari,0812-34,1.000.000,lokal\n"
+        "INV-4,04/03/2025,Eko,telp kantor,1.000.000,lokal\n"
+        "INV-5,05/03/2025,Dewi,-,1.000.000,lokal\n"
+    ).encode()
+    parsed = parse_orders(table("x.csv", data), CONFIG)
+    orders = parsed.tables["marts.fct_order"].set_index("order_id")
+    assert orders["customer_key"].to_dict() == {"INV-1": "+6281234567890", "INV-2": "+62215551234", "INV-5": "name:dewi"}
+    assert dict(zip(parsed.rejected["source_line"], parsed.rejected["reason"])) == {
+        4: "phone '0812-34' is not a phone number", 5: "phone 'telp kantor' is not a phone number",
+    }

@@ -58,7 +58,7 @@ def test_good_batch_and_facts_pass(good):
     assert messages.success and facts.success, messages.summary() + facts.summary()
     assert {c["suite"] for c in messages.checks} == {"stg_message", "file_manifest"}
     assert {c["suite"] for c in facts.checks} == {"fct_reply_pair", "fct_thread"}
-    assert len(messages.checks) == 13 and len(facts.checks) == 23
+    assert len(messages.checks) == 13 and len(facts.checks) == 27
     assert all(c["unexpected_count"] in (0, None) for c in messages.checks + facts.checks)
 
 
@@ -265,7 +265,8 @@ def test_message_gate_equals_one_plain_gx_run(good):
     verdicts = set()
     for mutate, _ in [(lambda b: b, None), *MESSAGE_CASES.values()]:
         frame = mutate(batch.copy())
-        verdicts.add(_assert_same_as_plain_gx("stg_message", frame, {"expected_rows": len(batch), "latest_local": latest}))
+        verdicts.add(_assert_same_as_plain_gx("stg_message", frame, {"expected_rows": len(batch), "latest_local": latest,
+                                                                          "earliest_local": quality.EARLIEST_LOCAL}))
     assert verdicts == {True, False}
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 import pytest
 
@@ -49,10 +51,7 @@ def test_thread_counts_and_first_response(cal, msgs):
         msgs,
         pairs,
         cal,
-        known_customers={"c2"},
-        first_order_at=pd.Series(
-            {"c3": utc("2025-02-01 10:00"), "c4": utc("2025-02-12 10:00")}
-        ),
+        first_transaction={"c2": dt.date(2024, 5, 1), "c3": dt.date(2025, 2, 1), "c4": dt.date(2025, 2, 12)},
     )
     assert list(out.columns) == list(THREAD_COLUMNS)
     assert out["thread_id"].tolist() == ["t1", "t2", "t3", "t4", "t5", "t6"]
@@ -79,8 +78,8 @@ def test_thread_counts_and_first_response(cal, msgs):
     t4 = out.iloc[3]
     assert t4.first_response_seconds == 131400 and t4.first_response_business_seconds == 1800
 
-    # new customer: t1 (c1's first thread) yes; t2 (c1 again) no; t3 known; t4 ordered
-    # earlier; t5 ordered later -> new; t6 no customer id -> unknown
+    # new customer: t1 (c1's first thread) yes; t2 (c1 again) no; t3 on the customer list since
+    # 2024; t4 ordered earlier; t5 ordered later -> new; t6 no customer id -> unknown
     assert out["is_new_customer"].tolist() == [True, False, False, False, True, pd.NA]
     assert str(out["is_new_customer"].dtype) == "boolean"
     assert str(out["first_response_seconds"].dtype) == "Int64"
@@ -95,6 +94,16 @@ def test_earlier_thread_of_same_customer_on_another_channel(cal):
     out = fct_thread(msgs, fct_reply_pair(msgs, cal))
     # zz_mail started first -> it is the new-customer thread, wa is not
     assert out.set_index("thread_id")["is_new_customer"].to_dict() == {"wa": False, "zz_mail": True}
+
+
+def test_a_same_day_transaction_leaves_the_customer_new(cal):
+    """The one rule (issue 13): local dates. An order at 08:00 local before a first chat at
+    10:00 the same day does not make the customer old; one the day before does."""
+    msgs = frame(m("2025-02-10 10:00", "customer", thread="t1", customer="c1"),
+                 m("2025-02-10 10:00", "customer", thread="t2", customer="c2"))
+    out = fct_thread(msgs, fct_reply_pair(msgs, cal), cal,
+                     first_transaction={"c1": dt.date(2025, 2, 10), "c2": dt.date(2025, 2, 9)})
+    assert out.set_index("thread_id")["is_new_customer"].to_dict() == {"t1": True, "t2": False}
 
 
 def test_same_start_tie_goes_to_smaller_thread_id(cal):
@@ -120,10 +129,10 @@ def test_first_queue_in_same_minute_uses_thread_order(cal):
 
 def test_deterministic_under_row_shuffle(cal, msgs):
     pairs = fct_reply_pair(msgs, cal)
-    expected = fct_thread(msgs, pairs, known_customers={"c2"})
+    expected = fct_thread(msgs, pairs, first_transaction={"c2": dt.date(2024, 5, 1)})
     for seed in range(3):
         shuffled = msgs.sample(frac=1, random_state=seed)
-        got = fct_thread(shuffled, pairs.sample(frac=1, random_state=seed), known_customers={"c2"})
+        got = fct_thread(shuffled, pairs.sample(frac=1, random_state=seed), first_transaction={"c2": dt.date(2024, 5, 1)})
         pd.testing.assert_frame_equal(got, expected)
 
 

@@ -18,6 +18,14 @@ import yaml
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DATE_ORDERS = ("auto", "dmy", "mdy", "ymd")
+# The earliest plausible local date of a message, per channel (``plausible_from``): WhatsApp
+# was released in 2009; e-mail archives reach much further back.
+PLAUSIBLE_FROM = {
+    "whatsapp": dt.date(2009, 1, 1),
+    "email": dt.date(1990, 1, 1),
+    "marketplace": dt.date(2009, 1, 1),
+    "other": dt.date(2009, 1, 1),
+}
 
 
 class ConfigError(ValueError):
@@ -139,6 +147,7 @@ class Config:
     whatsapp_date_order: str = "auto"
     thread_aliases: Mapping[str, str] = dataclasses.field(default_factory=dict)
     company_domains: tuple[str, ...] = ()
+    plausible_from: Mapping[str, dt.date] = dataclasses.field(default_factory=lambda: dict(PLAUSIBLE_FROM))
     lake_dir: str = "lake"
     landing_dir: str = "landing"
     max_zip_member_bytes: int = 512 * 1024 * 1024
@@ -156,6 +165,7 @@ _TOP_KEYS = {
     "whatsapp",
     "thread_aliases",
     "company_domains",
+    "plausible_from",
     "lake_dir",
     "landing_dir",
     "zip_limits",
@@ -365,6 +375,18 @@ def parse_config(raw: Mapping[str, Any] | None, source_path: str | None = None) 
         kwargs["company_domains"] = tuple(
             d.lower().lstrip("@") for d in _str_list(raw["company_domains"], "company_domains")
         )
+    if "plausible_from" in raw:
+        given = raw["plausible_from"] or {}
+        if not isinstance(given, dict):
+            raise ConfigError("plausible_from: expected a mapping channel -> earliest date (YYYY-MM-DD)")
+        _unknown("plausible_from.", given, set(PLAUSIBLE_FROM))
+        window = dict(PLAUSIBLE_FROM)
+        for channel, value in given.items():
+            day = _date(value, f"plausible_from.{channel}")
+            if not dt.date(1970, 1, 1) <= day <= dt.date(2100, 1, 1):
+                raise ConfigError(f"plausible_from.{channel}: {day} is outside 1970-01-01 .. 2100-01-01")
+            window[channel] = day
+        kwargs["plausible_from"] = window
     for key in ("lake_dir", "landing_dir"):
         if key in raw:
             kwargs[key] = _scalar(raw[key], key)

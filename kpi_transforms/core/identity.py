@@ -7,13 +7,17 @@ import hashlib
 import re
 import unicodedata
 
+import phonenumbers
+
 from kpi_transforms.core.config import Config
 
 # Bidi controls, zero-width characters, BOM and word joiner: invisible, but they end up in exports.
 INVISIBLE = "\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2060\u2066\u2067\u2068\u2069\ufeff"
 _INVISIBLE_TABLE = str.maketrans("", "", INVISIBLE)
 _SPACES = re.compile(r"\s+")
-_PHONE_CHARS = re.compile(r"^[+\d][\d\s().\-\u00a0\u202f]{6,}$")
+_PHONE_CHARS = re.compile(r"^[+(\d][\d\s().\-/\u00a0\u202f]{6,}$")
+_PHONE_PLACEHOLDERS = frozenset({"-", "--", "—", "n/a", "na", "none", "null", "tidak ada", "tdk ada", "kosong", "0"})
+DEFAULT_PHONE_REGION = "ID"
 
 
 def strip_invisible(text: str) -> str:
@@ -30,28 +34,42 @@ def normalise_name(name: str | None) -> str:
     return _SPACES.sub(" ", text).strip().casefold()
 
 
-def normalise_phone(value: str | None, default_country: str = "62") -> str | None:
-    """``08xx``, ``628xx``, ``+62 8xx-xxx`` -> ``+628xx``; other international numbers keep
-    their country code; anything that is not a phone number gives ``None``."""
+def normalise_phone(value: str | None, default_region: str = DEFAULT_PHONE_REGION) -> str | None:
+    """A phone number as E.164 (``+628123456789``), parsed by ``phonenumbers`` with the default
+    region Indonesia: ``08xx``, ``(0812) 3456-7890``, landlines ``(021) 555-1234``, spaces,
+    dots, dashes, and the ``+62`` / ``0062`` / ``62`` / ``0`` prefixes all give the same
+    number; other international numbers keep their country code. Anything that is not a phone
+    number (letters, too few or too many digits) gives ``None``. ``default_region`` is a region
+    code (``ID``) or a calling code (``62``)."""
     if value is None:
         return None
+    if default_region.isdigit():
+        default_region = phonenumbers.region_code_for_country_code(int(default_region))
     text = unicodedata.normalize("NFKC", strip_invisible(str(value))).strip()
+    text = text.replace("\u00a0", " ").replace("\u202f", " ")
     if not _PHONE_CHARS.match(text):
         return None
     digits = re.sub(r"\D", "", text)
     if len(digits) < 7 or len(digits) > 15:
         return None
-    if text.startswith("+"):
-        return "+" + digits
-    if digits.startswith("00"):
-        return "+" + digits[2:]
-    if digits.startswith("0"):
-        return "+" + default_country + digits[1:]
-    if digits.startswith(default_country):
-        return "+" + digits
-    if digits.startswith("8"):  # local mobile number written without the trunk 0
-        return "+" + default_country + digits
-    return "+" + digits
+    explicit = text.startswith("+") or digits.startswith("00")
+    if digits.startswith("00"):  # 00 + country code: the international call prefix written out
+        text = "+" + digits[2:]
+    try:
+        number = phonenumbers.parse(text, default_region)
+    except phonenumbers.NumberParseException:
+        return None
+    # a number of the default region must be a possible one; an explicit country code is
+    # trusted as written (numbering plans of far countries change faster than the library)
+    if not explicit and not phonenumbers.is_possible_number(number):
+        return None
+    formatted = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return formatted if 8 <= len(formatted) <= 16 else None
+
+
+def is_phone_placeholder(value: str | None) -> bool:
+    """An empty-meaning cell of a phone column (``-``, ``n/a``, ``tidak ada``): not an error."""
+    return value is None or normalise_name(value) in _PHONE_PLACEHOLDERS or not str(value).strip()
 
 
 def normalise_email(value: str | None) -> str | None:
@@ -77,6 +95,29 @@ def thread_key(name: str, config: Config) -> str:
         seen.add(key)
         key = aliases[key]
     return key
+
+
+def alias_targets(config: Config) -> dict[str, str]:
+    """Normalised alias target -> its display form as the config writes it (the smallest
+    spelling when several aliases write one target differently: deterministic)."""
+    out: dict[str, str] = {}
+    targets = sorted(str(v) for v in config.thread_aliases.values())
+    for target in targets:  # a target that is itself an end of the alias chains
+        if normalise_name(target) == (key := thread_key(target, config)):
+            out.setdefault(key, target)
+    for target in targets:  # chain ends written only as aliases (a cycle): the key itself
+        out.setdefault(thread_key(target, config), thread_key(target, config))
+    return out
+
+
+def canonical_chat_name(name: str, config: Config) -> str:
+    """The chat name a thread is stored under: for a name that ``thread_aliases`` involves (an
+    old name or the current one, in any spelling), the current name as the config writes it,
+    so ``thread_name`` and the ``name:`` customer id do not depend on which export was loaded
+    first; any other name as given."""
+    if not config.thread_aliases:
+        return name
+    return alias_targets(config).get(thread_key(name, config), name)
 
 
 def make_thread_id(channel: str, key: str) -> str:

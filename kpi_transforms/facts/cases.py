@@ -17,8 +17,8 @@ Grain of ``marts.fct_case``: one row per complaint case. In each thread, in thre
 * **repeat**: an earlier case of the same customer and category opened at most 30 x 24 h
   before (the immediately previous one is the closest). Cases of one thread are flagged by
   :func:`fct_case`; across threads and channels :func:`refresh_cross_thread_flags` recomputes
-  the flag over the whole table with one set-based statement after every rebuild and before
-  every KPI computation.
+  the flag over the whole table with one set-based statement in every ingest's fact build
+  (also when no thread is rebuilt); the KPI step only reads it.
 
 Cases live in one thread: a customer who complains on WhatsApp and by e-mail at the same time
 has two cases (the second is a repeat when the category is the same).

@@ -21,7 +21,8 @@ outreach messages. In each thread, in thread order:
 
 Segment and ordered depend on orders, which arrive in files of their own, and responded on the
 data horizon: :func:`refresh_follow_up_outcomes` recomputes them set-based over the whole
-table after every fact rebuild and before every KPI computation (the one definition of them).
+table in every ingest's fact build, also when only orders arrived (the one definition of
+them); the KPI step only reads them.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ shipped train split and prints the per-class report on the dev split, which is n
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import math
@@ -27,6 +28,7 @@ import struct
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -64,6 +66,11 @@ EXTRA_WEIGHT = 3.0
 CV_FOLDS = 5
 SEED = 0
 REVIEW_BELOW = 0.6  # a queue whose confidence is below this is listed for review
+# The pre-trained model that ships in the package (the fact build never trains): the bytes of
+# train() with the defaults on the shipped train split, rewritten by
+# ``python -m kpi_transforms.facts.intent_model --bundle``; a test checks that a rebuild gives
+# the same bytes.
+BUNDLED_MODEL = Path(__file__).resolve().parent.parent / "data" / "intent_model.ckim"
 
 # --------------------------------------------------------------------------------------------
 # Keyword overrides: precise phrases, read per clause of the normalised text
@@ -364,6 +371,18 @@ class IntentModel:
 _MAGIC = b"CKIM"
 
 
+@functools.lru_cache(maxsize=4)
+def model_from_bytes(blob: bytes) -> IntentModel:
+    """:meth:`IntentModel.from_bytes`, cached: a fact build per ingest loads the same model once
+    per process (a few hundred milliseconds otherwise)."""
+    return IntentModel.from_bytes(blob)
+
+
+def bundled_model() -> IntentModel:
+    """The pre-trained model shipped in the package (:data:`BUNDLED_MODEL`)."""
+    return model_from_bytes(BUNDLED_MODEL.read_bytes())
+
+
 def _check_header(doc: Mapping[str, Any]) -> None:
     if doc.get("format") != FORMAT or doc.get("format_version") != FORMAT_VERSION:
         raise ValueError(f"intent model: format {doc.get('format')!r} version {doc.get('format_version')!r} "
@@ -592,7 +611,6 @@ def format_report(result: Mapping[str, Any], title: str = "dev split") -> str:
 def main(argv: list[str] | None = None) -> int:
     import argparse
     import time
-    from pathlib import Path
 
     parser = argparse.ArgumentParser(prog="python -m kpi_transforms.facts.intent_model",
                                      description="Train the intent model on the shipped corpus and report on the dev split.")
@@ -600,10 +618,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, help="evaluate this saved model (bytes from --save) instead of training")
     parser.add_argument("--extra", type=Path, help="CSV of extra labelled rows (columns text, intent) to train on as well")
     parser.add_argument("--save", type=Path, help="write the trained model's bytes here")
+    parser.add_argument("--bundle", action="store_true",
+                        help=f"train with the defaults and rewrite the shipped model ({BUNDLED_MODEL.name}); deterministic")
     parser.add_argument("--errors", action="store_true", help="also list the dev queues classified wrongly")
     args = parser.parse_args(argv)
-    if not (args.evaluate or args.save):
-        parser.error("nothing to do: give --evaluate and/or --save")
+    if not (args.evaluate or args.save or args.bundle):
+        parser.error("nothing to do: give --evaluate, --save and/or --bundle")
+    if args.bundle and (args.model or args.extra):
+        parser.error("--bundle trains on the shipped corpus alone: no --model or --extra")
     started = time.perf_counter()
     if args.model:
         model = IntentModel.from_bytes(args.model.read_bytes())
@@ -613,6 +635,9 @@ def main(argv: list[str] | None = None) -> int:
     seconds = time.perf_counter() - started
     if args.save:
         args.save.write_bytes(model.to_bytes())
+    if args.bundle:
+        BUNDLED_MODEL.write_bytes(model.to_bytes())
+        print(f"wrote {BUNDLED_MODEL} (model {model.version}, {BUNDLED_MODEL.stat().st_size} bytes)")
     if args.evaluate:
         dev = intent_corpus.load_corpus("dev")
         print(format_report(evaluate(model, dev)))

@@ -12,6 +12,14 @@ queue (its ``question_message_id``) before a label on its whole thread.
 quote, case and follow-up transforms build on it (a fact rebuild builds it once and passes it
 to all of them). Everything is NumPy over positions and Arrow over texts: there is no Python
 loop per message or per queue, and message texts never become Python strings.
+
+:func:`classify_queues` is what the fact build stores (docs/DECISIONS.md, issue 14): per queue
+``intent``, ``intent_source`` and ``intent_confidence``. Precedence: a manual label
+(``manual``, confidence 1) > a strong keyword override of the intent model
+(:data:`kpi_transforms.facts.intent_model.RULES` and its negation guard: ``rule``) > the
+model's most probable intent (``model``). The broad keyword lists of ``intent_keywords.yaml``
+(:func:`queue_intents`) no longer decide the stored intent; they still find quotes, case
+categories and confirmations.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from kpi_transforms.core.schema import ALL_INTENTS, INTENTS
+from kpi_transforms.facts.intent_model import IntentModel
 from kpi_transforms.facts.keywords import Keywords, _arrow_strings, _first_match
 from kpi_transforms.facts.ordering import STRING
 from kpi_transforms.facts.thread_view import ThreadView, queue_text_array, thread_view
@@ -104,3 +113,51 @@ def queue_intents(
             labelled = _label_codes(keys, labels)
             codes = np.where(labelled >= 0, labelled, codes)
     return pd.Series(pd.array(list(ALL_INTENTS), dtype=STRING).take(codes), index=index, name="intent")
+
+
+INTENT_SOURCES = ("manual", "model", "rule")
+INTENT_COLUMNS = ("intent", "intent_source", "intent_confidence")
+
+
+def classify_queues(
+    messages: pd.DataFrame,
+    pairs: pd.DataFrame,
+    model: IntentModel,
+    manual: pd.DataFrame | None = None,
+    *,
+    view: ThreadView | None = None,
+) -> pd.DataFrame:
+    """Per customer queue (row of ``pairs``, same index): ``intent``, ``intent_source``
+    (manual | rule | model) and ``intent_confidence`` (0..1) from the text of all its customer
+    messages. ``model`` classifies (its strong overrides give ``rule``, its own choice
+    ``model``; the confidence is its calibrated probability of the stored intent); ``manual``
+    labels (``marts.manual_intent_label`` rows: the question's label before the thread's) win
+    with confidence 1."""
+    index = pairs.index
+    if len(pairs) == 0:
+        return pd.DataFrame({"intent": pd.array([], dtype=STRING), "intent_source": pd.array([], dtype=STRING),
+                             "intent_confidence": np.zeros(0, dtype=np.float64)}, index=index)
+    view = thread_view(messages, pairs) if view is None else view.check(messages, pairs)
+    texts = queue_text_array(view, len(pairs))
+    unique = pc.unique(texts)  # queues repeat ("ok kak", "p"): each distinct text is classified once
+    result = model.classify(unique.to_numpy(zero_copy_only=False))
+    at = pc.index_in(texts, value_set=unique).to_numpy(zero_copy_only=False).astype(np.int64)
+    codes = np.array([ALL_INTENTS.index(v) for v in result["intent"].tolist()], dtype=np.int64)[at]
+    source = np.where(result["source"].to_numpy(dtype=object) == "rule", 2, 1)[at]
+    confidence = result["confidence"].to_numpy(dtype=np.float64)[at]
+    by_question, by_thread = _manual_labels(manual)
+    for keys, labels in ((pairs["thread_id"], by_thread), (pairs["question_message_id"], by_question)):
+        if len(labels):
+            labelled = _label_codes(keys, labels)
+            hit = labelled >= 0
+            codes = np.where(hit, labelled, codes)
+            source = np.where(hit, 0, source)
+            confidence = np.where(hit, 1.0, confidence)
+    return pd.DataFrame(
+        {
+            "intent": pd.array(list(ALL_INTENTS), dtype=STRING).take(codes),
+            "intent_source": pd.array(list(INTENT_SOURCES), dtype=STRING).take(source),
+            "intent_confidence": np.round(confidence, 6),
+        },
+        index=index,
+    )

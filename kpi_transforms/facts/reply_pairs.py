@@ -49,6 +49,9 @@ from kpi_transforms.facts.ordering import (
 
 _NAT = np.iinfo(np.int64).min  # int64 view of NaT
 
+# In or beside the denominators of response_rate_1wd / _24h (:func:`rate_flags`).
+RATE_FLAG_COLUMNS = ("is_counted_1wd", "is_pending_1wd", "is_counted_24h", "is_pending_24h")
+
 # Table order of marts.fct_reply_pair: keys, dimension keys, attributes, times, measures, flags.
 PAIR_COLUMNS = (
     "pair_id",
@@ -72,6 +75,7 @@ PAIR_COLUMNS = (
     "status",
     "is_valid",
     "is_in_closed_period",
+    *RATE_FLAG_COLUMNS,
 )
 
 
@@ -85,6 +89,20 @@ def _closed_period_config(calendar: Any) -> tuple[tuple[Any, ...], str]:
         periods = getattr(config, "closed_periods", ())
     timezone = getattr(calendar, "timezone", None) or getattr(config, "timezone", "Asia/Jakarta")
     return tuple(periods or ()), str(timezone)
+
+
+# --------------------------------------------------------------------------------------------
+# Response-rate flags: the one definition of SPEC 6's denominators
+def rate_flags(answered: np.ndarray, is_valid: np.ndarray, closed: np.ndarray, within: pd.api.extensions.ExtensionArray
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """(is_counted, is_pending) of one response rate (``within`` = ``within_1_working_day`` or
+    ``within_24h``). Counted: answered and valid, or unanswered, outside a closed period, and
+    its deadline passed at the data horizon (``within`` not null). Pending: unanswered, outside
+    a closed period, deadline not passed yet; reported beside the rate, never in it. KPIs,
+    reports and BI views read these stored columns (``marts.fct_reply_pair``)."""
+    decided = ~pd.isna(np.asarray(within, dtype=object)).astype(bool)
+    open_queue = ~answered & ~closed
+    return (answered & is_valid) | (open_queue & decided), open_queue & ~decided
 
 
 # --------------------------------------------------------------------------------------------
@@ -186,6 +204,9 @@ def fct_reply_pair(
     cal_full[answered] = calendar_seconds
     is_valid = answered & (cal_full >= 0) & ~closed
 
+    counted_1wd, pending_1wd = rate_flags(answered, is_valid, closed, within_1wd)
+    counted_24h, pending_24h = rate_flags(answered, is_valid, closed, within_24h)
+
     agent_id = _pair_agents(messages, order, classes, q, primary_agents)
 
     def take(column: str, rows: np.ndarray) -> pd.api.extensions.ExtensionArray:
@@ -232,6 +253,10 @@ def fct_reply_pair(
             "status": status,
             "is_valid": is_valid,
             "is_in_closed_period": closed,
+            "is_counted_1wd": counted_1wd,
+            "is_pending_1wd": pending_1wd,
+            "is_counted_24h": counted_24h,
+            "is_pending_24h": pending_24h,
         },
         columns=list(PAIR_COLUMNS),
     )

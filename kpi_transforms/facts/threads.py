@@ -6,11 +6,13 @@ Grain of ``marts.fct_thread``: one row per thread, built from the messages (thre
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from kpi_transforms.core.config import Config
 from kpi_transforms.facts.ordering import (
     REQUIRED_COLUMNS,
     STRING,
@@ -23,6 +25,8 @@ from kpi_transforms.facts.ordering import (
     thread_order,
     utc_column,
 )
+
+DEFAULT_TIMEZONE = Config.timezone  # fct_thread takes the calendar's
 
 THREAD_COLUMNS = (
     "thread_id",
@@ -49,21 +53,20 @@ def fct_thread(
     messages: pd.DataFrame,
     pairs: pd.DataFrame,
     calendar: Any = None,
-    known_customers: set[str] | None = None,
-    first_order_at: pd.Series | None = None,
+    first_transaction: Mapping[str, Any] | None = None,
     view: Any = None,
 ) -> pd.DataFrame:
     """One row per thread (SPEC 7), sorted by ``thread_id``.
 
     ``pairs`` is :func:`~kpi_transforms.reply_pairs.fct_reply_pair` of the same messages.
-    ``known_customers`` are customer ids already seen before these messages (customer list,
-    earlier threads in the warehouse); ``first_order_at`` maps customer_id -> first order
-    (UTC). ``calendar`` is accepted for a uniform call signature and not used: durations come
-    from ``pairs``. ``view``: the :class:`~kpi_transforms.intents.ThreadView` of these messages
+    ``first_transaction`` maps customer_id -> local date of the customer's first transaction
+    (first order or customer-list date, ``marts.dim_customer.first_transaction_at``); see
+    :func:`is_new_customer`. ``calendar`` gives the time zone of the local dates (durations
+    come from ``pairs``). ``view``: the :class:`~kpi_transforms.intents.ThreadView` of these messages
     and pairs when the caller has one (``facts.rebuild_facts``): its thread order and pair
     positions are used instead of sorting again and looking every id up.
     """
-    del calendar
+    timezone = getattr(calendar, "timezone", None) or DEFAULT_TIMEZONE
     check_columns(messages, (*REQUIRED_COLUMNS, "thread_name"))
     messages = messages.reset_index(drop=True)
     pairs = pairs if len(pairs) else _empty_pairs()
@@ -124,8 +127,8 @@ def fct_thread(
         }
     )
     _add_pair_measures(out, pairs, question_pos, threads)
-    out["is_new_customer"] = _is_new_customer(
-        customer_ids, thread_customer, first_at, known_customers, first_order_at
+    out["is_new_customer"] = is_new_customer(
+        out["customer_id"], out["thread_id"], out["first_message_at"], first_transaction, timezone
     )
     return out.loc[:, list(THREAD_COLUMNS)]
 
@@ -171,35 +174,39 @@ def _add_pair_measures(out: pd.DataFrame, pairs: pd.DataFrame, question_pos: np.
     out["first_response_business_seconds"] = bus
 
 
-def _is_new_customer(
-    customer_ids: pd.api.extensions.ExtensionArray,
-    thread_customer: np.ndarray,
-    first_at: np.ndarray,
-    known_customers: set[str] | None,
-    first_order_at: pd.Series | None,
+def is_new_customer(
+    customer_id: pd.Series,
+    thread_id: pd.Series,
+    first_message_at: pd.Series,
+    first_transaction: Mapping[str, Any] | None = None,
+    timezone: str = DEFAULT_TIMEZONE,
 ) -> pd.api.extensions.ExtensionArray:
-    """SPEC 7: new unless known before, an earlier thread of the customer, or an earlier order.
+    """SPEC 7 ``fct_thread.is_new_customer``, the one rule (docs/DECISIONS.md, issue 13).
 
-    Threads without a customer_id get <NA> (cannot tell).
-    """
-    n = len(thread_customer)
+    A thread is a new customer's when it is the customer's earliest thread among the threads
+    given (earliest first message; ties: the smaller ``thread_id``) and the customer's first
+    transaction (``first_transaction``: customer_id -> date) is not on an earlier *local* date
+    than the thread's first message (a same-day order does not make the customer old).
+    Threads without a customer_id get <NA> (cannot tell). The fact build applies it to the
+    threads it rebuilds (:func:`fct_thread`) and the warehouse to every thread of the customers
+    a batch touched (``pipeline.customers.refresh_new_customer_flags``)."""
+    n = len(customer_id)
+    ids = pd.Series(customer_id, dtype=object).reset_index(drop=True)
+    known = ids.notna().to_numpy(dtype=bool)
+    codes, _ = pd.factorize(ids)
+    first_us = epoch_us(pd.Series(first_message_at).reset_index(drop=True))
+    threads = pd.Series(thread_id, dtype=object).reset_index(drop=True).astype(str).to_numpy()
     new = np.ones(n, dtype=bool)
-    # only the customer's first thread (by first message, then thread_id) can be new
-    order = np.lexsort((np.arange(n), first_at, thread_customer))
+    order = np.lexsort((threads, first_us, codes))
     later = np.zeros(n, dtype=bool)
-    later[1:] = thread_customer[order][1:] == thread_customer[order][:-1]
+    later[1:] = codes[order][1:] == codes[order][:-1]
     new[order[later]] = False
-    ids = pd.Series(customer_ids)
-    if known_customers:
-        new &= ~bool_mask(ids.isin(list(known_customers)))
-    if first_order_at is not None and len(first_order_at):
-        orders = first_order_at.dropna()
-        first_order = pd.Series(epoch_us(orders), index=orders.index).groupby(level=0).min()
-        idx = first_order.index.get_indexer(ids)
-        has_order = idx >= 0
-        earlier = np.zeros(n, dtype=bool)
-        earlier[has_order] = first_order.to_numpy()[idx[has_order]] < first_at[has_order]
+    if first_transaction:
+        day = pd.to_datetime(pd.Series(first_message_at).reset_index(drop=True), utc=True).dt.tz_convert(timezone).dt.date
+        first = ids.map(lambda c: first_transaction.get(c) if c is not None else None)
+        first = first.map(lambda d: pd.Timestamp(d).date() if d is not None and not pd.isna(d) else None)
+        earlier = np.array([f is not None and f < d for f, d in zip(first, day)], dtype=bool)
         new &= ~earlier
     result = pd.array(new, dtype="boolean")
-    result[thread_customer < 0] = pd.NA
+    result[~known] = pd.NA
     return result

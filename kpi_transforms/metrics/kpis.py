@@ -17,8 +17,9 @@ agent that has a fact in the period; docs/DECISIONS.md ("KPIs") defines each one
 * A KPI without data gets value null and a note saying why (no orders loaded, no ratings, no
   sample validated, nothing in the period), never 0. A count KPI is 0 when the data to count
   exists and nothing was counted.
-* Facts that depend on other threads or on orders (``fct_case.is_repeat``, the follow-ups'
-  segment / ordered flags) are refreshed set-based right before the period is computed.
+* Every flag is read as the fact build stored it (``fct_reply_pair.is_counted_*`` /
+  ``is_pending_*``, ``fct_thread.is_new_customer``, ``fct_case.is_repeat``, the follow-ups'
+  segment / ordered flags); nothing here recomputes a fact.
 """
 
 from __future__ import annotations
@@ -123,14 +124,11 @@ def response_kpis(pairs: pd.DataFrame, calendar: BusinessCalendar) -> list[KpiVa
         total = calendar.business_seconds(q, first)
     out += duration_kpis(("frt_total_avg", "frt_total_median", "frt_total_p90"), total, what)
 
-    answered_valid = (pairs["status"] == "answered").to_numpy(dtype=bool) & _bool(pairs["is_valid"]).fillna(False).to_numpy(dtype=bool)
-    unanswered = (pairs["status"] == "unanswered").to_numpy(dtype=bool) & ~_bool(pairs["is_in_closed_period"]).fillna(False).to_numpy(dtype=bool)
-    for code, flag_col in (("response_rate_1wd", "within_1_working_day"), ("response_rate_24h", "within_24h")):
-        flag = _bool(pairs[flag_col])
-        decided = unanswered & flag.notna().to_numpy(dtype=bool)
-        counted = answered_valid | decided
-        hits = int((counted & flag.fillna(False).to_numpy(dtype=bool)).sum())
-        pending = int((unanswered & flag.isna().to_numpy(dtype=bool)).sum())
+    # the denominators are stored on the fact (facts.reply_pairs.rate_flags), never recomputed here
+    for code, flag_col, suffix in (("response_rate_1wd", "within_1_working_day", "1wd"), ("response_rate_24h", "within_24h", "24h")):
+        counted = _bool(pairs[f"is_counted_{suffix}"]).fillna(False).to_numpy(dtype=bool)
+        hits = int((counted & _bool(pairs[flag_col]).fillna(False).to_numpy(dtype=bool)).sum())
+        pending = int(_bool(pairs[f"is_pending_{suffix}"]).fillna(False).sum())
         out.append(_rate_kpi(code, hits, int(counted.sum()), pending, "counted customer queues"))
     return out
 
@@ -342,7 +340,8 @@ class PeriodFacts:
 
 _EMPTY_COLUMNS = {
     "pairs": ["pair_id", "thread_id", "customer_id", "agent_id", "status", "is_valid", "is_in_closed_period", "calendar_seconds",
-              "business_seconds", "question_at", "reply_at", "first_auto_reply_at", "within_24h", "within_1_working_day"],
+              "business_seconds", "question_at", "reply_at", "first_auto_reply_at", "within_24h", "within_1_working_day",
+              "is_counted_1wd", "is_pending_1wd", "is_counted_24h", "is_pending_24h"],
     "threads": ["thread_id", "primary_agent_id"],
     "first_queues": ["thread_id", "agent_id", "status", "is_valid", "business_seconds"],
     "quotes": ["thread_id", "agent_id", "quote_at", "business_seconds", "is_in_closed_period"],

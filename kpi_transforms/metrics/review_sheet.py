@@ -66,7 +66,8 @@ SHEET_TEXT = {
         "yes": "Ya", "no": "Tidak", "pending": "Menunggu",
         "columns": ["No", "Periode", "Agen", "Thread ID", "Nama thread", "Kanal", "Waktu pertanyaan (lokal)",
                     "Cuplikan pertanyaan", "Waktu balasan (lokal)", "Cuplikan balasan", "Durasi balas",
-                    "Durasi balas (detik)", "Durasi jam kerja (detik)", "Dalam 1 hari kerja", "Disetujui (Ya/Tidak)", "Catatan"],
+                    "Durasi balas (detik)", "Durasi jam kerja (detik)", "Dalam 1 hari kerja", "Disetujui (Ya/Tidak)", "Catatan",
+                    "Intent (sistem)", "Intent benar (Ya / complaint / quote_request / order / other)"],
     },
     "en": {
         "sheet": "Audit", "title": "Reply audit sample — period {period}",
@@ -75,18 +76,24 @@ SHEET_TEXT = {
         "yes": "Ya", "no": "Tidak", "pending": "Pending",
         "columns": ["No", "Period", "Agent", "Thread ID", "Thread name", "Channel", "Question at (local)",
                     "Question excerpt", "Reply at (local)", "Reply excerpt", "Reply time", "Reply time (seconds)",
-                    "Business seconds", "Within 1 working day", "Disetujui (Ya/Tidak)", "Catatan"],
+                    "Business seconds", "Within 1 working day", "Disetujui (Ya/Tidak)", "Catatan",
+                    "Intent (system)", "Intent confirmed (Ya / complaint / quote_request / order / other)"],
     },
 }
 HEADER_ROW = 3
 COL_PERIOD, COL_AGENT, COL_THREAD, COL_APPROVED, COL_NOTES = 2, 3, 4, 15, 16
+# Issue 14: the intent stored for the row's queue, and the cell where the reviewer confirms it
+# (the same intent, or "Ya") or corrects it (another intent); empty = not reviewed.
+COL_INTENT, COL_INTENT_CONFIRMED = 17, 18
 APPROVED_VALUES = {"ya": True, "tidak": False}
+INTENT_VALUES = ("complaint", "quote_request", "order", "other")
+INTENT_CONFIRM_WORDS = ("ya", "yes", "ok", "benar")  # = the stored intent is right
 
 
 def _meta_hash(meta: dict[str, Any], key: bytes) -> str:
     """HMAC-SHA256 of the sheet's metadata with the warehouse's sheet key: a forger who edits
     the hidden sheet cannot recompute it (an unkeyed hash of public fields could be; issue 15)."""
-    body = {k: meta[k] for k in ("format", "period", "sample_sha256", "lang", "rows")}
+    body = {k: meta[k] for k in ("format", "period", "sample_sha256", "lang", "rows", "pairs") if k in meta}
     return hmac.new(key, json.dumps(body, sort_keys=True, ensure_ascii=True).encode("utf-8"), hashlib.sha256).hexdigest()
 
 
@@ -96,6 +103,11 @@ MAX_SHEET_FILE_BYTES = 20 * 1024 * 1024
 MAX_SHEET_UNPACKED_BYTES = 100 * 1024 * 1024
 MAX_EXTRA_ROWS = 1000  # rows read past the exported ones (an extra filled row is an error)
 MAX_META_ROWS = 200  # metadata chunks of 30,000 characters
+
+
+def _header_ok(header: list[str], columns: list[str]) -> bool:
+    """The exported headers; a sheet exported before the intent columns existed is read as it was."""
+    return header == columns or header == columns[:COL_NOTES] + [""] * (len(columns) - COL_NOTES)
 
 
 META_ROW, META_CHUNK = 5, 30000  # an Excel cell holds at most 32767 characters
@@ -139,6 +151,7 @@ class ImportResult:
     inserted: int
     updated: int
     unchanged: int
+    intents: int = 0  # queues whose intent the reviewer confirmed or corrected (audit.intent_review)
 
     @property
     def changed(self) -> bool:
@@ -148,6 +161,7 @@ class ImportResult:
         return (
             f"audit sheet for {self.period.label}: {self.reviewed} of {self.rows} rows reviewed; "
             f"{self.inserted} new, {self.updated} changed, {self.unchanged} unchanged decisions (audit.validation)"
+            + (f"; {self.intents} intent(s) confirmed or corrected (audit.intent_review)" if self.intents else "")
         )
 
 
@@ -211,26 +225,27 @@ def _read_sheet(wb, path: Path, key: bytes) -> tuple[dict[str, Any], list[dict[s
         raise AuditSheetError(f"{path.name}: the metadata sheet was edited (its hash does not match)")
     lang = meta["lang"] if meta.get("lang") in SHEET_TEXT else "id"
     ws = wb[SHEET_TEXT[lang]["sheet"]] if SHEET_TEXT[lang]["sheet"] in wb.sheetnames else wb.worksheets[0]
+    columns = SHEET_TEXT[lang]["columns"]
     expected = meta["rows"]
     width = len(SHEET_TEXT[lang]["columns"])
     last = HEADER_ROW + len(expected) + MAX_EXTRA_ROWS
     header: list[str] = []
     rows = []
-    for n, values in enumerate(ws.iter_rows(min_row=HEADER_ROW, max_row=last, max_col=max(width, COL_NOTES), values_only=True),
+    for n, values in enumerate(ws.iter_rows(min_row=HEADER_ROW, max_row=last, max_col=max(width, COL_INTENT_CONFIRMED), values_only=True),
                                start=HEADER_ROW):
-        values = list(values) + [None] * (max(width, COL_NOTES) - len(values))
+        values = list(values) + [None] * (max(width, COL_INTENT_CONFIRMED) - len(values))
         if n == HEADER_ROW:
             header = [_cell_text(v) for v in values[:width]]
-            if header != SHEET_TEXT[lang]["columns"]:
+            if not _header_ok(header, columns):
                 raise AuditSheetError(f"{path.name}: row {HEADER_ROW}: the column headers were changed or moved")
             continue
-        cells = values[:COL_NOTES]
+        cells = values[:COL_INTENT_CONFIRMED]
         if all(_cell_text(v) == "" for v in cells):
             continue
         rows.append({"row": n, "cells": cells})
         if len(rows) > len(expected):
             break  # the first row that is not part of the sheet is reported; no need to read on
-    if header != SHEET_TEXT[lang]["columns"]:
+    if not _header_ok(header, columns):
         raise AuditSheetError(f"{path.name}: row {HEADER_ROW}: the column headers were changed or moved")
     errors = []
     for i, exp in enumerate(expected):

@@ -45,10 +45,14 @@ from kpi_transforms.metrics.review_sheet import (
     APPROVED_VALUES,
     COL_AGENT,
     COL_APPROVED,
+    COL_INTENT,
+    COL_INTENT_CONFIRMED,
     COL_NOTES,
     COL_PERIOD,
     COL_THREAD,
     HEADER_ROW,
+    INTENT_CONFIRM_WORDS,
+    INTENT_VALUES,
     META_SHEET,
     SHEET_FORMAT,
     SHEET_TEXT,
@@ -119,7 +123,7 @@ def _first_queues(warehouse: Warehouse, period: Period) -> pd.DataFrame:
     """Per sampled thread: its first queue whose question falls in the period."""
     pairs = warehouse.read_df(
         "select p.pair_id, p.thread_id, p.question_message_id, p.reply_message_id, p.question_at,"
-        " p.question_at_local, p.reply_at, p.calendar_seconds, p.business_seconds, p.within_1_working_day, p.status"
+        " p.question_at_local, p.reply_at, p.calendar_seconds, p.business_seconds, p.within_1_working_day, p.status, p.intent"
         " from marts.fct_reply_pair p join audit.sample s on s.thread_id = p.thread_id and s.period = :p"
         " where p.question_at_local >= :lo and p.question_at_local < :hi",
         {"p": period.label, **_local_bounds(period)},
@@ -156,6 +160,7 @@ def review_rows(warehouse: Warehouse, period: Period | str, lang: str = "id") ->
             "thread_name": msgs["thread_name"].iloc[0] if len(msgs) else "", "channel": msgs["channel"].iloc[0] if len(msgs) else "",
             "question_at_local": None, "question_excerpt": "", "reply_at_local": None, "reply_excerpt": "",
             "reply_human": "", "calendar_seconds": None, "business_seconds": None, "within_1_working_day": None,
+            "pair_id": None, "intent": None,
         }
         if q is not None and len(msgs):
             ids = msgs["message_id"].tolist()
@@ -165,6 +170,7 @@ def review_rows(warehouse: Warehouse, period: Period | str, lang: str = "id") ->
             queue = queue[(queue["sender_role"] == "customer") & ~queue["message_type"].isin(["system", "deleted"])]
             row["question_excerpt"] = _excerpt([_line(m) for m in queue.head(8).to_dict("records")])
             row["question_at_local"] = pd.Timestamp(q["question_at_local"]).to_pydatetime()
+            row["pair_id"], row["intent"] = q["pair_id"], q["intent"] if isinstance(q["intent"], str) else None
             if stop < len(ids):
                 reply = msgs.iloc[stop]
                 row["reply_excerpt"] = _excerpt([_line(reply.to_dict())])
@@ -212,7 +218,8 @@ def write_review_sheet(warehouse: Warehouse, period: Period | str, out: str | Pa
         flag = r["within_1_working_day"]
         values = [i, r["period"], r["agent_id"], r["thread_id"], r["thread_name"], r["channel"], r["question_at_local"],
                   r["question_excerpt"], r["reply_at_local"], r["reply_excerpt"], r["reply_human"], r["calendar_seconds"],
-                  r["business_seconds"], t["pending"] if flag is None else (t["yes"] if flag else t["no"]), None, None]
+                  r["business_seconds"], t["pending"] if flag is None else (t["yes"] if flag else t["no"]), None, None,
+                  r["intent"], None]
         for col, value in enumerate(values, start=1):
             cell = ws.cell(n, col)
             _text_cell(cell, value)
@@ -221,13 +228,14 @@ def write_review_sheet(warehouse: Warehouse, period: Period | str, out: str | Pa
                 cell.number_format = "yyyy-mm-dd hh:mm"
         ws.cell(n, COL_APPROVED).protection = unlocked
         ws.cell(n, COL_NOTES).protection = unlocked
+        ws.cell(n, COL_INTENT_CONFIRMED).protection = unlocked
     last = HEADER_ROW + len(rows)
     if len(rows):
         dv = DataValidation(type="list", formula1='"Ya,Tidak"', allow_blank=True, showErrorMessage=True,
                             errorTitle="Ya / Tidak", error="Isi Ya atau Tidak, atau kosongkan. / Use Ya or Tidak, or leave empty.")
         ws.add_data_validation(dv)
         dv.add(f"{get_column_letter(COL_APPROVED)}{HEADER_ROW + 1}:{get_column_letter(COL_APPROVED)}{last}")
-    for col, width in enumerate([5, 9, 10, 22, 22, 10, 17, 50, 17, 50, 16, 12, 12, 12, 14, 40], start=1):
+    for col, width in enumerate([5, 9, 10, 22, 22, 10, 17, 50, 17, 50, 16, 12, 12, 12, 14, 40, 15, 30], start=1):
         ws.column_dimensions[get_column_letter(col)].width = width
     ws.freeze_panes = ws.cell(HEADER_ROW + 1, 1)
     ws.protection.sheet = True
@@ -238,6 +246,8 @@ def write_review_sheet(warehouse: Warehouse, period: Period | str, out: str | Pa
     meta = {
         "format": SHEET_FORMAT, "period": period.label, "sample_sha256": sample_sha256(sample), "lang": lang,
         "rows": [[int(i), str(r["agent_id"]), str(r["thread_id"])] for i, r in enumerate(rows.to_dict("records"), start=1)],
+        # the queue whose intent each row shows (issue 14), by thread id
+        "pairs": {str(r["thread_id"]): r["pair_id"] for r in rows.to_dict("records") if isinstance(r["pair_id"], str)},
     }
     meta["content_sha256"] = _meta_hash(meta, sheet_key(warehouse))
     ms = wb.create_sheet(META_SHEET)
@@ -292,6 +302,7 @@ def import_review_sheet(warehouse: Warehouse, path: str | Path, *, expect_period
     known = {(a, t) for a, t in zip(sample["agent_id"], sample["thread_id"])}
     errors: list[str] = []
     decisions = []
+    intents: list[dict[str, str]] = []
     first_row: dict[tuple[str, str], int] = {}
     for exp, row in zip(meta["rows"], rows):
         n, cells = row["row"], row["cells"]
@@ -316,6 +327,17 @@ def import_review_sheet(warehouse: Warehouse, path: str | Path, *, expect_period
             errors.append(f"row {n}: {text!r} in 'Disetujui (Ya/Tidak)': write Ya or Tidak, or leave it empty")
             continue
         notes = _cell_text(cells[COL_NOTES - 1]) or None
+        confirmed = _cell_text(cells[COL_INTENT_CONFIRMED - 1]).lower() if len(cells) >= COL_INTENT_CONFIRMED else ""
+        if confirmed:
+            stored = _cell_text(cells[COL_INTENT - 1]).lower()
+            pair_id = meta.get("pairs", {}).get(thread)
+            intent = stored if confirmed in INTENT_CONFIRM_WORDS else confirmed
+            if intent not in INTENT_VALUES or pair_id is None:
+                errors.append(f"row {n}: {confirmed!r} in the intent column: write {', '.join(INTENT_VALUES)} (or Ya to confirm"
+                              " the shown intent), or leave it empty" if pair_id is not None else
+                              f"row {n}: an intent was given but the row has no queue of the period")
+                continue
+            intents.append({"pair_id": pair_id, "thread_id": thread, "intent": intent})
         if text:
             decisions.append({"agent_id": agent, "thread_id": thread, "approved": APPROVED_VALUES[text.lower()], "notes": notes})
     if errors:
@@ -350,10 +372,32 @@ def import_review_sheet(warehouse: Warehouse, path: str | Path, *, expect_period
         if new_rows:
             warehouse.bulk_insert(conn, "audit.validation",
                                   pa.Table.from_pylist(new_rows, schema=VALIDATION_SCHEMA))
-    result = ImportResult(period, digest, len(rows), len(decisions), inserted, updated, unchanged)
+        _store_intent_reviews(warehouse, conn, period, intents, now, digest)
+    result = ImportResult(period, digest, len(rows), len(decisions), inserted, updated, unchanged, intents=len(intents))
     if result.changed or not _has_audit_kpis(warehouse, period):
         store_audit_kpis(warehouse, period)
     return result
+
+
+def _store_intent_reviews(warehouse: Warehouse, conn: Any, period: Period, intents: list[dict[str, str]], now: pd.Timestamp,
+                          digest: str) -> None:
+    """Merge the confirmed / corrected intents into ``audit.intent_review`` (one row per queue;
+    an unchanged intent keeps its row, so a re-import changes nothing). The next
+    ``chatkpi intents train`` learns from them."""
+    if not intents:
+        return
+    keys = [i["pair_id"] for i in intents]
+    with warehouse.staged_keys(conn, "staging.stg_row_key", "row_key", keys):
+        before = warehouse.read_df("select r.pair_id, r.intent from audit.intent_review r"
+                                   " join staging.stg_row_key k on k.row_key = r.pair_id", conn=conn)
+    known = dict(zip(before["pair_id"], before["intent"]))
+    changed = [i for i in intents if known.get(i["pair_id"]) != i["intent"]]
+    if not changed:
+        return
+    warehouse.delete_where_in(conn, "audit.intent_review", "pair_id", [i["pair_id"] for i in changed])
+    warehouse.bulk_insert(conn, "audit.intent_review", pd.DataFrame(
+        [{**i, "period": period.label, "reviewed_at": now, "sheet_sha256": digest} for i in changed],
+        columns=["pair_id", "thread_id", "period", "intent", "reviewed_at", "sheet_sha256"]))
 
 
 # -- KPIs ---------------------------------------------------------------------------------------

@@ -19,14 +19,13 @@ key is its own customer id, so a WhatsApp chat named ``0812-...`` and an order w
 ``+62 812...`` meet without any file. Orders resolve by their customer id, then phone, then
 e-mail; an order nobody maps keeps its phone (else e-mail, else its own key) as id.
 :func:`resolve_customers` applies the map to messages when facts are built;
-:func:`refresh_customers` rebuilds ``marts.dim_customer`` and marks threads of customers who
-transacted before their first thread as not new.
+:func:`refresh_customers` rebuilds ``marts.dim_customer`` and then ``fct_thread.is_new_customer``
+of the same customers under the one rule (:func:`refresh_new_customer_flags`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import zoneinfo
 from collections.abc import Sequence
 
 import pandas as pd
@@ -34,6 +33,7 @@ import pyarrow as pa
 from sqlalchemy.engine import Connection
 
 from kpi_transforms.core.config import Config
+from kpi_transforms.facts.threads import is_new_customer
 from kpi_transforms.warehouse.engine import Warehouse
 
 DIM_SCHEMA = pa.schema(
@@ -232,9 +232,8 @@ def stale_customers(warehouse: Warehouse, conn: Connection, threads: Sequence[st
 def refresh_customers(
     warehouse: Warehouse, conn: Connection, config: Config, threads: Sequence[str] | None = None
 ) -> int:
-    """Rebuild ``marts.dim_customer`` and set ``is_new_customer = false`` on threads of
-    customers whose first transaction (order or customer list) is on an earlier local date
-    than the thread's first message. Called at the end of ``facts.rebuild_facts`` with the
+    """Rebuild ``marts.dim_customer``, then ``fct_thread.is_new_customer`` of the same customers
+    (:func:`refresh_new_customer_flags`). Called at the end of ``facts.rebuild_facts`` with the
     rebuilt ``threads`` (only the :func:`stale_customers` are rebuilt, so a daily batch costs
     what its threads cost, not what the warehouse holds) and, for every customer, after
     identity / order files are merged. Returns the number of customers rebuilt."""
@@ -248,22 +247,45 @@ def refresh_customers(
         warehouse.delete_where_in(conn, "marts.dim_customer", "customer_id", customers)
     if len(dim):
         warehouse.bulk_insert(conn, "marts.dim_customer", pa.Table.from_pandas(dim[DIM_SCHEMA.names], schema=DIM_SCHEMA, preserve_index=False))
-    known = dim.dropna(subset=["first_transaction_at"])
-    if len(known):
-        threads = warehouse.read_df(
-            "select thread_id, customer_id, first_message_at from marts.fct_thread where is_new_customer", conn=conn
-        )
-        if len(threads):
-            tz = zoneinfo.ZoneInfo(config.timezone)
-            local_day = pd.to_datetime(threads["first_message_at"], utc=True).dt.tz_convert(tz).dt.date
-            first = threads["customer_id"].map(dict(zip(known["customer_id"], known["first_transaction_at"])))
-            earlier = [f is not None and f == f and f < day for f, day in zip(first, local_day)]
-            not_new = threads.loc[earlier, "thread_id"].tolist()
-            if not_new:
-                with warehouse.staged_keys(conn, "staging.stg_row_key", "row_key", not_new):
-                    warehouse.execute(
-                        conn,
-                        "update marts.fct_thread set is_new_customer = false"
-                        " where thread_id in (select row_key from staging.stg_row_key)",
-                    )
+    refresh_new_customer_flags(warehouse, conn, config, customers)
     return len(dim)
+
+
+def refresh_new_customer_flags(
+    warehouse: Warehouse, conn: Connection, config: Config, customers: Sequence[str] | None = None
+) -> int:
+    """``marts.fct_thread.is_new_customer`` of every thread of ``customers`` (None: all) under
+    the one rule, :func:`kpi_transforms.facts.threads.is_new_customer`, over all of the
+    customer's threads in the warehouse and ``marts.dim_customer.first_transaction_at``
+    (refreshed just before). Only rows whose flag changes are written, true or false. Returns
+    that number."""
+    sql = (
+        "select t.thread_id, t.customer_id, t.first_message_at, t.is_new_customer, d.first_transaction_at"
+        " from marts.fct_thread t left join marts.dim_customer d on d.customer_id = t.customer_id"
+        " where t.customer_id is not null"
+    )
+    if customers is None:
+        threads = warehouse.read_df(sql, conn=conn)
+    else:
+        if not customers:
+            return 0
+        threads = _with_keys(warehouse, conn, customers, sql + " and t.customer_id in (select row_key from staging.stg_row_key)")
+    if threads.empty:
+        return 0
+    first = threads.dropna(subset=["first_transaction_at"]).drop_duplicates("customer_id")
+    flags = is_new_customer(
+        threads["customer_id"], threads["thread_id"], pd.to_datetime(threads["first_message_at"], utc=True),
+        dict(zip(first["customer_id"], first["first_transaction_at"])), config.timezone,
+    )
+    stored = threads["is_new_customer"].astype("boolean")
+    changed = (stored != flags).fillna(True).to_numpy(dtype=bool)
+    for value in (True, False):
+        keys = threads.loc[changed & (flags == value).fillna(False).to_numpy(dtype=bool), "thread_id"].tolist()
+        if keys:
+            with warehouse.staged_keys(conn, "staging.stg_row_key", "row_key", keys):
+                warehouse.execute(
+                    conn,
+                    f"update marts.fct_thread set is_new_customer = {'true' if value else 'false'}"
+                    " where thread_id in (select row_key from staging.stg_row_key)",
+                )
+    return int(changed.sum())

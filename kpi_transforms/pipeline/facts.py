@@ -21,15 +21,16 @@ from kpi_transforms.core.config import Config
 from kpi_transforms.core.schema import MESSAGE_COLUMNS
 from kpi_transforms.facts.cases import fct_case
 from kpi_transforms.facts.follow_ups import fct_follow_up
-from kpi_transforms.facts.intents import queue_intents
+from kpi_transforms.facts.intents import INTENT_COLUMNS, classify_queues
 from kpi_transforms.facts.keywords import load_keywords
 from kpi_transforms.facts.quotes import fct_quote_response
 from kpi_transforms.facts.reply_pairs import PAIR_COLUMNS as _PAIR_TRANSFORM_COLUMNS
-from kpi_transforms.facts.reply_pairs import fct_reply_pair
+from kpi_transforms.facts.reply_pairs import RATE_FLAG_COLUMNS, fct_reply_pair
 from kpi_transforms.facts.thread_view import ThreadView, thread_view
 from kpi_transforms.facts.threads import THREAD_COLUMNS as _THREAD_TRANSFORM_COLUMNS
 from kpi_transforms.facts.threads import fct_thread
 from kpi_transforms.pipeline.customers import refresh_customers, resolve_customers
+from kpi_transforms.pipeline.intent_store import active_intent_model
 from kpi_transforms.quality.gate import DataQualityError, validate_facts
 from kpi_transforms.warehouse.engine import Warehouse
 
@@ -49,10 +50,13 @@ def read_manual_intent_labels(warehouse: Any, conn: Any, thread_ids: Iterable[st
 
 def pair_intents(
     warehouse: Any, conn: Any, messages: pd.DataFrame, pairs: pd.DataFrame, config: Config, *, view: ThreadView | None = None
-) -> pd.Series:
-    """``fct_reply_pair.intent`` for rebuilt pairs (the hook :func:`kpi_transforms.facts.rebuild_facts` calls)."""
+) -> pd.DataFrame:
+    """``fct_reply_pair.intent``, ``intent_source`` and ``intent_confidence`` for rebuilt pairs
+    (the hook :func:`rebuild_facts` calls): manual label > strong keyword override > the
+    warehouse's active intent model (else the bundled one); see
+    :func:`kpi_transforms.facts.intents.classify_queues`."""
     manual = read_manual_intent_labels(warehouse, conn, pairs["thread_id"].unique() if len(pairs) else [])
-    return queue_intents(messages, pairs, load_keywords(config), manual, view=view)
+    return classify_queues(messages, pairs, active_intent_model(warehouse, conn), manual, view=view)
 
 log = logging.getLogger(__name__)
 _NAT = np.iinfo(np.int64).min
@@ -87,7 +91,9 @@ def read_manual_case_resolutions(warehouse: Any, conn: Any, thread_ids: Sequence
 
 def refresh_cross_thread_flags(warehouse: Any, conn: Any) -> None:
     """Flags that depend on other threads or on orders, recomputed set-based over the whole
-    tables: ``fct_case.is_repeat`` and the follow-ups' segment / response / order outcome."""
+    tables: ``fct_case.is_repeat`` and the follow-ups' segment / response / order outcome.
+    Part of the fact build only (every ingest transaction, :func:`rebuild_facts`); the KPI
+    step reads the stored flags and writes nothing but ``marts.fct_kpi``."""
 
     warehouse.execute(conn, REPEAT_SQL)
     refresh_follow_up_outcomes(warehouse, conn)
@@ -183,8 +189,13 @@ def refresh_follow_up_outcomes(warehouse: Any, conn: Any) -> None:
 
 log = logging.getLogger(__name__)
 
-# marts.fct_reply_pair: the columns fct_reply_pair produces, plus the queue intent added here.
-PAIR_COLUMNS = [*_PAIR_TRANSFORM_COLUMNS, "intent"]
+# marts.fct_reply_pair in table order: the columns fct_reply_pair produces, the queue intent
+# added here (V011), the response-rate flags (V013), then what decided the intent and how sure
+# the model is (V023).
+PAIR_COLUMNS = [
+    *(c for c in _PAIR_TRANSFORM_COLUMNS if c not in RATE_FLAG_COLUMNS), "intent", *RATE_FLAG_COLUMNS,
+    *(c for c in INTENT_COLUMNS if c != "intent"),
+]
 THREAD_COLUMNS = list(_THREAD_TRANSFORM_COLUMNS)
 
 
@@ -271,6 +282,8 @@ def rebuild_facts(
     )["thread_id"].tolist()
     threads = sorted(set(affected) | set(pending))
     if not threads:
+        # orders, customer lists or a later horizon can still change the cross-thread flags
+        refresh_cross_thread_flags(warehouse, conn)
         return 0
     horizon = warehouse.scalar("select max(sent_at) from marts.fct_message", conn=conn)
     horizon = pd.Timestamp(horizon).tz_convert("UTC") if pd.Timestamp(horizon).tzinfo else pd.Timestamp(horizon, tz="UTC")
@@ -283,7 +296,9 @@ def rebuild_facts(
     # message_id is the key of marts.fct_message: unique, so queues can be located by position.
     view = thread_view(messages, pairs, unique_ids=True) if len(messages) else None
     # complaint | quote_request | order | other
-    pairs["intent"] = pair_intents(warehouse, conn, messages, pairs, config, view=view)
+    intents = pair_intents(warehouse, conn, messages, pairs, config, view=view)
+    for col in INTENT_COLUMNS:
+        pairs[col] = intents[col]
     thread_facts = fct_thread(messages, pairs, calendar, view=view)
 
     gate = validate_facts(messages, pairs[PAIR_COLUMNS], thread_facts[THREAD_COLUMNS])
@@ -296,17 +311,9 @@ def rebuild_facts(
     warehouse.delete_where_in(conn, "marts.fct_thread", "thread_id", threads)
     warehouse.bulk_insert(conn, "marts.fct_reply_pair", _arrow(pairs[PAIR_COLUMNS]))
     warehouse.bulk_insert(conn, "marts.fct_thread", _arrow(thread_facts[THREAD_COLUMNS]))
-    # A customer is new in their earliest thread only (ties: the smaller thread_id), whichever
-    # batch brought the others; earlier orders are taken into account by fct_thread.
-    warehouse.execute(
-        conn,
-        "update marts.fct_thread set is_new_customer = false"
-        " where customer_id is not null and is_new_customer and exists ("
-        " select 1 from marts.fct_thread t2 where t2.customer_id = marts.fct_thread.customer_id"
-        " and (t2.first_message_at < marts.fct_thread.first_message_at"
-        " or (t2.first_message_at = marts.fct_thread.first_message_at and t2.thread_id < marts.fct_thread.thread_id)))",
-    )
-    refresh_customers(warehouse, conn, config, threads)  # marts.dim_customer rows of these threads' customers
+    # marts.dim_customer rows of these threads' customers, then is_new_customer of all their
+    # threads under the one rule (facts.threads.is_new_customer), whichever batch brought them
+    refresh_customers(warehouse, conn, config, threads)
     # quotes, cases, follow-ups
     rebuild_case_facts(warehouse, conn, threads, messages, pairs, config, calendar, horizon, view=view)
     log.info("rebuilt facts of %d threads (%d pairs)", len(threads), len(pairs))

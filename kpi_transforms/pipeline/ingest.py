@@ -25,6 +25,7 @@ from kpi_transforms.core.config import Config
 from kpi_transforms.core.errors import RejectedFile
 from kpi_transforms.core.identity import Roster
 from kpi_transforms.core.schema import MESSAGE_COLUMNS
+from kpi_transforms.pipeline.email_threads import link_email_threads, store_email_rows
 from kpi_transforms.pipeline.facts import rebuild_facts
 from kpi_transforms.pipeline.lake import discard_lake, publish_lake, sweep_lake, write_lake
 from kpi_transforms.pipeline.row_tables import merge_row_tables
@@ -205,6 +206,9 @@ def load_parsed(
             sweep_lake(lake, lambda b: bool(warehouse.scalar("select count(*) from audit.batch where batch_id = :b", {"b": b}, conn=conn)),
                        keep=batch_id)
 
+            # e-mail threads across files and batches (issue 14): conversation keys before ids
+            fresh_files = [r for r in parsed if r.status == "parsed" and r.sha256 not in done]
+            rethreaded, email_rows, email_refs = link_email_threads(warehouse, conn, fresh_files, batch_id)
             frames: list[pd.DataFrame] = []
             reloads = reloads or {}
             reloaded_threads: set[str] = set()
@@ -231,7 +235,7 @@ def load_parsed(
                 try:
                     # Dates the parser accepts but no export can hold (after ingest time + 1 day)
                     # are quarantined per line, so the gate below never sees them.
-                    messages = quarantine_implausible(result, messages, started)
+                    messages = quarantine_implausible(result, messages, started, config.plausible_from)
                 except RejectedFile as exc:
                     if reload_seq is None:
                         seq -= 1
@@ -262,7 +266,8 @@ def load_parsed(
             fresh = batch[~in_batch_dup] if in_batch_dup.any() else batch
             loaded = [r for r in parsed if r.status == "parsed"]
             if loaded:
-                gate = validate_messages(fresh, loaded, in_batch_duplicates=int(in_batch_dup.sum()), now=started)
+                gate = validate_messages(fresh, loaded, in_batch_duplicates=int(in_batch_dup.sum()), now=started,
+                                         plausible_from=config.plausible_from)
                 dq_results.append(gate)
                 if not gate.success:
                     raise DataQualityError(gate)
@@ -281,7 +286,8 @@ def load_parsed(
 
             # -- row tables (orders, customer lists / map, manual overrides, chat ratings) ------
             # merged on their natural key; identity / order changes add the threads to rebuild.
-            affected = sorted(set(affected) | set(merge_row_tables(warehouse, conn, parsed, config)) | reloaded_threads)
+            affected = sorted(set(affected) | set(merge_row_tables(warehouse, conn, parsed, config)) | set(rethreaded) | reloaded_threads)
+            store_email_rows(warehouse, conn, email_rows, email_refs, {r.sha256 for r in parsed if r.status == "parsed"})
 
             now = dt.datetime.now(dt.timezone.utc)
             _write_audit(warehouse, conn, parsed, batch_id, now)

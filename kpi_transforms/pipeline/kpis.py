@@ -16,7 +16,6 @@ from kpi_transforms.core.periods import Period, _add_months, parse_period
 from kpi_transforms.metrics.catalogue import KPI_SCHEMA
 from kpi_transforms.metrics.kpis import PeriodFacts, Sources, _order_agents, fct_kpi
 from kpi_transforms.pipeline.audit import audit_kpis
-from kpi_transforms.pipeline.facts import refresh_cross_thread_flags
 from kpi_transforms.warehouse.engine import Warehouse
 
 
@@ -108,13 +107,13 @@ def _audit_rows(warehouse: Warehouse, period: Period) -> pd.DataFrame | None:
 
 
 def compute_period_kpis(warehouse: Warehouse, config: Config, period_text: str) -> pd.DataFrame:
-    """Compute a period's KPIs and replace its rows in ``marts.fct_kpi`` (one transaction)."""
+    """Compute a period's KPIs and replace its rows in ``marts.fct_kpi`` (one transaction).
+    Reads the facts as the fact build stored them (``is_repeat``, follow-up outcomes and the
+    response-rate flags included) and writes no other table."""
 
     period = parse_period(period_text)
     warehouse.init()
     with warehouse.begin() as conn:
-        warehouse.lock(conn, "kpi")
-        refresh_cross_thread_flags(warehouse, conn)
         facts = load_period_facts(warehouse, period, config, conn)
     facts.audit = _audit_rows(warehouse, period)
     frame = fct_kpi(facts, period, BusinessCalendar.from_config(config))

@@ -51,21 +51,13 @@ def summarise_reply_durations(pairs: pd.DataFrame) -> ReplyDurationSummary:
 
 
 def _response_rate_counts(pairs: pd.DataFrame) -> tuple[int, int, int]:
-    """SPEC 6 denominators: answered valid queues plus unanswered queues past their deadline
-    (question not in a closed period); pending queues are counted apart."""
+    """SPEC 6 denominator of response_rate_1wd, its hits and the pending queues beside it, read
+    from the flags stored on ``marts.fct_reply_pair`` (``facts.reply_pairs.rate_flags``)."""
     if pairs.empty:
         return 0, 0, 0
-    answered_valid = (pairs["status"] == "answered") & pairs["is_valid"].astype(bool)
-    unanswered = pairs["status"] == "unanswered"
-    flag = pairs["within_1_working_day"]
-    pending = unanswered & flag.isna()
-    # an unanswered queue is invalid only because it has no reply; exclude closed-period ones:
-    # effective_start_at is null when the question can never be worked on, and a closed-period
-    # question is marked by is_valid false even once answered, so use the closed flag if present.
-    closed = pairs["is_in_closed_period"].astype(bool) if "is_in_closed_period" in pairs else pd.Series(False, index=pairs.index)
-    past_deadline = unanswered & flag.notna() & ~closed
-    counted = answered_valid | past_deadline
-    within = counted & flag.fillna(False).astype(bool)
+    counted = pairs["is_counted_1wd"].astype("boolean").fillna(False).astype(bool)
+    within = counted & pairs["within_1_working_day"].astype("boolean").fillna(False).astype(bool)
+    pending = pairs["is_pending_1wd"].astype("boolean").fillna(False).astype(bool)
     return int(counted.sum()), int(within.sum()), int(pending.sum())
 
 

@@ -19,7 +19,8 @@ they read and samples named without GX's row-by-row loop (``_Runtime.validate``)
 membership columns built in Arrow (``_members``).
 
 Two per-row defences also live here because the gate relies on them: timestamps outside
-2009-01-01 .. ingest time + 1 day are quarantined per line (:func:`quarantine_implausible`)
+the channel's ``plausible_from`` date (WhatsApp 2009-01-01, e-mail 1990-01-01 by default) ..
+ingest time + 1 day are quarantined per line (:func:`quarantine_implausible`)
 and NUL characters are replaced (:func:`scrub_nul`), so one bad line never fails a batch.
 """
 
@@ -35,7 +36,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -52,7 +53,7 @@ EXPECTATIONS_DIR = Path(
     os.environ.get("CHATKPI_EXPECTATIONS_DIR", Path(__file__).resolve().parents[2] / "expectations")
 )
 SAMPLE_ROWS = 5
-EARLIEST_LOCAL = dt.datetime(2009, 1, 1)  # WhatsApp's first release
+EARLIEST_LOCAL = dt.datetime(2009, 1, 1)  # WhatsApp's first release: the default of every chat channel
 FUTURE_SLACK = dt.timedelta(days=1)
 
 DQ_SCHEMA = pa.schema(
@@ -416,13 +417,17 @@ def validate_messages(
     *,
     in_batch_duplicates: int = 0,
     now: dt.datetime | None = None,
+    plausible_from: Mapping[str, dt.date] | None = None,
 ) -> DQResult:
     """Gate the canonical batch about to be merged into ``marts.fct_message``.
 
     ``batch`` has one row per message id (in-batch duplicates dropped; pass how many were
     dropped as ``in_batch_duplicates``); ``files`` are the loaded files' ``FileResult``s (their
     ``messages_read`` and line counts are the parse report). ``now`` is the ingest time (UTC).
+    ``plausible_from`` (channel -> earliest date) sets the lower bound: the earliest of the
+    channels (the per-channel bound is applied line by line by :func:`quarantine_implausible`).
     """
+    earliest = _earliest(plausible_from, None)
     now = now or dt.datetime.now(dt.timezone.utc)
     latest = _naive_utc(now) + FUTURE_SLACK
     expected = int(sum(int(getattr(f, "messages_read", 0) or 0) for f in files)) - int(in_batch_duplicates)
@@ -430,7 +435,7 @@ def validate_messages(
     with _LOCK:
         runtime = _runtime()
         raw = [
-            runtime.validate("stg_message", batch, {"expected_rows": expected, "latest_local": latest}),
+            runtime.validate("stg_message", batch, {"expected_rows": expected, "latest_local": latest, "earliest_local": earliest}),
             runtime.validate("file_manifest", file_frame(files)),
         ]
     return _result("stg_message, file_manifest", raw, time.perf_counter() - started)
@@ -685,8 +690,22 @@ def scrub_nul(frame: pd.DataFrame | None) -> pd.DataFrame | None:
 
 # -- implausible timestamps: quarantined per line, before the gate -------------------------
 
-def quarantine_implausible(result: Any, messages: pd.DataFrame, now: dt.datetime) -> pd.DataFrame:
-    """Move the messages of one parsed file dated before 2009-01-01 or after ``now`` + 1 day
+def _earliest(plausible_from: Mapping[str, dt.date] | None, channel: str | None) -> dt.datetime:
+    """The earliest plausible local time of ``channel`` (None: of any channel)."""
+    if not plausible_from:
+        return EARLIEST_LOCAL
+    if channel is None:
+        day = min(plausible_from.values())
+    else:
+        day = plausible_from.get(channel, EARLIEST_LOCAL.date())
+    return dt.datetime(day.year, day.month, day.day)
+
+
+def quarantine_implausible(
+    result: Any, messages: pd.DataFrame, now: dt.datetime, plausible_from: Mapping[str, dt.date] | None = None,
+) -> pd.DataFrame:
+    """Move the messages of one parsed file dated before their channel's ``plausible_from``
+    date (default 2009-01-01; e-mail 1990-01-01 in the config defaults) or after ``now`` + 1 day
     (local wall-clock) to the file's quarantine, with their continuation lines; return the rest.
 
     ``result`` is the file's ``FileResult``: its line and message counts and ``rejected_rows``
@@ -697,12 +716,16 @@ def quarantine_implausible(result: Any, messages: pd.DataFrame, now: dt.datetime
         return messages
     latest = _naive_utc(now) + FUTURE_SLACK
     local = messages["sent_at_local"]
-    bad = ((local < EARLIEST_LOCAL) | (local > latest)).to_numpy(dtype=bool, na_value=False)
+    channels = messages["channel"].astype(object) if "channel" in messages.columns else pd.Series(None, index=messages.index)
+    earliest_of = {c: _earliest(plausible_from, c) for c in set(channels.dropna())}
+    earliest = pd.to_datetime(channels.map(earliest_of)).fillna(EARLIEST_LOCAL)
+    bad = ((local < earliest) | (local > latest)).to_numpy(dtype=bool, na_value=False)
     if not bad.any():
         return messages
+    first_day = min(earliest_of.values(), default=EARLIEST_LOCAL)
     if bad.all():
         raise RejectedFile(
-            f"every message is dated outside {EARLIEST_LOCAL:%Y-%m-%d} .. {latest:%Y-%m-%d %H:%M} "
+            f"every message is dated outside {first_day:%Y-%m-%d} .. {latest:%Y-%m-%d %H:%M} "
             f"(ingest time + 1 day), e.g. {local.iloc[0]:%Y-%m-%d %H:%M}"
         )
     dropped = messages[bad]
@@ -726,7 +749,7 @@ def quarantine_implausible(result: Any, messages: pd.DataFrame, now: dt.datetime
         first = int(msg["source_line"])
         when = msg["sent_at_local"]
         reason = (
-            f"implausible timestamp {when:%Y-%m-%d %H:%M}: outside {EARLIEST_LOCAL:%Y-%m-%d} .. "
+            f"implausible timestamp {when:%Y-%m-%d %H:%M}: outside {earliest_of.get(msg.get('channel'), EARLIEST_LOCAL):%Y-%m-%d} .. "
             f"{latest:%Y-%m-%d %H:%M} (ingest time + 1 day)"
         )
         if isinstance(written, str):

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from kpi_transforms.core.config import Config
-from kpi_transforms.core.identity import Roster, customer_id_for, make_thread_id, thread_key
+from kpi_transforms.core.identity import Roster, canonical_chat_name, customer_id_for, make_thread_id, thread_key
 from kpi_transforms.core.schema import MESSAGE_COLUMNS, MESSAGE_SCHEMA, ROLES
 from kpi_transforms.core.timezone import localize
 from kpi_transforms.sources.registry import FileResult
@@ -237,11 +237,19 @@ def canonical_messages(
     roster = roster or Roster.from_config(config)
     n = len(raw)
     key = thread_key(thread_name, config)
+    keyed_by_name = True
     if "thread_key" in raw.columns and n and raw["thread_key"].notna().any():
         key = str(raw["thread_key"].dropna().iloc[0])
+        keyed_by_name = False
     thread_id = make_thread_id(channel, key)
     local_ts = raw["local_ts"].astype("datetime64[us]")
     sender = _arrow_text(raw["sender"])
+    if keyed_by_name:
+        # renamed contacts (issue 14): the chat is stored under its current name, and the
+        # contact's own display name as sender - old or new - becomes that name too, before
+        # the message ids are computed, so a re-export under the new name dedupes
+        thread_name = canonical_chat_name(thread_name, config)
+        sender = _aliased_senders(sender, key, thread_name, config, roster)
     text = pc.fill_null(_arrow_text(raw["text"]), "")
     mtype = pc.fill_null(_arrow_text(raw["message_type"]), "text")
 
@@ -310,6 +318,19 @@ def canonical_messages(
     columns["file_seq"] = np.full(n, file_seq, dtype=np.int64)
     columns["in_holiday_mode"] = holiday
     return pd.DataFrame({name: columns[name] for name in MESSAGE_COLUMNS}, copy=False)
+
+
+def _aliased_senders(sender: pa.Array, key: str, chat_name: str, config: Config, roster: Roster) -> pa.Array:
+    """Senders whose name is the chat's own contact under ``thread_aliases`` (its key after the
+    aliases is the chat's key; agents excluded) written as the chat's current name."""
+    if not config.thread_aliases or len(sender) == 0:
+        return sender
+    distinct = pc.unique(sender.drop_null())
+    names = distinct.to_pylist()
+    renamed = [chat_name if (s != chat_name and roster.agent_of(s) is None and thread_key(s, config) == key) else s for s in names]
+    if renamed == names:
+        return sender
+    return pa.array(renamed, _LARGE).take(pc.index_in(sender, value_set=distinct))
 
 
 _ROLE_NAMES = pa.array(list(ROLES), _LARGE)  # codes 0..3 = customer, agent, bot, system

@@ -641,6 +641,19 @@ class ParsedEmail:
     kind: str  # mbox | eml
 
 
+def display_address(name: str | None, address: str) -> str:
+    """``Name <address>`` as a person reads it: the decoded display name (``François
+    Boulogne``, not ``=?utf-8?q?Fran=C3=A7ois...?=``: ``formataddr`` re-encodes non-ASCII
+    names for the wire), quoted only when it holds address specials; the bare address when
+    there is no name."""
+    name = str(name or "")
+    if not name.strip():
+        return address
+    if any(ch in name for ch in '()<>@,;:\\".[]'):
+        name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return f"{name} <{address}>"
+
+
 def _attachment_note(names: Iterable[str]) -> str:
     return "[attachment: " + ", ".join(names) + "]"
 
@@ -687,7 +700,7 @@ def parse_email(data: bytes, config: Config, *, kind: str | None = None, roster:
             text = rec.text
             if rec.attachments:
                 text = (text + "\n" + _attachment_note(rec.attachments)) if text else _attachment_note(rec.attachments)
-            display = email.utils.formataddr((rec.sender_name, rec.sender)) if rec.sender else (rec.sender_name or None)
+            display = display_address(rec.sender_name, rec.sender) if rec.sender else (rec.sender_name or None)
             rows.append(
                 {
                     "local_ts": pd.Timestamp(rec.sent_at.astimezone(tz).replace(tzinfo=None)),
@@ -701,11 +714,18 @@ def parse_email(data: bytes, config: Config, *, kind: str | None = None, roster:
                     "customer_id": customer,
                     "thread_key": "email:" + first.root_id,
                     "email_message_id": rec.message_id,
+                    # what cross-file threading needs (kpi_transforms.pipeline.email_threads)
+                    "email_refs": " ".join(rec.refs),
+                    "email_root": rec.root_id,
+                    "email_subject": normalise_subject(rec.subject),
+                    "email_customer_sender": rec.sender if (rec.sender and not agent_side and not rec.is_system) else None,
+                    "email_customer_recipient": next((a for a in rec.recipients if not sides.is_agent(a)), None),
                 }
             )
         frame = pd.DataFrame(rows)
         frame["local_ts"] = frame["local_ts"].astype("datetime64[us]")
-        for col in ("sender", "text", "message_type", "sender_role", "agent_id", "customer_id", "thread_key", "email_message_id"):
+        for col in ("sender", "text", "message_type", "sender_role", "agent_id", "customer_id", "thread_key", "email_message_id",
+                    "email_refs", "email_root", "email_subject", "email_customer_sender", "email_customer_recipient"):
             frame[col] = frame[col].astype("string")
         frame["source_line"] = frame["source_line"].astype("int64")
         frame["is_auto_reply"] = frame["is_auto_reply"].astype(bool)

@@ -171,6 +171,23 @@ def load_batch(staged: list[Any], run_id: str | None = None, outlet_events: Any 
             "rejected_files": result["rejected_files"], "periods": result["periods"]}
 
 
+@task(**_WAREHOUSE_TASK, execution_timeout=TIMEOUT_LOAD, trigger_rule="none_failed")
+def retrain_intents(loaded: Any = None) -> dict[str, Any]:
+    """Retrain the intent model on the shipped corpus plus the installation's labels (manual
+    intent-label files, intents confirmed in the review sheet) and store it as the active
+    version (``kpi_transforms.pipeline.intents.train_intent_model``). Skipped, cheaply, when
+    the label set's hash equals the active model's (or there are no labels and no stored model).
+    Runs also when the load was skipped (labels come from ``chatkpi audit import`` too). Stored
+    pairs are not re-classified here: each thread takes the new model when it is next rebuilt,
+    so a retrain never restates closed periods behind the KPI runs' back (docs/DECISIONS.md)."""
+    from kpi_transforms.pipeline.intents import train_intent_model
+
+    warehouse, config = _warehouse()
+    result = train_intent_model(warehouse, config, only_if_changed=True, rebuild=False)
+    print(result.summary())
+    return {"version": result.version, "skipped": result.skipped_reason, "labels_sha256": result.labels_sha256, **result.counts}
+
+
 # -- a period: wait for its data, KPIs, scorecards and audit sample, reports ------------------
 
 

@@ -81,7 +81,9 @@ def test_audit_dags_use_the_audit_calendar(dagbag):
 
 def test_daily_wiring_maps_parsing_over_files(dagbag):
     dag = dagbag.dags["chatkpi_daily"]
-    assert [t.task_id for t in dag.topological_sort()] == ["find_new_files", "stage_file", "load_batch"]
+    assert [t.task_id for t in dag.topological_sort()] == ["find_new_files", "stage_file", "load_batch", "retrain_intents"]
+    retrain = dag.get_task("retrain_intents")  # issue 14: after the facts, also when the load was skipped
+    assert retrain.pool == WAREHOUSE_POOL and retrain.trigger_rule == "none_failed" and not retrain.outlets
     stage = dag.get_task("stage_file")
     assert stage.is_mapped if hasattr(stage, "is_mapped") else type(stage).__name__ == "MappedOperator"
     assert stage.pool != WAREHOUSE_POOL  # parsing never opens the warehouse: it may run in parallel

@@ -577,3 +577,67 @@ def test_large_synthetic_export(capsys):
     with capsys.disabled():
         print(f"\n[whatsapp] {n} messages, {len(data) / 1e6:.1f} MB in {elapsed:.2f} s "
               f"= {n / elapsed:,.0f} messages/s")
+
+
+# --- issue 14: date order per header form, "HH:MM." layout, timer and other notices ----------
+def test_date_order_is_decided_per_header_form_after_a_locale_change():
+    """A phone-locale change midway: ``6/30/23, 16:14`` (m/d/yy) then ``30/6/2023, 09:12``
+    (d/m/yyyy). Same separator, but each form (2- vs 4-digit year) decides on its own."""
+    text = (
+        "6/29/23, 16:10 - Budi: Kak, tumbler ready?\n"
+        "6/30/23, 16:14 - Lia Sales: Ready kak\n"
+        "7/3/23, 08:00 - Budi: Ok\n"
+        "30/6/2024, 09:12 - Budi: Kak order lagi\n"
+        "1/7/2024, 10:00 - Lia Sales: Siap kak\n"
+    )
+    chat = parse_whatsapp(text)
+    assert chat.quarantined_lines == 0
+    assert chat.messages.local_ts.tolist() == [
+        ts("2023-06-29 16:10"), ts("2023-06-30 16:14"), ts("2023-07-03 08:00"), ts("2024-06-30 09:12"), ts("2024-07-01 10:00"),
+    ]
+
+
+def test_time_followed_by_a_dot_is_a_header_layout():
+    text = "2022/12/14, 13:34. - Budi: Kak, ada katalog?\nlanjutan\n2022/12/14, 13:40. - Lia Sales: Ada kak\n"
+    chat = parse_whatsapp(text)
+    invariant(chat)
+    assert chat.quarantined_lines == 0
+    assert chat.messages.sender.tolist() == ["Budi", "Lia Sales"]
+    assert chat.messages.text.tolist() == ["Kak, ada katalog?\nlanjutan", "Ada kak"]
+    assert chat.messages.local_ts.tolist() == [ts("2022-12-14 13:34"), ts("2022-12-14 13:40")]
+
+
+@pytest.mark.parametrize(
+    "notice",
+    [
+        "Pak Hendra updated the message timer. New messages will disappear from this chat 7 days after they're sent, except when kept.",
+        "You updated the message timer. New messages will disappear from this chat 24 hours after they're sent.",
+        "Pak Hendra mengubah pengatur waktu pesan. Pesan baru akan hilang dari chat ini 7 hari setelah dikirim, kecuali disimpan.",
+        "Anda memperbarui pengatur waktu pesan. Pesan baru akan hilang dari chat ini 24 jam setelah dikirim.",
+        "Pak Hendra uses a default timer for disappearing messages in new chats.",
+        "Pak Hendra menggunakan pengatur waktu default untuk pesan sementara di chat baru.",
+        "Your security code with Pak Hendra changed. Tap to learn more.",
+        "Pak Hendra's security code changed. Tap to learn more.",
+        "Kode keamanan Anda dengan Pak Hendra telah berubah. Ketuk untuk info selengkapnya.",
+        "Kode keamanan Pak Hendra berubah. Ketuk untuk info selengkapnya.",
+        "Pak Hendra joined using this group's invite link",
+        "Pak Hendra joined using your invite link",
+        "Pak Hendra bergabung menggunakan tautan undangan grup ini",
+        "Pak Hendra bergabung menggunakan tautan undangan Anda",
+        "Pak Hendra changed this group's icon",
+        "Pak Hendra mengubah ikon grup ini",
+        "Pak Hendra changed the group description",
+        "Pak Hendra mengubah deskripsi grup",
+    ],
+)
+def test_timer_and_similar_notices_are_system_lines(notice):
+    for line in (f"[14/12/22 13.34.00] Pak Hendra: {notice}", f"14/12/22 13.34 - Pak Hendra: {notice}", f"14/12/22 13.34 - {notice}"):
+        chat = parse_whatsapp(f"14/12/22 13.30 - Pak Hendra: Halo kak\n{line}\n")
+        m = chat.messages
+        assert m.message_type.tolist() == ["text", "system"], line
+        assert pd.isna(m.sender.iloc[1])
+
+
+def test_a_customer_text_that_mentions_a_timer_stays_text():
+    chat = parse_whatsapp("14/12/22 13.30 - Budi: Kak, pengatur waktu pesan gimana caranya?\n")
+    assert chat.messages.message_type.tolist() == ["text"]

@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from kpi_transforms.core.config import Config
 from kpi_transforms.core.errors import RejectedFile
-from kpi_transforms.core.identity import normalise_email, normalise_name, normalise_phone
+from kpi_transforms.core.identity import is_phone_placeholder, normalise_email, normalise_name, normalise_phone
 from kpi_transforms.sources.base import HeaderMatch, ParseResult, Source
 from kpi_transforms.sources.tables.reader import Table, cell_text, header_key, parse_datetimes
 from kpi_transforms.sources.tables.rows import (
@@ -91,6 +91,7 @@ def parse_customer_map(table: Table, config: Config) -> ParseResult:
         return frame[cols[field]].map(cell_text) if field in cols else pd.Series("", index=frame.index, dtype=object)
 
     cid, phone, email, name, key = text("customer_id"), text("phone"), text("email"), text("name"), text("key")
+    phone = phone.map(lambda v: "" if is_phone_placeholder(v) else v)
     reasons = reasons.where((reasons != "") | (cid != ""), "empty customer_id")
     bad_phone = (phone != "") & phone.map(lambda v: normalise_phone(v) is None)
     reasons = reasons.where((reasons != "") | ~bad_phone, phone.map(lambda v: f"phone {v!r} is not a phone number"))
@@ -134,7 +135,7 @@ def parse_customer_list(table: Table, config: Config) -> ParseResult:
 
     cid, name = text("customer_id"), text("name")
     reasons = reasons.where((reasons != "") | (cid != ""), "empty customer id")
-    phones = text("phones").map(lambda v: [p.strip() for p in _SPLIT.split(v) if p.strip()])
+    phones = text("phones").map(lambda v: [p.strip() for p in _SPLIT.split(v) if not is_phone_placeholder(p)])
     emails = text("emails").map(lambda v: [e.strip() for e in _SPLIT.split(v) if e.strip()])
     bad_phone = phones.map(lambda ps: next((p for p in ps if normalise_phone(p) is None), None))
     reasons = reasons.where((reasons != "") | bad_phone.isna(), bad_phone.map(lambda p: f"phone {p!r} is not a phone number"))

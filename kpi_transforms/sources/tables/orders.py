@@ -33,7 +33,7 @@ import pyarrow as pa
 
 from kpi_transforms.core.config import Config
 from kpi_transforms.core.errors import RejectedFile
-from kpi_transforms.core.identity import normalise_email, normalise_name, normalise_phone
+from kpi_transforms.core.identity import is_phone_placeholder, normalise_email, normalise_name, normalise_phone
 from kpi_transforms.sources.base import ParseResult, Source
 from kpi_transforms.sources.tables.reader import Table, cell_text, header_key, parse_datetimes
 from kpi_transforms.sources.tables.rows import (
@@ -169,7 +169,11 @@ def parse_orders(table: Table, config: Config) -> ParseResult:
     reasons = reasons.where(
         (reasons != "") | market.notna(), market_raw.map(lambda v: f"market {v!r} is not local / international (lokal / internasional)")
     )
-    phone = text("phone").map(lambda v: normalise_phone(v) if v else None)
+    phone_raw = text("phone").map(lambda v: "" if is_phone_placeholder(v) else v)
+    phone = phone_raw.map(lambda v: normalise_phone(v) if v else None)
+    # a phone that cannot be parsed is never dropped silently: the row is quarantined with it
+    bad_phone = (phone_raw != "") & phone.isna()
+    reasons = reasons.where((reasons != "") | ~bad_phone, phone_raw.map(lambda v: f"phone {v!r} is not a phone number"))
     email = text("email").map(lambda v: normalise_email(v) if v else None)
     given = text("customer_id")
     name = text("customer_name")

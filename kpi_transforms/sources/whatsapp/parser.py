@@ -42,7 +42,8 @@ Definitions (copied to docs/DECISIONS.md):
   A header line without such a part is a ``system`` line (``You were added``, ``X created
   group``); so is a candidate sender containing a quote (``changed the subject to "a: b"``)
   and a body that is a known notice (end-to-end encryption in 17 languages, security code
-  changed, business account, blocked contact, disappearing messages, number changed; iOS
+  changed, business account, blocked contact, disappearing messages, message timer, default
+  timer, joined by invite link, group icon / description / name changed, number changed; iOS
   writes ``Chat name: <U+200E>Messages and calls are end-to-end encrypted``). System lines have a
   null sender and keep the whole line after the header as text (``"Pokemon Chat: Messages
   ..."``). ``John Doe:.`` (no space after the colon) therefore is a system line, not a
@@ -55,9 +56,11 @@ Definitions (copied to docs/DECISIONS.md):
   ...); the media caption on later lines stays in the text.
 * **Date order.** An explicit ``date_order`` always wins (source ``config``). With ``auto`` all
   header dates of the file are examined: a first field > 12 means day-first, a second field
-  > 12 month-first (source ``file``). If both occur (a file mixing locales) each date
-  separator decides on its own when that is consistent, else the majority wins and the lines
-  that do not fit are quarantined. When every day and month is <= 12 the file is ambiguous
+  > 12 month-first (source ``file``). If both occur (a file mixing locales, e.g. after a
+  phone-locale change: ``6/30/23, 16:14`` then ``30/6/2023, 09:12``) each header *form* —
+  date separator plus the position of a 4-digit year, or none — decides on its own when its
+  evidence agrees; a form without evidence or with contradicting evidence takes the file's
+  majority, and its lines that do not fit are quarantined. When every day and month is <= 12 the file is ambiguous
   and ``date_order_hint`` is used (source ``hint``), else day-first (source ``default``,
   Indonesian usage). A ``ymd`` hint (from an export with year-first dates) says nothing about
   day vs month of a ``dd/mm/yy``-style file and is ignored. A 4-digit (or era) field is
@@ -163,7 +166,8 @@ def _general_pattern(flavor: str) -> str:
     )
     dtsep = rf"(?:[,،]{sp}*|{sp}+)(?:(?:{_DTSEP_WORDS}){sp}+)?"
     tdsep = rf"[,،]?{sp}+"
-    sep = rf"(?:{sp}*\]{sp}*|{sp}*[-–:;]{sp}+|{sp}+)"
+    # ``13:34. - `` (a dot after the time, seen in real exports) belongs to the separator
+    sep = rf"(?:{sp}*\]{sp}*|\.?{sp}*[-–:;]{sp}+|{sp}+)"
     return (
         rf"^(?P<lead>\[?{sp}*)(?:(?P<date>{date})(?P<dtsep>{dtsep})(?P<time>{time})"
         rf"|(?P<ttime>{time})(?P<tdsep>{tdsep})(?P<tdate>{date}))(?P<sep>{sep})"
@@ -208,7 +212,18 @@ _SYSTEM_NOTICE_RE2 = (
     r"|.+ turned (?:on|off) disappearing messages"
     r"|.+ (?:mengaktifkan|menonaktifkan) pesan sementara"
     r"|.+ changed (?:their|his|her) phone number to a new number"
-    r"|.+ (?:telah )?mengganti nomor (?:telepon|ponsel)nya)"
+    r"|.+ (?:telah )?mengganti nomor (?:telepon|ponsel)nya"
+    # message timer, security code, invite links, group icon / description (issue 14)
+    r"|.+ (?:updated|changed) the message timer"
+    r"|.+ (?:mengubah|memperbarui) pengatur waktu pesan"
+    r"|.+ uses? a default timer for disappearing messages"
+    r"|.+ menggunakan pengatur waktu default untuk pesan sementara"
+    r"|.+'s? security code changed"
+    r"|Kode keamanan .+ (?:telah )?berubah"
+    r"|.+ joined using (?:this group's|your) invite link"
+    r"|.+ bergabung (?:menggunakan|melalui|dengan) tautan undangan"
+    r"|.+ changed (?:this group's icon|the group description|the group name)"
+    r"|.+ mengubah (?:ikon|deskripsi|nama) grup)"
 )
 _DELETED_RE2 = (
     r"(?i)^(?:this message was deleted|you deleted this message"
@@ -691,10 +706,16 @@ def _parse_time(text: str) -> tuple[int, str | None]:
     return h * 3600 + mi * 60 + s, None
 
 
+def _form(info: _DateInfo) -> tuple[str, int]:
+    """The header form of a date for the day/month decision: its separator and where its
+    year stands (-1: a 2-digit year). ``6/30/23`` and ``30/6/2023`` are two forms."""
+    return info.sep, info.year_pos
+
+
 def _resolve_order(
     infos: Sequence[_DateInfo], weights: np.ndarray, date_order: str, hint: str | None
 ) -> tuple[str, str, bool, dict[str, str]]:
-    """Return (order, source, ambiguous, per-separator overrides)."""
+    """Return (order, source, ambiguous, per-form overrides, see :func:`_form`)."""
     votes = {"dmy": 0, "mdy": 0}
     per_sep: dict[str, dict[str, int]] = {}
     any_day_month = False
@@ -706,7 +727,7 @@ def _resolve_order(
         ev = info.evidence
         if ev:
             votes[ev] += int(w)
-            per_sep.setdefault(info.sep, {"dmy": 0, "mdy": 0})[ev] += int(w)
+            per_sep.setdefault(_form(info), {"dmy": 0, "mdy": 0})[ev] += int(w)
     decided = votes["dmy"] > 0 or votes["mdy"] > 0
     ambiguous = any_day_month and not decided
     if date_order != "auto":
@@ -719,8 +740,10 @@ def _resolve_order(
         return "dmy", "default", True, {}
     majority = "dmy" if votes["dmy"] >= votes["mdy"] else "mdy"
     overrides: dict[str, str] = {}
-    if votes["dmy"] and votes["mdy"] and all(min(v.values()) == 0 for v in per_sep.values()):
-        overrides = {sep: ("dmy" if v["dmy"] else "mdy") for sep, v in per_sep.items()}
+    if votes["dmy"] and votes["mdy"]:
+        # each header form decides on its own when its evidence agrees; a form without
+        # evidence, or with contradicting evidence, takes the file's majority
+        overrides = {form: ("dmy" if v["dmy"] else "mdy") for form, v in per_sep.items() if min(v.values()) == 0}
     return majority, "file", False, overrides
 
 
@@ -1091,7 +1114,7 @@ def _parse_lines(lines: _Lines, run: _Runner, *, date_order, hint, max_layouts) 
     infos = [_analyse_date(s) for s in d_uniques]
     weights = np.bincount(d_codes, minlength=len(d_uniques))
     order, source, ambiguous, overrides = _resolve_order(infos, weights, date_order, hint)
-    d_res = [_date_days(s, overrides.get(i.sep, order)) for s, i in zip(d_uniques, infos)]
+    d_res = [_date_days(s, overrides.get(_form(i), order)) for s, i in zip(d_uniques, infos)]
     d_days = np.array([days for days, _ in d_res], dtype=np.int64)
     d_err = [err for _, err in d_res]
     d_bad = np.array([e is not None for e in d_err], dtype=bool)
@@ -1304,7 +1327,7 @@ def _describe_layouts(layouts, order, overrides, infos, d_uniques) -> str:
         date = m["tdate"] if lay.time_first else m["date"]
         time = m["ttime"] if lay.time_first else m["time"]
         info = info_by_text.get(date) or _analyse_date(date)
-        date_t = _date_template(date, info, overrides.get(info.sep, order))
+        date_t = _date_template(date, info, overrides.get(_form(info), order))
         time_t = _time_template(time)
         kind = "ios" if "[" in m["lead"] else "android"
         if lay.time_first:
