@@ -21,6 +21,10 @@ Every day at 01:00 Asia/Jakarta, for the previous day (data interval 01:00 to 01
 4. `retrain_intents`: retrains the intent model on the shipped corpus plus this installation's
    labels and stores it as the active version; skipped in a second when the labels are those of
    the active model. Runs also when the load was skipped.
+5. `alert_breaches`: the customer queues open past their 1-working-day deadline now, by e-mail
+   (connection `chatkpi_smtp`) and / or webhook (connection `chatkpi_breach_webhook`), with
+   the report link of Variable `chatkpi_report_url`; nothing is sent when nothing waits. Runs
+   also when the load was skipped.
 
 Re-running, retrying or clearing any task is safe: files are recognised by content hash, so a
 re-run finds nothing new, and a retried `load_batch` whose batch committed loads nothing. A day
@@ -35,7 +39,7 @@ import datetime as dt
 import pendulum
 from airflow.sdk import CronDataIntervalTimetable, dag
 from chatkpi_plugins.callbacks import on_failure_callback
-from chatkpi_plugins.tasks import find_new_files, load_batch, retrain_intents, stage_file
+from chatkpi_plugins.tasks import alert_breaches, find_new_files, load_batch, retrain_intents, stage_file
 
 
 @dag(
@@ -51,7 +55,9 @@ from chatkpi_plugins.tasks import find_new_files, load_batch, retrain_intents, s
 def chatkpi_daily():
     files = find_new_files()
     staged = stage_file.expand(path=files)
-    retrain_intents(load_batch(staged))
+    loaded = load_batch(staged)
+    retrain_intents(loaded)
+    alert_breaches(loaded)
 
 
 chatkpi_daily()

@@ -5,7 +5,13 @@ One module per suite. Each module defines
 * ``NAME`` - the suite name (also the name of the table it guards, without schema);
 * ``ID_COLUMNS`` - columns shown beside every unexpected value, so a failure names its rows;
 * ``PARAMETERS`` - the suite parameters (``{"$PARAMETER": name}``) each run must supply;
-* ``expectations()`` - the expectation objects (built on call: GX is imported lazily).
+* ``SPEC`` - the suite as data: one :func:`spec` entry per expectation (GX class name and its
+  arguments; a row condition as ``("is_in", column, values)`` or ``("==", column, value)``);
+* ``expectations()`` - the GX expectation objects built from ``SPEC`` (GX is imported on call).
+
+``kpi_transforms.quality`` evaluates ``SPEC`` with a vectorised evaluator of the same semantics
+in a normal run (importing GX costs 3-11 s) and runs GX itself for Data Docs, for any batch the
+evaluator does not pass, and in ``--gx`` mode.
 
 The suites validate in-memory pandas frames (an ephemeral GX context, no warehouse connection)
 before the load transaction commits; :mod:`kpi_transforms.quality` runs them. Some checks need
@@ -18,6 +24,7 @@ from __future__ import annotations
 
 from importlib import import_module
 from types import ModuleType
+from typing import Any
 
 SUITES = ("stg_message", "file_manifest", "fct_reply_pair", "fct_thread")
 
@@ -31,3 +38,30 @@ def suite_module(name: str) -> ModuleType:
     if name not in SUITES:
         raise KeyError(f"no expectation suite {name!r} (known: {', '.join(SUITES)})")
     return import_module(f"{__name__}.{name}")
+
+
+def spec(kind: str, **kwargs: Any) -> dict[str, Any]:
+    """One expectation of a suite as data: GX class ``kind`` (e.g. ``ExpectColumnValuesToBeUnique``)
+    and its keyword arguments."""
+    return {"kind": kind, **kwargs}
+
+
+def build(entries: list[dict[str, Any]]) -> list:
+    """GX expectation objects for ``entries`` (imports Great Expectations)."""
+    import great_expectations as gx
+    from great_expectations.expectations.row_conditions import Column
+
+    out = []
+    for entry in entries:
+        kwargs = {k: v for k, v in entry.items() if k != "kind"}
+        condition = kwargs.get("row_condition")
+        if condition is not None:
+            op, column, value = condition
+            if op == "is_in":
+                kwargs["row_condition"] = Column(column).is_in(list(value))
+            elif op == "==":
+                kwargs["row_condition"] = Column(column) == value
+            else:
+                raise ValueError(f"unknown row condition {op!r}")
+        out.append(getattr(gx.expectations, entry["kind"])(**kwargs))
+    return out

@@ -11,48 +11,50 @@ Computed columns (prepared by ``kpi_transforms.quality``):
 
 from __future__ import annotations
 
-from . import CHANNELS
+from . import CHANNELS, build, spec as _E
 
 NAME = "fct_thread"
 ID_COLUMNS = ["thread_id"]
 PARAMETERS = ("expected_rows",)
 
 
-def expectations() -> list:
-    import great_expectations as gx
+# The suite as data: GX builds its objects from it (expectations()), and the gate's
+# vectorised evaluator reads the same entries without importing GX.
+SPEC = [
+    _E("ExpectColumnValuesToNotBeNull", column="thread_id", description="Every thread has its key."),
+    _E("ExpectColumnValuesToBeUnique", column="thread_id", description="One row per thread."),
+    _E("ExpectColumnValuesToBeInSet", column="channel", value_set=list(CHANNELS), description="Channels of SPEC 4."),
+    _E("ExpectTableRowCountToEqual",
+        value={"$PARAMETER": "expected_rows"},
+        description="Row count reconciles: one thread row per distinct thread of the rebuilt messages.",
+    ),
+    _E("ExpectColumnPairValuesToBeEqual",
+        column_A="n_messages", column_B="n_messages_by_role",
+        description="Message counts by role add up to the thread's message count.",
+    ),
+    _E("ExpectColumnPairValuesToBeEqual",
+        column_A="n_reply_pairs", column_B="n_pairs_in_fct_reply_pair",
+        description="n_reply_pairs reconciles with the rows of fct_reply_pair.",
+    ),
+    _E("ExpectColumnPairValuesAToBeGreaterThanB",
+        column_A="n_reply_pairs", column_B="n_unanswered", or_equal=True,
+        description="Unanswered queues are a subset of the queues.",
+    ),
+    _E("ExpectColumnPairValuesAToBeGreaterThanB",
+        column_A="last_message_at", column_B="first_message_at", or_equal=True,
+        ignore_row_if="either_value_is_missing",
+        description="A thread ends after it starts.",
+    ),
+    _E("ExpectColumnValuesToBeBetween",
+        column="first_response_seconds", min_value=0, description="First-response durations are not negative."
+    ),
+    _E("ExpectColumnPairValuesAToBeGreaterThanB",
+        column_A="first_response_seconds", column_B="first_response_business_seconds", or_equal=True,
+        ignore_row_if="either_value_is_missing",
+        description="business <= calendar for the first response too.",
+    ),
+]
 
-    E = gx.expectations
-    return [
-        E.ExpectColumnValuesToNotBeNull(column="thread_id", description="Every thread has its key."),
-        E.ExpectColumnValuesToBeUnique(column="thread_id", description="One row per thread."),
-        E.ExpectColumnValuesToBeInSet(column="channel", value_set=list(CHANNELS), description="Channels of SPEC 4."),
-        E.ExpectTableRowCountToEqual(
-            value={"$PARAMETER": "expected_rows"},
-            description="Row count reconciles: one thread row per distinct thread of the rebuilt messages.",
-        ),
-        E.ExpectColumnPairValuesToBeEqual(
-            column_A="n_messages", column_B="n_messages_by_role",
-            description="Message counts by role add up to the thread's message count.",
-        ),
-        E.ExpectColumnPairValuesToBeEqual(
-            column_A="n_reply_pairs", column_B="n_pairs_in_fct_reply_pair",
-            description="n_reply_pairs reconciles with the rows of fct_reply_pair.",
-        ),
-        E.ExpectColumnPairValuesAToBeGreaterThanB(
-            column_A="n_reply_pairs", column_B="n_unanswered", or_equal=True,
-            description="Unanswered queues are a subset of the queues.",
-        ),
-        E.ExpectColumnPairValuesAToBeGreaterThanB(
-            column_A="last_message_at", column_B="first_message_at", or_equal=True,
-            ignore_row_if="either_value_is_missing",
-            description="A thread ends after it starts.",
-        ),
-        E.ExpectColumnValuesToBeBetween(
-            column="first_response_seconds", min_value=0, description="First-response durations are not negative."
-        ),
-        E.ExpectColumnPairValuesAToBeGreaterThanB(
-            column_A="first_response_seconds", column_B="first_response_business_seconds", or_equal=True,
-            ignore_row_if="either_value_is_missing",
-            description="business <= calendar for the first response too.",
-        ),
-    ]
+
+def expectations() -> list:
+    return build(SPEC)

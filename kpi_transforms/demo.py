@@ -13,8 +13,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from kpi_transforms.core.config import load_config
+from kpi_transforms.pipeline.breaches import find_breaches
 from kpi_transforms.pipeline.ingest import ingest_paths
 from kpi_transforms.pipeline.reports import reply_duration_report, write_demo_reports
+from kpi_transforms.present.breaches import render_breaches
 from kpi_transforms.present.console import print_ingest as _print_ingest
 from kpi_transforms.warehouse.engine import Warehouse
 
@@ -82,7 +84,14 @@ def run_demo(workdir: str | Path = ".", *, through_airflow: bool = True) -> int:
     print(reply_duration_report(warehouse, config, "2025-Q1", agent_id="lia", fmt="md"))
     print()
 
+    print("== breaches (chatkpi breaches): queues past their 1-working-day deadline, now")
+    print(render_breaches(find_breaches(warehouse), "table", "id", config.timezone))
+    print()
+
     print("== reports")
-    for path in write_demo_reports(warehouse, config, work / "reports"):
+    written = write_demo_reports(warehouse, config, work / "reports")
+    for path in written:
         print(f"wrote {path}")
+    if not any(p.suffix == ".pdf" for p in written):
+        print("one-page summary: no Chromium on PATH, wrote its HTML instead (apt-get install chromium for the PDF)")
     return 0

@@ -109,7 +109,7 @@ def test_review_sheet_round_trip_and_kpis(demo_url, tmp_path):
     assert wb[review_sheet.META_SHEET].sheet_state == "veryHidden" and wb[review_sheet.META_SHEET].protection.sheet
     assert wb["Audit"].protection.sheet
     validations = wb["Audit"].data_validations.dataValidation
-    assert len(validations) == 1 and validations[0].formula1 == '"Ya,Tidak"' and "O4:O8" in str(validations[0].sqref)
+    assert len(validations) == 1 and validations[0].formula1 == '"Ya,Tidak"' and "H4:H8" in str(validations[0].sqref)  # layout 2 (issue 17)
 
     # the e-mail thread's sampled queue was late (made so here): approved but not fast
     with wh.begin() as conn:
@@ -271,3 +271,70 @@ def test_cli_audit_sample_and_import(demo_duckdb, tmp_path):
     assert done.returncode == 2
     assert done.stderr.strip() == ("chatkpi: error: bad.xlsx rejected: row 4: 'Yes' in 'Disetujui (Ya/Tidak)': "
                                    "write Ya or Tidak, or leave it empty")
+
+
+# -- issue 17: a review sheet the Head of Marketing fills without help ---------------------------
+def test_review_sheet_layout(demo_duckdb, tmp_path):
+    from openpyxl.utils import get_column_letter
+
+    wh = Warehouse(demo_duckdb)
+    audit.sample_threads(wh, "2025-Q1")
+    ws = load_workbook(audit.write_review_sheet(wh, "2025-Q1", tmp_path / "s.xlsx"))["Audit"]
+    header = [ws.cell(review_sheet.HEADER_ROW, c).value for c in range(1, 19)]
+    # the decision, the notes and the intent cells come right after the two excerpts
+    assert header[5:10] == ["Cuplikan pertanyaan", "Cuplikan balasan", "Disetujui (Ya/Tidak)", "Catatan", "Intent (sistem)"]
+    widths = [ws.column_dimensions[get_column_letter(c)].width for c in range(1, 19)]
+    left_of_decision = sum(widths[:review_sheet.COL_APPROVED - 1])
+    assert left_of_decision == 138  # characters (was 264): about 1 000 px, one screen
+    assert ws.freeze_panes == "D4"  # header rows and No / agent / thread name frozen both ways
+    heights = [ws.row_dimensions[r].height for r in range(FIRST, FIRST + 5)]
+    assert all(h is not None and 18 <= h <= 409 for h in heights)
+    for r, h in zip(range(FIRST, FIRST + 5), heights):  # tall enough for the longest wrapped cell
+        excerpt = ws.cell(r, 6).value or ""
+        lines = sum(max(1, -(-len(part) // 42)) for part in excerpt.split("\n"))
+        assert h >= min(409, 15 * lines)
+    assert max(heights) > 18  # some excerpt wraps
+    assert ws.page_setup.orientation == "landscape" and ws.page_setup.fitToWidth == 1 and ws.page_setup.fitToHeight == 0
+    assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.print_title_rows == "$3:$3"
+    assert str(ws.print_area).endswith("$A$1:$M$8")
+    # reviewer and date cells are open for input; the standard is one line above the table
+    assert (ws["H1"].value, ws["H2"].value) == ("Pemeriksa", "Tanggal periksa")
+    assert not ws["I1"].protection.locked and not ws["I2"].protection.locked and ws["A4"].protection.locked
+    assert ws["A2"].value.splitlines()[0].startswith("Sesuai standar perusahaan = balasan sopan")
+    # the summary counts and shares, live while the sheet is filled
+    assert (ws["J1"].value, ws["K1"].value) == ("Ya", '=COUNTIF(H4:H8,"Ya")')
+    assert (ws["M1"].value, ws["N1"].value) == ("Tidak", '=COUNTIF(H4:H8,"Tidak")')
+    assert (ws["J2"].value, ws["K2"].value, ws["M2"].value, ws["N2"].value) == ("Belum diperiksa", "=N2-K1-N1", "Jumlah", 5)
+    assert ws["L1"].value == "=IF($N$2=0,0,K1/$N$2)" and ws["L1"].number_format == "0.0%"
+
+
+def test_layout_1_sheets_still_import(demo_duckdb, tmp_path):
+    """A sheet exported before the new layout (format /1) imports with the same decisions."""
+    wh = Warehouse(demo_duckdb)
+    audit.sample_threads(wh, "2025-Q1")
+    sheet = audit.write_review_sheet(wh, "2025-Q1", tmp_path / "s.xlsx")
+    wb = load_workbook(sheet)
+    ws = wb["Audit"]
+    ws.unmerge_cells("A2:G2")
+    n_rows = 5
+    grid = {r: [ws.cell(r, c).value for c in range(1, 19)] for r in range(review_sheet.HEADER_ROW, FIRST + n_rows)}
+    for r, values in grid.items():
+        old = [None] * 18
+        for new_col, old_col in enumerate(review_sheet.V1_ORDER):
+            old[old_col - 1] = values[new_col]
+        if r == review_sheet.HEADER_ROW:
+            old = review_sheet.V1_COLUMNS["id"]
+        for c, v in enumerate(old, start=1):
+            ws.cell(r, c).value = v  # ws.cell(r, c, None) would keep the old value
+    thread = grid[FIRST][review_sheet.COL_THREAD - 1]
+    ws.cell(FIRST, 15, "Tidak")  # layout 1: Disetujui in column O, Catatan in P
+    ws.cell(FIRST, 16, "Harga salah")
+    meta = json.loads(review_sheet.read_metadata(wb[review_sheet.META_SHEET]))
+    meta["format"] = review_sheet.SHEET_FORMAT_V1
+    meta["content_sha256"] = review_sheet._meta_hash(meta, audit.sheet_key(wh))
+    review_sheet.write_metadata(wb[review_sheet.META_SHEET], meta)
+    wb.save(tmp_path / "v1.xlsx")
+    result = audit.import_review_sheet(wh, tmp_path / "v1.xlsx")
+    assert (result.rows, result.reviewed, result.inserted) == (5, 1, 1)
+    stored = wh.read_df("select thread_id, approved, notes from audit.validation")
+    assert list(stored["thread_id"]) == [thread] and not bool(stored["approved"].iloc[0]) and stored["notes"].iloc[0] == "Harga salah"

@@ -23,3 +23,6 @@ def test_bench_quick_prints_every_stage(tmp_path):
         expected |= {"load_postgres"}
     assert expected <= stages, (expected - stages, out)
     assert "failed (exit" not in out, out
+    # issue 18: the real command in fresh processes, beside the warm stages, with its ratios
+    assert "The real commands as a user runs them" in out, out
+    assert "| chatkpi ingest (demo drop)" in out and "| chatkpi ingest (facts included)" in out, out

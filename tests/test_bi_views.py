@@ -27,6 +27,7 @@ DEMO = Path(__file__).resolve().parents[1] / "kpi_transforms" / "demo_data"
 BI_VIEWS = [
     "v_threads", "v_messages", "v_reply_pairs", "v_reply_durations", "v_response_rates", "v_frt_distribution",
     "v_volume_heatmap", "v_backlog", "v_kpi", "v_scorecard", "v_scorecard_total",
+    "v_sla_breaches", "v_transcript",  # V020, issue 17
 ]
 _TEMPLATES: dict[str, str] = {}
 

@@ -225,10 +225,25 @@ def test_review_sheet_intent_column_round_trip(demo_url, tmp_path):
     with pytest.raises(AuditSheetError, match=r"row 4: 'keluhan' in the intent column"):
         audit.import_review_sheet(wh, tmp_path / "bad.xlsx")
 
-    # a sheet exported before the intent columns existed still imports
+    # a sheet exported before the intent columns existed still imports: layout 1 (format /1,
+    # issue 17 moved the columns), 16 columns, rebuilt here from the new sheet and re-signed
     old = load_workbook(sheet)
-    old["Audit"].delete_cols(review_sheet.COL_INTENT, 2)
-    old["Audit"].cell(first, review_sheet.COL_APPROVED, "Ya")
+    ows = old["Audit"]
+    ows.unmerge_cells("A2:G2")
+    for r in range(review_sheet.HEADER_ROW, first + len(threads)):
+        values = [ows.cell(r, c).value for c in range(1, review_sheet.N_COLUMNS + 1)]
+        v1 = [None] * review_sheet.N_COLUMNS
+        for new_col, old_col in enumerate(review_sheet.V1_ORDER):
+            v1[old_col - 1] = values[new_col]
+        if r == review_sheet.HEADER_ROW:
+            v1 = review_sheet.V1_COLUMNS["id"]
+        for c, v in enumerate(v1[:review_sheet.V1_NOTES] + [None, None], start=1):
+            ows.cell(r, c).value = v
+    ows.cell(first, 15, "Ya")  # layout 1: Disetujui in column O
+    old_meta = json.loads(review_sheet.read_metadata(old[review_sheet.META_SHEET]))
+    old_meta["format"] = review_sheet.SHEET_FORMAT_V1
+    old_meta["content_sha256"] = review_sheet._meta_hash(old_meta, audit.sheet_key(wh))
+    review_sheet.write_metadata(old[review_sheet.META_SHEET], old_meta)
     old.save(tmp_path / "old.xlsx")
     result = audit.import_review_sheet(wh, tmp_path / "old.xlsx")
     assert (result.reviewed, result.intents) == (1, 0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import subprocess
 import sys
 import time
@@ -480,3 +481,108 @@ def test_nul_detection_reads_only_each_arrays_own_bytes():
     assert _has_nul_byte(base.slice(4, 1)) and not _has_nul_byte(base.slice(0, 0))
     assert _has_nul_byte(pa.chunked_array([base.slice(1, 2), base.slice(0, 1)]))
     assert not _has_nul_byte(pa.array([None, None], pa.string())) and not _has_nul_byte(pa.array(["é", "ü"]))
+
+
+# -- the vectorised evaluator decides exactly as GX does (issue 18 item 1) ------------------
+# A normal run decides the suites with kpi_transforms.quality.evaluate and imports GX only
+# when something does not pass (or for Data Docs, or with --gx). Each expectation's verdict
+# must equal GX's on every frame GX is given here, and a passing gate must report exactly
+# the checks a GX run reports.
+
+def _verdicts_match(name: str, frame: pd.DataFrame, parameters: dict) -> bool:
+    from kpi_transforms.quality import evaluate
+
+    runtime = quality._runtime()
+    plain = _plain_gx_run(name, frame, parameters)
+    theirs = {(r.expectation_config.type, quality._check(name, r)["column"]): bool(r.success) for r in plain.results}
+    slim = quality._slim(frame, list(frame.columns))
+    for entry in runtime.modules[name].SPEC:
+        column = entry.get("column") or (f"{entry['column_A']}, {entry['column_B']}" if "column_A" in entry else None)
+        key = (evaluate.gx_type(entry["kind"]), column)
+        try:
+            mine = evaluate.passes(entry, slim, parameters)
+        except evaluate.CannotEvaluate:
+            mine = None  # left to GX: never a pass
+        assert mine in (theirs[key], None), (name, key, mine, theirs[key])
+        assert mine is not None or not theirs[key], f"{key}: GX passes what the evaluator leaves to it"
+    fast = quality._fast_checks(runtime.modules[name], frame, parameters)
+    if plain.success:
+        gx_checks = [quality._check(name, r, runtime.row_level) for r in runtime.validate(name, frame, parameters).results]
+        assert fast == gx_checks
+    else:
+        assert not fast[-1]["success"]
+    return bool(plain.success)
+
+
+def test_evaluator_verdicts_equal_gx_on_message_frames(good):
+    batch, files, _, _ = good
+    latest = pd.Timestamp.now(tz="UTC").tz_localize(None).to_pydatetime() + quality.FUTURE_SLACK
+    verdicts = set()
+    extra = [lambda b: b.iloc[:0], lambda b: b.assign(agent_id=None), lambda b: b.assign(sender_role=None),
+             lambda b: b.drop(columns=["channel"])]
+    for mutate in [lambda b: b, *(m for m, _ in MESSAGE_CASES.values()), *extra]:
+        frame = mutate(batch.copy())
+        params = {"expected_rows": len(frame), "latest_local": latest, "earliest_local": quality.EARLIEST_LOCAL}
+        verdicts.add(_verdicts_match("stg_message", frame, params))
+    verdicts.add(_verdicts_match("file_manifest", quality.file_frame(files), {}))
+    verdicts.add(_verdicts_match("file_manifest", quality.file_frame([*files, files[0]]), {}))
+    assert verdicts == {True, False}
+
+
+def test_evaluator_verdicts_equal_gx_on_fact_frames(good):
+    batch, _, pairs, threads = good
+    cases = [(lambda p, t: (p, t)), (lambda p, t: (p.iloc[:0], t.assign(n_reply_pairs=0, n_unanswered=0)))]
+    cases += [mutate for mutate, _ in PAIR_CASES.values()]
+    cases += [lambda p, t, m=mutate: (p, m(t)) for mutate, _ in THREAD_CASES.values()]
+    cases += [lambda p, t: (p, t.assign(first_response_seconds=None, first_response_business_seconds=None))]
+    verdicts = set()
+    for mutate in cases:
+        pair_frame, thread_frame = quality.fact_frames(batch, *mutate(pairs.copy(), threads.copy()))
+        verdicts.add(_verdicts_match("fct_reply_pair", pair_frame, {}))
+        verdicts.add(_verdicts_match("fct_thread", thread_frame, {"expected_rows": batch["thread_id"].nunique()}))
+    assert verdicts == {True, False}
+
+
+def test_gates_report_the_same_in_fast_and_gx_mode(good, monkeypatch):
+    batch, files, pairs, threads = good
+    fast_messages, fast_facts = quality.validate_messages(batch, files), quality.validate_facts(batch, pairs, threads)
+    assert (fast_messages.engine, fast_facts.engine) == ("fast", "fast")
+    bad = quality.validate_messages(batch.assign(channel="telegram"), files)
+    assert bad.engine == "gx" and not bad.success  # a failure is GX's to report, with samples
+    monkeypatch.setenv(quality.ENGINE_VARIABLE, "gx")
+    gx_messages, gx_facts = quality.validate_messages(batch, files), quality.validate_facts(batch, pairs, threads)
+    assert (gx_messages.engine, gx_facts.engine) == ("gx", "gx")
+    assert fast_messages.checks == gx_messages.checks and fast_facts.checks == gx_facts.checks
+    assert fast_messages.success and fast_facts.success
+
+
+def _dq_verdicts(url: str) -> list[tuple]:
+    frame = Warehouse(url).read_df("select suite, expectation, column_name, success, unexpected_count, sample from audit.dq_result")
+    return sorted(frame.astype(str).itertuples(index=False, name=None))
+
+
+def test_cli_ingest_on_duckdb_is_quiet_and_does_not_import_gx(tmp_path):
+    """A normal `chatkpi ingest` prints nothing on stderr (loading duckdb_engine and GX in one
+    process made nanobind dump "leaked ..." lines at exit) and never imports GX; with --gx the
+    same drop is judged by GX with the same verdicts."""
+    code = ("import sys\n"
+            "from kpi_transforms.cli import main\n"
+            "rc = main(sys.argv[1:])\n"
+            "print('GX' if 'great_expectations' in sys.modules else 'noGX')\n"
+            "sys.exit(rc)\n")
+    runs = {}
+    for mode in ("fast", "gx"):
+        url = f"duckdb:///{tmp_path / mode}.duckdb"
+        args = ["--config", str(DEMO / "chatkpi.yaml"), "--warehouse", url, *(["--gx"] if mode == "gx" else []),
+                "ingest", str(DEMO / "landing"), "--lake", str(tmp_path / f"lake-{mode}")]
+        out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=tmp_path,
+                             env={**os.environ, "GX_ANALYTICS_ENABLED": "False"})
+        assert out.returncode == 0, out.stderr
+        runs[mode] = (out, _dq_verdicts(url))
+    fast, gx = runs["fast"][0], runs["gx"][0]
+    assert fast.stderr == "", fast.stderr
+    assert fast.stdout.strip().endswith("noGX") and gx.stdout.strip().endswith("GX")
+    assert "64 new messages" in fast.stdout
+    package = quality._expectations_package()
+    every_check = sum(len(package.suite_module(name).SPEC) for name in package.SUITES)
+    assert runs["fast"][1] == runs["gx"][1] and len(runs["fast"][1]) == every_check

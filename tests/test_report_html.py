@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import collections
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -13,10 +14,19 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from kpi_transforms.pipeline.reports import collect_report_data, report_data, write_demo_reports, write_report
+from kpi_transforms.pipeline.reports import (
+    collect_report_data,
+    find_chromium,
+    report_data,
+    write_demo_reports,
+    write_report,
+    write_summary_pdf,
+)
+from kpi_transforms.present.summary import render_summary_html, traffic_light
 from kpi_transforms.present.html import render_html
 from kpi_transforms.warehouse.engine import Warehouse
 from tests.test_bi_views import DEMO, demo_config, demo_duckdb  # noqa: F401 - fixture
@@ -160,7 +170,7 @@ def test_html_report_renders_in_headless_chromium(chromium, report_html, tmp_pat
         assert heading in html
     assert html.count("<svg") >= 7 and html.count("<rect") > 7 * 24
     assert ">746,9<" in html and ">91,3<" in html  # seed-000 figures of the demo
-    assert ">45,9 min<" in html  # lia's average FRT in the agents panel
+    assert ">45,9 menit<" in html  # lia's average FRT in the agents panel ("min" before issue 17: fully Indonesian)
 
 
 def test_english_report_and_agent_scope(demo_duckdb, tmp_path):
@@ -185,13 +195,13 @@ def test_xlsx_report_has_the_same_tables(demo_duckdb, tmp_path):
     assert wb.sheetnames == ["Durasi Balas", "Scorecard", "Distribusi FRT", "Heatmap", "Tren Bulanan", "Per Agen"]
     durations = [[c.value for c in row] for row in wb["Durasi Balas"].iter_rows(min_row=3, max_row=7)]
     assert durations[0] == ["Metrik", "Hasil", "Satuan", "Dasar Perhitungan", "Catatan"]
-    assert durations[1][:3] == ["Rata-rata durasi balas sales", "746,9", "menit"]
+    assert durations[1][:3] == ["Rata-rata durasi balas sales", 746.9, "menit"]  # a number since issue 17 (was the text "746,9")
     card = [c.value for row in wb["Scorecard"].iter_rows() for c in row if c.value is not None]
     assert "sales_chat — seluruh tim" in card and "sales_chat — agen rina" in card
     totals = [v for v in card if isinstance(v, str) and v.startswith("Total: ")]
     assert len(totals) == 3 and all("bobot template 100" in v for v in totals)  # team, lia, rina
     frt = [[c.value for c in row] for row in wb["Distribusi FRT"].iter_rows(min_row=4, max_row=11)]
-    assert [r[0] for r in frt][:2] == ["0-5 min", "5-15 min"] and sum(r[1] for r in frt) == 22
+    assert [r[0] for r in frt][:2] == ["0-5 menit", "5-15 menit"] and sum(r[1] for r in frt) == 22  # "min" before issue 17
     assert len(wb["Distribusi FRT"]._charts) == 1
     heat = wb["Heatmap"]
     assert sum(heat.cell(r, c).value for r in range(4, 11) for c in range(2, 26)) > 50
@@ -217,5 +227,170 @@ def test_cli_report_formats_and_demo_reports(demo_duckdb, tmp_path):
     text = (tmp_path / "d.html").read_text(encoding="utf-8")
     assert "Sales reply durations" in text and "sales_chat — agent lia" in text  # the stored scorecard is shown
     paths = write_demo_reports(Warehouse(demo_duckdb), demo_config(), tmp_path / "reports")
-    assert [p.name for p in paths] == ["chatkpi_2025-Q1.html", "chatkpi_2025-Q1.xlsx", "audit_2025-Q1.xlsx"]
+    summary = ["ringkasan_2025-Q1.pdf"] if find_chromium() else []  # issue 17: the one-page summary, when Chromium can print it
+    assert [p.name for p in paths] == ["chatkpi_2025-Q1.html", "chatkpi_2025-Q1.xlsx", *summary, "audit_2025-Q1.xlsx"]
     assert all(p.stat().st_size > 5_000 for p in paths)
+
+
+# -- issue 17: drill-down sections, masking, no nan, layout at desktop / 400 px / print ---------
+LAYOUT_PROBE = """<!DOCTYPE html><html><body style="margin:0">
+<iframe id="f" src="{src}" style="border:0;width:{width}px;height:900px"></iframe>
+<script>
+document.getElementById('f').addEventListener('load', () => {{
+  const doc = document.getElementById('f').contentDocument, d = doc.documentElement, out = [];
+  out.push('page ' + d.scrollWidth + ' ' + d.clientWidth);
+  doc.querySelectorAll('.scroll').forEach(el => {{
+    if (el.scrollWidth > el.clientWidth + 1) out.push('table ' + (el.closest('section') || {{}}).id + ' ' + el.scrollWidth + ' > ' + el.clientWidth);
+  }});
+  const pre = document.createElement('pre'); pre.id = 'probe'; pre.textContent = out.join('\\n'); document.body.appendChild(pre);
+}});
+</script></body></html>"""
+
+
+def layout_overflow(chromium: str, html: str, width: int, tmp: Path, *, print_rules: bool = False) -> list[str]:
+    """Render ``html`` in an iframe ``width`` px wide (the page's own CSP stays intact; the probe
+    runs in the parent) and return what is wider than the viewport: the page, or a table's box.
+    ``print_rules`` applies the report's print CSS on screen (A4 minus margins ≈ 703 px)."""
+    if print_rules:
+        html = html.replace("@media print{", "@media all{")
+    target = tmp / f"report_{width}.html"
+    target.write_text(html, encoding="utf-8")
+    page = tmp / f"probe_{width}.html"
+    page.write_text(LAYOUT_PROBE.format(src=target.name, width=width), encoding="utf-8")
+    done = run_chromium(chromium, page, tmp, "--allow-file-access-from-files", "--dump-dom")
+    assert done.returncode == 0, done.stderr[-2000:]
+    found = re.search(r'<pre id="probe">(.*?)</pre>', done.stdout, re.S)
+    assert found, done.stderr[-2000:]
+    lines = found.group(1).splitlines()
+    page_width, viewport = (int(v) for v in lines[0].split()[1:])
+    assert width - 20 < viewport <= width  # the iframe is the viewport (less a scroll bar)
+    return ([f"page {page_width} > {viewport}"] if page_width > viewport else []) + lines[1:]
+
+
+@pytest.fixture
+def drill_report(demo_duckdb) -> tuple[str, str]:
+    """(masked, with contacts) reports of 2025-Q1 made at 25/02/2025 09.00 WIB."""
+    wh = Warehouse(demo_duckdb)
+    at = pd.Timestamp("2025-02-25 09:00", tz="Asia/Jakarta")
+    masked = render_html(collect_report_data(wh, demo_config(), "2025-Q1", generated_at=at))
+    shown = render_html(collect_report_data(wh, demo_config(), "2025-Q1", generated_at=at, show_contacts=True))
+    wh.dispose()
+    return masked, shown
+
+
+def test_html_sla_section_links_to_transcripts(drill_report):
+    html, shown = drill_report
+    sla = html[html.index('<section id="sla">'):html.index('<section id="channels">')]
+    # as of the report's clock (25/02 09.00): Dewi's refund question, deadline 24/02 10.10
+    assert sla.count('<a href="#t-') == 1 + 5
+    assert ("<td>22/02/2025 10.10</td><td>22 jam 50 menit</td><td>Dewi Lestari</td><td>rina</td><td>whatsapp</td>"
+            "<td>Kak, acaranya batal, saya mau refund DP</td><td><a href=\"#t-wh_55815fec1f7abba9\">lihat</a></td>") in sla
+    # slowest answer of the quarter: Friday 24/01 16.55, answered Monday, late
+    assert ("<td>24/01/2025 16.55</td><td>2 hari 15 jam</td><td>4 jam 4 menit</td><td>Tidak</td><td>Toko Sinar Jaya</td>") in sla
+    for thread in set(re.findall(r'href="#t-([\w]+)"', sla)):
+        assert f'<article class="transcript" id="t-{thread}">' in html
+    appendix = html[html.index('<section id="transcripts">'):]
+    assert "▶ Q4</span> 22/02 10.10 <b>Dewi Lestari</b>: Kak, acaranya batal, saya mau refund DP <span class=\"late\">belum dijawab</span>" in appendix
+    assert "◀ A3</span> 27/01 08.15" in appendix and '<span class="late">TERLAMBAT</span>' in appendix
+    channels = html[html.index('<section id="channels">'):html.index('<section id="complaints">')]
+    assert "<td>email</td><td class=\"num\">2</td><td class=\"num\">112,5</td>" in channels
+    assert "<td>whatsapp</td><td class=\"num\">20</td><td class=\"num\">50,8</td><td class=\"num\">19,5</td><td class=\"num\">95</td>" in channels
+    complaints = html[html.index('<section id="complaints">'):html.index('<section id="transcripts">')]
+    assert "<td>barang kurang</td><td class=\"num\">1</td><td class=\"num\">0</td><td class=\"num\">+1</td>" in complaints
+    assert 'id="aht"' not in html  # no AHT KPI in the catalogue: no section
+    # masked unless asked: the phone-number thread is a pseudonym, the raw number only on request
+    for text in (html, shown):
+        assert ">nan<" not in text and "None<" not in text
+    assert "+62 812-3456-7890" not in html and "[kontak " in html
+    assert "+62 812-3456-7890" in shown
+
+
+def test_stored_scorecard_notes_are_never_nan(demo_duckdb):
+    wh = Warehouse(demo_duckdb)
+    report_data(wh, demo_config(), "scorecard", "2025-Q1")  # computes and stores (null notes)
+    html = render_html(collect_report_data(wh, demo_config(), "2025-Q1"))
+    assert "sales_chat — seluruh tim" in html and ">nan<" not in html
+
+
+def test_html_layout_desktop_400px_and_print(chromium, drill_report, tmp_path):
+    html, _ = drill_report
+    assert "@media (max-width:600px)" in html and "@page{size:A4" in html
+    assert "details::details-content{content-visibility:visible" in html  # print opens the agents' sections
+    for width, print_rules in ((1280, False), (400, False), (703, True)):
+        assert layout_overflow(chromium, html, width, tmp_path, print_rules=print_rules) == [], (width, print_rules)
+    # the probe sees overflow when it is there: the same page without its narrow-screen rules
+    plain = re.sub(r"@media \(max-width:600px\)\{.*?\}\}", "", html, flags=re.S).replace(".scroll{max-width:100%;overflow-x:auto}", "")
+    assert any(line.startswith("page ") for line in layout_overflow(chromium, plain, 400, tmp_path))
+
+
+def test_one_page_summary_with_traffic_lights(chromium, demo_duckdb, tmp_path):
+    wh = Warehouse(demo_duckdb)
+    data = report_data(wh, demo_config(), "scorecard", "2025-Q1")
+    page = render_summary_html(data)
+    lights = {kpi: light for light, kpi in re.findall(r'<tr class="light-(\w+)" data-kpi="(\w+)"', page)}
+    assert len(lights) == 12  # the team rows of both templates
+    assert lights["followup_conversion_rate"] == "grey" and lights["revenue_growth_qoq"] == "grey"  # no orders loaded
+    assert (traffic_light(100.0, True), traffic_light(99.9, True), traffic_light(70.0, True), traffic_light(69.9, True),
+            traffic_light(None, False)) == ("green", "amber", "amber", "red", "grey")
+    rows = data.scorecards.rows[data.scorecards.rows["agent_id"].isna()]
+    for r in rows.itertuples(index=False):  # every team KPI shows the light of its stored achievement
+        assert lights[r.kpi_code] == traffic_light(r.achievement_pct, pd.notna(r.value)), r.kpi_code
+    assert {"red", "green"} <= set(lights.values())  # the demo has KPIs on both sides of their targets
+    total = data.scorecards.totals
+    team = total[(total["template"] == "sales_chat") & total["agent_id"].isna()].iloc[0]
+    points = f"{team['total_points']:.2f}".replace(".", ",")
+    assert f"sales_chat · {points} poin dari bobot {team['weights_with_data']:g} yang ada datanya" in page
+    assert "Antrean terbuka melewati batas 1 hari kerja saat ini: 2; terlama menunggu sejak 22/02/2025 10.10 (rina)" in page
+    out = write_summary_pdf(data, tmp_path / "ringkasan.pdf", chromium=chromium)
+    pdf = out.read_bytes()
+    assert pdf.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1  # one A4 page
+    assert re.search(rb"/MediaBox\s*\[\s*0 0 59[45]", pdf)  # A4: 595 x 842 pt
+
+
+def test_xlsx_report_numbers_frozen_filtered_and_printable(demo_duckdb, tmp_path):
+    wh = Warehouse(demo_duckdb)
+    out = tmp_path / "r.xlsx"
+    write_report(wh, demo_config(), "scorecard", "2025-Q1", "xlsx", out, template="sales_chat")
+    wb = load_workbook(out)
+    ws = wb["Durasi Balas"]
+    assert (ws["B4"].value, ws["B4"].number_format) == (746.9, "#,##0.0")  # shown 746,9 in an Indonesian locale
+    assert (ws["B7"].value, ws["C7"].value) == (91.3, "%")
+    assert ws.freeze_panes == "A4" and ws.auto_filter.ref == "A3:E7"
+    card = wb["Scorecard"]
+    weights = [c.value for c in card["B"] if isinstance(c.value, (int, float))]
+    assert weights[:6] == [20, 15, 15, 15, 20, 15]  # sales_chat team: numbers, not "20"
+    frt_team = next(row for row in card.iter_rows() if isinstance(row[0].value, str) and row[0].value.endswith("(frt_new_customer)"))
+    assert (frt_team[3].value, frt_team[3].number_format) == (44, '#,##0" menit"')  # "44 menit", a number in minutes
+    frt = wb["Distribusi FRT"]
+    assert frt["C4"].number_format == "#,##0.0" and abs(frt["C4"].value - 100 * 4 / 22) < 1e-9  # full precision kept
+    assert frt.auto_filter.ref == "A3:C11"
+    for sheet in wb:
+        assert sheet.page_setup.orientation == "landscape" and sheet.page_setup.fitToWidth == 1, sheet.title
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage and sheet.freeze_panes, sheet.title
+    texts = [c.value for sheet in wb for row in sheet.iter_rows() for c in row if isinstance(c.value, str)]
+    assert not [v for v in texts if re.fullmatch(r"-?[\d.]+(,\d+)?( (%|detik|menit|jam))?", v)]  # no figure left as text
+
+
+def test_indonesian_report_speaks_indonesian(demo_duckdb, tmp_path):
+    wh = Warehouse(demo_duckdb)
+    id_html = render_html(report_data(wh, demo_config(), "scorecard", "2025-Q1"))
+    en_html = render_html(collect_report_data(wh, demo_config(), "2025-Q1", lang="en"))
+    for english in ("no data", "not counted", "no sales report", "seed 00", " min<", "8 h+", "loaded"):
+        assert english not in id_html, english
+    assert "tanpa data: belum ada laporan penjualan (pesanan) yang dimuat" in id_html
+    assert "tanpa data: belum ada sampel yang divalidasi (tidak ada thread agen ini dalam sampel audit)" in id_html
+    assert "≥ 8 jam" in id_html and "0-5 menit" in id_html
+    assert id_html.count('id="bases"') == 1 and "waktu kalender" in id_html
+    assert "no data: no sales report (orders) loaded" in en_html and "8 h+" in en_html and "menit" not in en_html
+
+
+def test_chart_axes_at_300k_and_below_one():
+    from kpi_transforms.present.html import svg_bar_chart, svg_line_chart
+
+    big = svg_bar_chart(["0-5 menit", "5-15 menit"], [300_000.0, 120_000.0], label="FRT", lang="id")
+    labels = re.findall(r'text-anchor="end"[^>]*>([^<]*)</text>', big)
+    assert labels == ["0", "125.000", "250.000", "375.000", "500.000"]
+    left = float(re.search(r'<line x1="(\d+)"', big).group(1))
+    assert left >= 10 + 7 * len("500.000")  # the widest label fits left of the plot (was cut to "00.000")
+    small = svg_line_chart(["2025-01", "2025-02"], [1.7, 0.4], label="FRT", lang="id")
+    assert re.findall(r'text-anchor="end"[^>]*>([^<]*)</text>', small) == ["0", "0,5", "1", "1,5", "2"]  # was 0, 1, 1, 2, 2

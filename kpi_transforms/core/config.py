@@ -152,6 +152,7 @@ class Config:
     landing_dir: str = "landing"
     max_zip_member_bytes: int = 512 * 1024 * 1024
     max_zip_total_bytes: int = 2 * 1024 * 1024 * 1024
+    memory_budget_mb: int = 1536  # a worker's peak memory for one ingest batch (kpi_transforms.core.memory)
     source_path: str | None = None
 
 
@@ -169,6 +170,7 @@ _TOP_KEYS = {
     "lake_dir",
     "landing_dir",
     "zip_limits",
+    "memory_budget_mb",
 }
 _HOLIDAY_KEYS = {"country", "categories", "extra_closed", "extra_open"}
 _AGENT_KEYS = {"id", "names", "phones", "emails"}
@@ -390,6 +392,11 @@ def parse_config(raw: Mapping[str, Any] | None, source_path: str | None = None) 
     for key in ("lake_dir", "landing_dir"):
         if key in raw:
             kwargs[key] = _scalar(raw[key], key)
+    if "memory_budget_mb" in raw:
+        budget = raw["memory_budget_mb"]
+        if isinstance(budget, bool) or not isinstance(budget, int) or budget <= 0:
+            raise ConfigError(f"memory_budget_mb must be a positive whole number of MiB, not {budget!r}")
+        kwargs["memory_budget_mb"] = budget
     if "zip_limits" in raw:
         zl = raw["zip_limits"] or {}
         if not isinstance(zl, dict):

@@ -18,7 +18,8 @@ import pandas as pd
 from kpi_transforms.core.errors import ChatKpiError
 from kpi_transforms.core.periods import Period
 
-SHEET_FORMAT = "chatkpi-audit-sheet/1"
+SHEET_FORMAT = "chatkpi-audit-sheet/2"  # layout 2 (issue 17); /1 sheets still import
+SHEET_FORMAT_V1 = "chatkpi-audit-sheet/1"
 META_SHEET = "_chatkpi"
 EXCERPT_CHARS = 700
 
@@ -63,28 +64,55 @@ SHEET_TEXT = {
         "sheet": "Audit", "title": "Audit sampel balasan — periode {period}",
         "help": "Isi kolom 'Disetujui (Ya/Tidak)' dengan Ya atau Tidak (kosong = belum diperiksa) dan 'Catatan' bila perlu. "
                 "Jangan ubah kolom lain: lembar yang diubah ditolak saat impor (chatkpi audit import).",
+        "standard": "Sesuai standar perusahaan = balasan sopan, menjawab yang ditanyakan pelanggan, informasi produk / harga "
+                    "benar, dan dalam 1 hari kerja (atau alasannya jelas).",
         "yes": "Ya", "no": "Tidak", "pending": "Menunggu",
-        "columns": ["No", "Periode", "Agen", "Thread ID", "Nama thread", "Kanal", "Waktu pertanyaan (lokal)",
-                    "Cuplikan pertanyaan", "Waktu balasan (lokal)", "Cuplikan balasan", "Durasi balas",
-                    "Durasi balas (detik)", "Durasi jam kerja (detik)", "Dalam 1 hari kerja", "Disetujui (Ya/Tidak)", "Catatan",
-                    "Intent (sistem)", "Intent benar (Ya / complaint / quote_request / order / other)"],
+        "reviewer": "Pemeriksa", "date": "Tanggal periksa", "pending_review": "Belum diperiksa", "total": "Jumlah",
+        "columns": ["No", "Agen", "Nama thread", "Kanal", "Waktu pertanyaan (lokal)", "Cuplikan pertanyaan", "Cuplikan balasan",
+                    "Disetujui (Ya/Tidak)", "Catatan", "Intent (sistem)", "Intent benar (Ya / complaint / quote_request / order / other)",
+                    "Durasi balas", "Dalam 1 hari kerja", "Waktu balasan (lokal)", "Periode", "Thread ID",
+                    "Durasi balas (detik)", "Durasi jam kerja (detik)"],
     },
     "en": {
         "sheet": "Audit", "title": "Reply audit sample — period {period}",
         "help": "Fill 'Disetujui (Ya/Tidak)' with Ya (approved) or Tidak (not approved), empty = not reviewed yet, and "
                 "'Catatan' (notes) if needed. Do not change other columns: an edited sheet is rejected on import.",
+        "standard": "Up to the company standard = a polite reply that answers what the customer asked, with correct product / "
+                    "price information, within 1 working day (or with a clear reason).",
         "yes": "Ya", "no": "Tidak", "pending": "Pending",
-        "columns": ["No", "Period", "Agent", "Thread ID", "Thread name", "Channel", "Question at (local)",
-                    "Question excerpt", "Reply at (local)", "Reply excerpt", "Reply time", "Reply time (seconds)",
-                    "Business seconds", "Within 1 working day", "Disetujui (Ya/Tidak)", "Catatan",
-                    "Intent (system)", "Intent confirmed (Ya / complaint / quote_request / order / other)"],
+        "reviewer": "Reviewer", "date": "Review date", "pending_review": "Not reviewed", "total": "Total",
+        "columns": ["No", "Agent", "Thread name", "Channel", "Question at (local)", "Question excerpt", "Reply excerpt",
+                    "Disetujui (Ya/Tidak)", "Catatan", "Intent (system)", "Intent confirmed (Ya / complaint / quote_request / order / other)",
+                    "Reply time", "Within 1 working day", "Reply at (local)", "Period", "Thread ID",
+                    "Reply time (seconds)", "Business seconds"],
     },
 }
 HEADER_ROW = 3
-COL_PERIOD, COL_AGENT, COL_THREAD, COL_APPROVED, COL_NOTES = 2, 3, 4, 15, 16
+# Layout 2 (issue 17): the decision, the notes and the intent cells right after the two
+# excerpts, so a reviewer sees the conversation and what to fill together; reference columns
+# after them.
+COL_AGENT, COL_APPROVED, COL_NOTES, COL_PERIOD, COL_THREAD = 2, 8, 9, 15, 16
 # Issue 14: the intent stored for the row's queue, and the cell where the reviewer confirms it
 # (the same intent, or "Ya") or corrects it (another intent); empty = not reviewed.
-COL_INTENT, COL_INTENT_CONFIRMED = 17, 18
+COL_INTENT, COL_INTENT_CONFIRMED = 10, 11
+N_COLUMNS = 18
+COLUMN_WIDTHS = [5, 8, 18, 9, 14, 42, 42, 13, 30, 15, 22, 14, 11, 14, 9, 20, 11, 11]
+WRAPPED = {3: 18, 6: 42, 7: 42, 9: 30}  # column -> width in characters, for the row heights
+FROZEN = "D4"  # the header rows and No / agent / thread name stay in view both ways
+# Sheets of layout 1 (format /1: 16 columns, or 18 with the intent columns) still import: their
+# cells are read into layout-2 order. V1_ORDER[i] is the layout-1 column of layout-2 column i + 1.
+V1_ORDER = [1, 3, 5, 6, 7, 8, 10, 15, 16, 17, 18, 11, 14, 9, 2, 4, 12, 13]
+V1_NOTES = 16
+V1_COLUMNS = {
+    "id": ["No", "Periode", "Agen", "Thread ID", "Nama thread", "Kanal", "Waktu pertanyaan (lokal)",
+           "Cuplikan pertanyaan", "Waktu balasan (lokal)", "Cuplikan balasan", "Durasi balas",
+           "Durasi balas (detik)", "Durasi jam kerja (detik)", "Dalam 1 hari kerja", "Disetujui (Ya/Tidak)", "Catatan",
+           "Intent (sistem)", "Intent benar (Ya / complaint / quote_request / order / other)"],
+    "en": ["No", "Period", "Agent", "Thread ID", "Thread name", "Channel", "Question at (local)",
+           "Question excerpt", "Reply at (local)", "Reply excerpt", "Reply time", "Reply time (seconds)",
+           "Business seconds", "Within 1 working day", "Disetujui (Ya/Tidak)", "Catatan",
+           "Intent (system)", "Intent confirmed (Ya / complaint / quote_request / order / other)"],
+}
 APPROVED_VALUES = {"ya": True, "tidak": False}
 INTENT_VALUES = ("complaint", "quote_request", "order", "other")
 INTENT_CONFIRM_WORDS = ("ya", "yes", "ok", "benar")  # = the stored intent is right
@@ -105,9 +133,20 @@ MAX_EXTRA_ROWS = 1000  # rows read past the exported ones (an extra filled row i
 MAX_META_ROWS = 200  # metadata chunks of 30,000 characters
 
 
-def _header_ok(header: list[str], columns: list[str]) -> bool:
-    """The exported headers; a sheet exported before the intent columns existed is read as it was."""
-    return header == columns or header == columns[:COL_NOTES] + [""] * (len(columns) - COL_NOTES)
+def _header_ok(header: list[str], columns: list[str], v1: bool = False) -> bool:
+    """The exported headers; a layout-1 sheet exported before the intent columns existed is read as it was."""
+    return header == columns or (v1 and header == columns[:V1_NOTES] + [""] * (len(columns) - V1_NOTES))
+
+
+def row_height(values: list[Any]) -> float:
+    """Points for a row whose wrapped cells hold ``values`` (by column): 15 pt a line, the
+    tallest cell wins, at most 409 pt (Excel's limit)."""
+    lines = 1
+    for col, width in WRAPPED.items():
+        text = values[col - 1] if isinstance(values[col - 1], str) else ""
+        n = sum(max(1, -(-len(part) // width)) for part in text.split("\n")) if text else 1
+        lines = max(lines, n)
+    return float(min(409, 15 * lines + 3))
 
 
 META_ROW, META_CHUNK = 5, 30000  # an Excel cell holds at most 32767 characters
@@ -220,32 +259,33 @@ def _read_sheet(wb, path: Path, key: bytes) -> tuple[dict[str, Any], list[dict[s
         meta = json.loads(read_metadata(wb[META_SHEET]))
     except (TypeError, ValueError) as exc:
         raise AuditSheetError(f"{path.name}: the metadata sheet was edited (unreadable)") from exc
-    if (not isinstance(meta, dict) or meta.get("format") != SHEET_FORMAT
+    if (not isinstance(meta, dict) or meta.get("format") not in (SHEET_FORMAT, SHEET_FORMAT_V1)
             or not hmac.compare_digest(str(meta.get("content_sha256")), _meta_hash(meta, key))):
         raise AuditSheetError(f"{path.name}: the metadata sheet was edited (its hash does not match)")
     lang = meta["lang"] if meta.get("lang") in SHEET_TEXT else "id"
     ws = wb[SHEET_TEXT[lang]["sheet"]] if SHEET_TEXT[lang]["sheet"] in wb.sheetnames else wb.worksheets[0]
-    columns = SHEET_TEXT[lang]["columns"]
+    v1 = meta["format"] == SHEET_FORMAT_V1
+    columns = V1_COLUMNS[lang] if v1 else SHEET_TEXT[lang]["columns"]
     expected = meta["rows"]
-    width = len(SHEET_TEXT[lang]["columns"])
+    width = len(columns)
     last = HEADER_ROW + len(expected) + MAX_EXTRA_ROWS
     header: list[str] = []
     rows = []
-    for n, values in enumerate(ws.iter_rows(min_row=HEADER_ROW, max_row=last, max_col=max(width, COL_INTENT_CONFIRMED), values_only=True),
+    for n, values in enumerate(ws.iter_rows(min_row=HEADER_ROW, max_row=last, max_col=max(width, N_COLUMNS), values_only=True),
                                start=HEADER_ROW):
-        values = list(values) + [None] * (max(width, COL_INTENT_CONFIRMED) - len(values))
+        values = list(values) + [None] * (max(width, N_COLUMNS) - len(values))
         if n == HEADER_ROW:
             header = [_cell_text(v) for v in values[:width]]
-            if not _header_ok(header, columns):
+            if not _header_ok(header, columns, v1):
                 raise AuditSheetError(f"{path.name}: row {HEADER_ROW}: the column headers were changed or moved")
             continue
-        cells = values[:COL_INTENT_CONFIRMED]
+        cells = values[:N_COLUMNS]
         if all(_cell_text(v) == "" for v in cells):
             continue
-        rows.append({"row": n, "cells": cells})
+        rows.append({"row": n, "cells": [cells[c - 1] for c in V1_ORDER] if v1 else cells})
         if len(rows) > len(expected):
             break  # the first row that is not part of the sheet is reported; no need to read on
-    if not _header_ok(header, columns):
+    if not _header_ok(header, columns, v1):
         raise AuditSheetError(f"{path.name}: row {HEADER_ROW}: the column headers were changed or moved")
     errors = []
     for i, exp in enumerate(expected):

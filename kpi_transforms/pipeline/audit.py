@@ -50,6 +50,8 @@ from kpi_transforms.metrics.review_sheet import (
     COL_NOTES,
     COL_PERIOD,
     COL_THREAD,
+    COLUMN_WIDTHS,
+    FROZEN,
     HEADER_ROW,
     INTENT_CONFIRM_WORDS,
     INTENT_VALUES,
@@ -64,6 +66,7 @@ from kpi_transforms.metrics.review_sheet import (
     _meta_hash,
     _text_cell,
     human_duration,
+    row_height,
     read_review_sheet,
     write_metadata,
 )
@@ -205,39 +208,77 @@ def write_review_sheet(warehouse: Warehouse, period: Period | str, out: str | Pa
     wb = Workbook()
     ws = wb.active
     ws.title = t["sheet"]
-    ws.cell(1, 1, t["title"].format(period=period.label)).font = Font(bold=True, size=13)
-    ws.cell(2, 1, t["help"]).alignment = Alignment(wrap_text=False)
-    for col, name in enumerate(t["columns"], start=1):
-        cell = ws.cell(HEADER_ROW, col, name)
-        cell.font = Font(bold=True)
-        cell.fill = PatternFill("solid", fgColor="DDEBF7" if col < COL_APPROVED else "FFF2CC")
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    last = HEADER_ROW + len(rows)
     unlocked = Protection(locked=False)
+    top = Alignment(wrap_text=True, vertical="top")
+    to_fill = (COL_APPROVED, COL_NOTES, COL_INTENT_CONFIRMED)
+    # rows 1-2: title, the standard and how to fill in (A-G); reviewer and date (H-I); summary (J-O)
+    ws.cell(1, 1, t["title"].format(period=period.label)).font = Font(bold=True, size=13)
+    ws.cell(2, 1, t["standard"] + "\n" + t["help"]).alignment = top
+    ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=7)
+    ws.row_dimensions[2].height = 48
+    for row, label in ((1, t["reviewer"]), (2, t["date"])):
+        ws.cell(row, 8, label).font = Font(bold=True)
+        ws.cell(row, 8).alignment = top
+        field = ws.cell(row, 9)
+        field.protection = unlocked
+        field.fill = PatternFill("solid", fgColor="FFF2CC")
+        field.alignment = top
+    ws.cell(2, 9).number_format = "dd/mm/yyyy"
+    col = get_column_letter(COL_APPROVED)
+    span = f"{col}{HEADER_ROW + 1}:{col}{max(last, HEADER_ROW + 1)}"
+    summary = ((1, 10, t["yes"], f'=COUNTIF({span},"{t["yes"]}")'), (1, 13, t["no"], f'=COUNTIF({span},"{t["no"]}")'),
+               (2, 10, t["pending_review"], "=N2-K1-N1"), (2, 13, t["total"], len(rows)))
+    for row, c, label, formula in summary:
+        ws.cell(row, c, label).font = Font(bold=True)
+        ws.cell(row, c).alignment = top
+        ws.cell(row, c + 1, formula).alignment = top
+        if label != t["total"]:
+            pct = ws.cell(row, c + 2, f"=IF($N$2=0,0,{get_column_letter(c + 1)}{row}/$N$2)")
+            pct.number_format = "0.0%"
+            pct.alignment = top
+    for c, name in enumerate(t["columns"], start=1):
+        cell = ws.cell(HEADER_ROW, c, name)
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor="FFF2CC" if c in to_fill else "DDEBF7")
+        cell.alignment = top
     for i, r in enumerate(rows.to_dict("records"), start=1):
         n = HEADER_ROW + i
         flag = r["within_1_working_day"]
-        values = [i, r["period"], r["agent_id"], r["thread_id"], r["thread_name"], r["channel"], r["question_at_local"],
-                  r["question_excerpt"], r["reply_at_local"], r["reply_excerpt"], r["reply_human"], r["calendar_seconds"],
-                  r["business_seconds"], t["pending"] if flag is None else (t["yes"] if flag else t["no"]), None, None,
-                  r["intent"], None]
-        for col, value in enumerate(values, start=1):
-            cell = ws.cell(n, col)
+        values = [i, r["agent_id"], r["thread_name"], r["channel"], r["question_at_local"], r["question_excerpt"],
+                  r["reply_excerpt"], None, None, r["intent"], None, r["reply_human"],
+                  t["pending"] if flag is None else (t["yes"] if flag else t["no"]), r["reply_at_local"], r["period"],
+                  r["thread_id"], r["calendar_seconds"], r["business_seconds"]]
+        for c, value in enumerate(values, start=1):
+            cell = ws.cell(n, c)
             _text_cell(cell, value)
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
+            cell.alignment = top
             if isinstance(value, dt.datetime):
-                cell.number_format = "yyyy-mm-dd hh:mm"
-        ws.cell(n, COL_APPROVED).protection = unlocked
-        ws.cell(n, COL_NOTES).protection = unlocked
-        ws.cell(n, COL_INTENT_CONFIRMED).protection = unlocked
-    last = HEADER_ROW + len(rows)
+                cell.number_format = "dd/mm/yyyy hh:mm"
+            elif isinstance(value, int) and c > 1:
+                cell.number_format = "#,##0"
+        ws.row_dimensions[n].height = row_height(values)
+        for c in to_fill:
+            ws.cell(n, c).protection = unlocked
+            ws.cell(n, c).fill = PatternFill("solid", fgColor="FFFBEA")
     if len(rows):
         dv = DataValidation(type="list", formula1='"Ya,Tidak"', allow_blank=True, showErrorMessage=True,
                             errorTitle="Ya / Tidak", error="Isi Ya atau Tidak, atau kosongkan. / Use Ya or Tidak, or leave empty.")
         ws.add_data_validation(dv)
-        dv.add(f"{get_column_letter(COL_APPROVED)}{HEADER_ROW + 1}:{get_column_letter(COL_APPROVED)}{last}")
-    for col, width in enumerate([5, 9, 10, 22, 22, 10, 17, 50, 17, 50, 16, 12, 12, 12, 14, 40, 15, 30], start=1):
-        ws.column_dimensions[get_column_letter(col)].width = width
-    ws.freeze_panes = ws.cell(HEADER_ROW + 1, 1)
+        dv.add(f"{col}{HEADER_ROW + 1}:{col}{last}")
+    for c, width in enumerate(COLUMN_WIDTHS, start=1):
+        ws.column_dimensions[get_column_letter(c)].width = width
+    ws.freeze_panes = FROZEN
+    # printing: landscape A4, everything up to the reply time on one page width, the header
+    # repeated; the reference columns (period, ids, seconds) are left out of print
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
+    ws.print_area = f"A1:{get_column_letter(13)}{max(last, HEADER_ROW)}"
+    ws.page_margins.left = ws.page_margins.right = 0.4
     ws.protection.sheet = True
     ws.protection.formatColumns = False
     ws.protection.formatRows = False

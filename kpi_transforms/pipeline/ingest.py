@@ -24,6 +24,7 @@ import pyarrow as pa
 from kpi_transforms.core.config import Config
 from kpi_transforms.core.errors import RejectedFile
 from kpi_transforms.core.identity import Roster
+from kpi_transforms.core.memory import Budget
 from kpi_transforms.core.schema import MESSAGE_COLUMNS
 from kpi_transforms.pipeline.email_threads import link_email_threads, store_email_rows
 from kpi_transforms.pipeline.facts import rebuild_facts
@@ -115,18 +116,25 @@ def ingest_paths(
     lake_dir: str | Path | None = None,
     progress: Callable[[FileResult], None] | None = None,
     rebuild: bool = True,
+    on_parsed: Callable[[Path, list[FileResult], int], None] | None = None,
 ) -> IngestReport:
-    """Discover, parse and load files in one batch (one warehouse transaction)."""
+    """Discover, parse and load files in one batch (one warehouse transaction).
+    ``on_parsed(path, results, n_files)`` is called as each discovered file is parsed."""
     warehouse.init()
     files = discover_with_roots(paths)
     known_shas, hints, _ = _known(warehouse)
     parsed: list[FileResult] = []
     seen_in_batch: set[str] = set()
+    budget = Budget.from_mb(config.memory_budget_mb)
     for path, root in files:
-        for result in parse_file(path, config, known_shas=known_shas | seen_in_batch, date_order_hints=hints, root=root):
+        results = list(parse_file(path, config, known_shas=known_shas | seen_in_batch, date_order_hints=hints, root=root,
+                                  budget=budget))
+        for result in results:
             if result.status != "skipped":
                 seen_in_batch.add(result.sha256)
             parsed.append(result)
+        if on_parsed:
+            on_parsed(path, results, len(files))
     settle_date_orders(parsed, config)
     reloads = resettle_earlier_files(parsed, config, warehouse)
     parsed += [result for result, _seq in reloads]
@@ -272,7 +280,11 @@ def load_parsed(
                 if not gate.success:
                     raise DataQualityError(gate)
             if not batch.empty:
-                existing = warehouse.merge_new(conn, "marts.fct_message", "staging.stg_message", to_arrow(fresh), "message_id")
+                # One Arrow chunk per column: the concatenated files' frames give one chunk per
+                # file, and DuckDB scanning 20,000 tiny chunks ran out of memory (issue 15 item 5).
+                rows = to_arrow(fresh).combine_chunks()
+                existing = warehouse.merge_new(conn, "marts.fct_message", "staging.stg_message", rows, "message_id")
+                del rows
                 known = in_batch_dup | batch["message_id"].isin(existing)
                 per_file = known.groupby(batch["file_seq"]).agg(["sum", "size"])
                 for result in parsed:

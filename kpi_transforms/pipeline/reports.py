@@ -4,6 +4,9 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -21,23 +24,29 @@ from kpi_transforms.metrics.scorecards import (
     scorecard_totals,
 )
 from kpi_transforms.pipeline.audit import sample_threads, write_review_sheet
+from kpi_transforms.pipeline.breaches import find_breaches, thread_transcript
 from kpi_transforms.pipeline.facts import PAIR_COLUMNS
 from kpi_transforms.pipeline.scorecards import compute_scorecards
 from kpi_transforms.present.html import render_html
 from kpi_transforms.present.reply_durations import reply_duration_table, reply_duration_table_en
 from kpi_transforms.present.report_data import ReportData
 from kpi_transforms.present.scorecards import render_scorecards
+from kpi_transforms.present.summary import render_summary_html
 from kpi_transforms.present.tables import render_table
 from kpi_transforms.present.texts import TEXT
 from kpi_transforms.present.xlsx import write_xlsx
 from kpi_transforms.warehouse.engine import Warehouse
 
 
-def period_pairs(warehouse: Warehouse, period: Period, timezone: str, agent_id: str | None = None) -> pd.DataFrame:
-    """Pairs whose question's local date lies in the period (SPEC 8), with the thread name."""
+def period_pairs(warehouse: Warehouse, period: Period, timezone: str, agent_id: str | None = None,
+                 *, show_contacts: bool = False) -> pd.DataFrame:
+    """Pairs whose question's local date lies in the period (SPEC 8), with the thread name:
+    masked as in ``bi.v_threads`` (phone numbers and e-mail addresses replaced) unless
+    ``show_contacts``."""
+    threads = "marts.fct_thread" if show_contacts else "bi.v_threads"
     sql = (
-        "select p.*, t.thread_name from marts.fct_reply_pair p"
-        " left join marts.fct_thread t on t.thread_id = p.thread_id"
+        f"select p.*, t.thread_name from marts.fct_reply_pair p"
+        f" left join {threads} t on t.thread_id = p.thread_id"
         " where p.question_at_local >= :lo and p.question_at_local < :hi"
     )
     params: dict[str, object] = {"lo": pd.Timestamp(period.start).to_pydatetime(), "hi": pd.Timestamp(period.end).to_pydatetime()}
@@ -53,11 +62,12 @@ def period_pairs(warehouse: Warehouse, period: Period, timezone: str, agent_id: 
 
 
 def reply_duration_report(
-    warehouse: Warehouse, config: Config, period_text: str, *, agent_id: str | None = None, fmt: str = "table"
+    warehouse: Warehouse, config: Config, period_text: str, *, agent_id: str | None = None, fmt: str = "table",
+    show_contacts: bool = False,
 ) -> str:
     period = parse_period(period_text)
     warehouse.init()
-    pairs = period_pairs(warehouse, period, config.timezone, agent_id)
+    pairs = period_pairs(warehouse, period, config.timezone, agent_id, show_contacts=show_contacts)
     who = f", agent {agent_id}" if agent_id else ""
     return render_table(reply_duration_table(pairs), fmt, title=f"Tabel Durasi Balas Sales — periode {period.label}{who}")
 
@@ -108,6 +118,7 @@ def collect_report_data(
     scorecards: ScorecardResult | None | str = "stored",
     template: str | None = None,
     generated_at: pd.Timestamp | None = None,
+    show_contacts: bool = False,
 ) -> ReportData:
     """Everything a report shows. ``scorecards="stored"`` reads ``marts.fct_scorecard``
     (nothing is written); pass a computed :class:`ScorecardResult` to show that instead.
@@ -116,7 +127,7 @@ def collect_report_data(
         raise ChatKpiError(f"unknown report language {lang!r}: use id or en")
     period = parse_period(period_text)
     warehouse.init()
-    pairs = period_pairs(warehouse, period, config.timezone, agent_id)
+    pairs = period_pairs(warehouse, period, config.timezone, agent_id, show_contacts=show_contacts)
     durations = reply_duration_table(pairs) if lang == "id" else reply_duration_table_en(pairs)
     if isinstance(scorecards, str):
         scorecards = stored_scorecards(warehouse, period, agent_id, template)
@@ -148,8 +159,83 @@ def collect_report_data(
         " from bi.v_reply_durations where period_type = :t and period_start = :s and not is_team order by agent_id",
         {"t": period.period_type, "s": period.start},
     )
-    return ReportData(period, agent_id, lang, config.timezone, durations, scorecards, frt, heat, trend, agents,
-                      generated_at if generated_at is not None else pd.Timestamp.now(tz=config.timezone))
+    generated = generated_at if generated_at is not None else pd.Timestamp.now(tz=config.timezone)
+    data = ReportData(period, agent_id, lang, config.timezone, durations, scorecards, frt, heat, trend, agents, generated)
+    add_drill_down(warehouse, data, pairs)
+    return data
+
+
+SLOWEST_SHOWN = 5  # slowest answers of the period in the SLA section
+COMPLAINTS_SHOWN = 5  # complaint categories in the top-complaints table
+
+
+def add_drill_down(warehouse: Warehouse, data: ReportData, pairs: pd.DataFrame) -> None:
+    """Issue 17: the SLA section (queues open past their deadline at the report's clock, the
+    period's slowest answers), their transcripts (bi views: masked), FRT per channel, AHT per
+    agent when such a KPI is stored, and the top complaint categories against the previous period."""
+    period, agent_id = data.period, data.agent_id
+    now = pd.Timestamp(data.generated_at)
+    now = (now.tz_localize(data.timezone) if now.tzinfo is None else now).tz_convert("UTC").to_pydatetime()
+    found = find_breaches(warehouse, now=now, agent_id=agent_id)
+    data.sla_open = found.open
+    answered = pairs[(pairs["status"] == "answered") & pairs["is_valid"].astype(bool)] if len(pairs) else pairs
+    slowest = answered.sort_values(["calendar_seconds", "pair_id"], ascending=[False, True], kind="stable").head(SLOWEST_SHOWN)
+    if len(slowest):
+        # the thread names come from ``pairs`` (masked unless show_contacts), the customer key from bi
+        keys = warehouse.read_df("select pair_id, customer_key from bi.v_reply_pairs where question_at_local >= :lo"
+                                 " and question_at_local < :hi", {"lo": pd.Timestamp(period.start).to_pydatetime(),
+                                                                  "hi": pd.Timestamp(period.end).to_pydatetime()})
+        slowest = slowest.merge(keys, on="pair_id", how="left")
+        slowest = slowest.sort_values(["calendar_seconds", "pair_id"], ascending=[False, True], kind="stable")
+    data.slowest = slowest.reset_index(drop=True)
+    threads = list(dict.fromkeys(list(data.sla_open["thread_id"]) + list(data.slowest.get("thread_id", []))))
+    data.transcripts = {t: thread_transcript(warehouse, t) for t in threads}
+    data.frt_channel = channel_frt(answered)
+    scope = "agent_id is null" if agent_id is None else "agent_id = :a"
+    aht = warehouse.read_df(
+        f"select kpi_code, agent_id, value, unit, basis_count from marts.fct_kpi where kpi_code like 'aht%'"
+        f" and period_type = :t and period_start = :s and ({scope} or agent_id is not null) order by kpi_code, agent_id",
+        {"t": period.period_type, "s": period.start, **({} if agent_id is None else {"a": agent_id})})
+    data.aht = aht if len(aht) else None
+    previous = parse_period(_previous_label(period))
+    cases = warehouse.read_df(
+        "select category, opened_at_local from marts.fct_case where opened_at_local >= :lo and opened_at_local < :hi"
+        + ("" if agent_id is None else " and agent_id = :a"),
+        {"lo": pd.Timestamp(previous.start).to_pydatetime(), "hi": pd.Timestamp(period.end).to_pydatetime(),
+         **({} if agent_id is None else {"a": agent_id})})
+    data.complaints = complaint_trend(cases, period, previous)
+
+
+def _previous_label(period: Period) -> str:
+    start = _add_months(period.start, -3 if period.period_type == "quarter" else -1)
+    return f"{start.year}-Q{(start.month - 1) // 3 + 1}" if period.period_type == "quarter" else f"{start:%Y-%m}"
+
+
+def channel_frt(answered: pd.DataFrame) -> pd.DataFrame:
+    """Per channel: valid answered pairs, average and median business minutes, % within 1 working day."""
+    cols = ["channel", "n_pairs", "avg_business_minutes", "median_business_minutes", "pct_within_1_working_day"]
+    if answered.empty:
+        return pd.DataFrame(columns=cols)
+    g = answered.assign(m=answered["business_seconds"].astype(float) / 60.0,
+                        ok=answered["within_1_working_day"].astype(bool)).groupby("channel", sort=True)
+    out = pd.DataFrame({"n_pairs": g.size(), "avg_business_minutes": g["m"].mean(), "median_business_minutes": g["m"].median(),
+                        "pct_within_1_working_day": 100.0 * g["ok"].mean()}).reset_index()
+    return out[cols]
+
+
+def complaint_trend(cases: pd.DataFrame, period: Period, previous: Period) -> pd.DataFrame:
+    """Complaint cases per category in the period and the one before, most frequent first."""
+    cols = ["category", "n_cases", "n_previous", "change"]
+    if cases.empty:
+        return pd.DataFrame(columns=cols)
+    when = pd.to_datetime(cases["opened_at_local"])
+    now = cases[when >= pd.Timestamp(period.start)].groupby("category").size()
+    before = cases[when < pd.Timestamp(period.start)].groupby("category").size()
+    out = pd.DataFrame({"n_cases": now, "n_previous": before}).fillna(0).astype(int)
+    out = out[out["n_cases"] > 0]
+    out["change"] = out["n_cases"] - out["n_previous"]
+    out = out.reset_index(names="category").sort_values(["n_cases", "category"], ascending=[False, True], kind="stable")
+    return out.head(COMPLAINTS_SHOWN).reset_index(drop=True)[cols]
 
 
 # -- entry points -----------------------------------------------------------------------------
@@ -157,19 +243,22 @@ def collect_report_data(
 
 def report_data(
     warehouse: Warehouse, config: Config, kind: str, period_text: str, *, agent_id: str | None = None,
-    template: str | None = None, lang: str = "id", templates_path: str | None = None,
+    template: str | None = None, lang: str = "id", templates_path: str | None = None, show_contacts: bool = False,
 ) -> ReportData:
     """Data for ``chatkpi report <kind>``: the scorecard report computes and stores the
     scorecards (like ``chatkpi scorecard``); the reply-durations report only reads."""
     if kind == "scorecard":
         result = compute_scorecards(warehouse, config, period_text, template=template, agent_id=agent_id, templates_path=templates_path)
-        return collect_report_data(warehouse, config, period_text, agent_id=agent_id, lang=lang, scorecards=result)
-    return collect_report_data(warehouse, config, period_text, agent_id=agent_id, lang=lang, template=template)
+        return collect_report_data(warehouse, config, period_text, agent_id=agent_id, lang=lang, scorecards=result,
+                                   show_contacts=show_contacts)
+    return collect_report_data(warehouse, config, period_text, agent_id=agent_id, lang=lang, template=template,
+                               show_contacts=show_contacts)
 
 
 def write_report(
     warehouse: Warehouse, config: Config, kind: str, period_text: str, fmt: str, out: str | Path | None, *,
     agent_id: str | None = None, template: str | None = None, lang: str = "id", templates_path: str | None = None,
+    show_contacts: bool = False,
 ) -> str:
     """``chatkpi report reply-durations|scorecard --format html|xlsx|table|md``: write ``out``
     (or return the text to print when ``out`` is None) and return what to print."""
@@ -180,12 +269,12 @@ def write_report(
         result = compute_scorecards(warehouse, config, period_text, template=template, agent_id=agent_id, templates_path=templates_path)
         text = render_scorecards(result, fmt, lang)
     elif kind == "reply-durations" and fmt in ("table", "md"):
-        data = collect_report_data(warehouse, config, period_text, agent_id=agent_id, lang=lang)
+        data = collect_report_data(warehouse, config, period_text, agent_id=agent_id, lang=lang, show_contacts=show_contacts)
         who = f", {data.scope}" if agent_id else ""
         text = render_table(data.durations, fmt, title=f"{TEXT[lang]['durations']} — {data.period.label}{who}")
     else:
         data = report_data(warehouse, config, kind, period_text, agent_id=agent_id, template=template, lang=lang,
-                           templates_path=templates_path)
+                           templates_path=templates_path, show_contacts=show_contacts)
         if fmt == "xlsx":
 
             return f"wrote {write_xlsx(data, out)}"
@@ -215,6 +304,43 @@ def write_demo_reports(warehouse: Warehouse, config: Config, out_dir: str | Path
     html_path = out / f"chatkpi_{label}.html"
     html_path.write_text(render_html(data, focus="scorecard"), encoding="utf-8")
     paths += [html_path, write_xlsx(data, out / f"chatkpi_{label}.xlsx")]
+    summary = write_summary_pdf(data, out / f"ringkasan_{label}.pdf")
+    if summary is not None:
+        paths.append(summary)
     if audit_sheet:
         paths.append(write_review_sheet(warehouse, period, out / f"audit_{label}.xlsx", lang=lang))
     return paths
+
+
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
+
+
+def find_chromium() -> str | None:
+    for name in CHROMIUM_NAMES:
+        if path := shutil.which(name):
+            return path
+    return None
+
+
+def write_summary_pdf(data: ReportData, out: str | Path, chromium: str | None = None) -> Path | None:
+    """The one-page summary (traffic lights against the targets) as a PDF, printed by headless
+    Chromium. Without a Chromium on PATH the summary is written as HTML beside it and None is
+    returned (the caller says so)."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    page = render_summary_html(data)
+    chromium = chromium or find_chromium()
+    if chromium is None:
+        out.with_suffix(".html").write_text(page, encoding="utf-8")
+        return None
+    with tempfile.TemporaryDirectory(prefix="chatkpi-pdf-") as tmp:
+        source = Path(tmp) / "summary.html"
+        source.write_text(page, encoding="utf-8")
+        done = subprocess.run(
+            [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", f"--user-data-dir={Path(tmp) / 'profile'}",
+             "--no-pdf-header-footer", f"--print-to-pdf={out.resolve()}", source.as_uri()],
+            capture_output=True, text=True, timeout=180)
+    if done.returncode != 0 or not out.is_file():
+        raise ChatKpiError(f"chromium could not print the summary PDF: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
+    return out

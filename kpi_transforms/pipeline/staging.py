@@ -15,6 +15,7 @@ import pandas as pd
 
 from kpi_transforms.core.config import Config
 from kpi_transforms.core.errors import RejectedFile
+from kpi_transforms.core.memory import Budget
 from kpi_transforms.pipeline.ingest import IngestReport, _known, discover_with_roots, load_parsed, resettle_earlier_files
 from kpi_transforms.sources.landing import read_regular, unsafe_reason
 from kpi_transforms.sources.registry import MAX_FILE_BYTES, FileResult, content_sha256, parse_file, settle_date_orders
@@ -75,7 +76,9 @@ def stage_file(path: str | Path, config: Config, stage_dir: str | Path, hints: d
     # the landing folder bounds where a symlink may point (issue 15); elsewhere the file's folder
     landing = Path(os.path.abspath(config.landing_dir))
     root = landing if landing in Path(os.path.abspath(path)).parents else None
-    results = parse_file(path, config, date_order_hints=hints or {}, root=root)
+    # One file per task process: what cannot be ingested within the memory budget is rejected.
+    budget = Budget.from_mb(config.memory_budget_mb, defer=False)
+    results = parse_file(path, config, date_order_hints=hints or {}, root=root, budget=budget)
     key = content_sha256((str(path.resolve()) + "|" + "|".join(r.sha256 for r in results)).encode())[:32]
     folder = Path(stage_dir) / key
     folder.mkdir(parents=True, exist_ok=True)

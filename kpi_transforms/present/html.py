@@ -14,15 +14,17 @@ charts from the ``bi`` views (so BI tools and the report agree), the scorecard f
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
+from kpi_transforms.metrics.review_sheet import human_duration
 from kpi_transforms.metrics.scorecards import ScorecardResult
 from kpi_transforms.present.report_data import ReportData
 from kpi_transforms.present.scorecards import fmt_compact, iter_scorecards, scorecard_display, total_line
-from kpi_transforms.present.texts import TEXT, WEEKDAYS
+from kpi_transforms.present.texts import TEXT, WEEKDAYS, frt_bucket_label
 
 # -- SVG --------------------------------------------------------------------------------------
 
@@ -50,6 +52,19 @@ def _num(value: float, lang: str, digits: int = 1) -> str:
     return fmt_compact(float(value), lang, digits)
 
 
+def _tick_labels(vmax: float, lang: str) -> list[str]:
+    """The five grid labels 0 .. vmax with as many decimals as the step needs (0, 0,5, 1, 1,5, 2
+    instead of 0, 1, 1, 2, 2)."""
+    step = vmax / 4
+    digits = 0 if float(step).is_integer() else 1 if float(step * 10).is_integer() else 2
+    return [_num(step * i, lang, digits) for i in range(5)]
+
+
+def _left_margin(labels: Sequence[str], minimum: int = 44) -> int:
+    """Room for the widest axis label (about 7 px a character at 12 px), so 300.000 is not cut to 00.000."""
+    return max(minimum, 10 + 7 * max((len(t) for t in labels), default=0))
+
+
 def _svg_open(width: int, height: int, label: str) -> str:
     return (f'<svg class="chart" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
             f'aria-label="{_e(label)}" font-family="sans-serif" font-size="12">')
@@ -66,14 +81,15 @@ def svg_bar_chart(labels: Sequence[str], values: Sequence[float], *, label: str,
     vals = [0.0 if v is None or not np.isfinite(v) else float(v) for v in values]
     if not labels or sum(vals) == 0:
         return _empty_svg(label, lang, width)
-    left, right, top, bottom = 44, 10, 16, 40
-    plot_w, plot_h = width - left - right, height - top - bottom
     vmax = _nice_max(max(vals), integer=all(float(v).is_integer() for v in vals))
+    ticks = _tick_labels(vmax, lang)
+    left, right, top, bottom = _left_margin(ticks), 10, 16, 40
+    plot_w, plot_h = width - left - right, height - top - bottom
     parts = [_svg_open(width, height, label)]
     for i in range(5):
         y = top + plot_h - plot_h * i / 4
         parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="{PALETTE["grid"]}"/>')
-        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="{PALETTE["axis"]}">{_e(_num(vmax * i / 4, lang))}</text>')
+        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="{PALETTE["axis"]}">{_e(ticks[i])}</text>')
     slot = plot_w / len(vals)
     bar_w = max(4.0, slot * 0.7)
     for i, (name, v) in enumerate(zip(labels, vals)):
@@ -126,14 +142,15 @@ def svg_line_chart(labels: Sequence[str], values: Sequence[float | None], *, lab
     present = [v for v in vals if v is not None]
     if not labels or not present:
         return _empty_svg(label, lang, width)
-    left, right, top, bottom, inset = 44, 14, 22, 40, 30
-    plot_w, plot_h = width - left - right, height - top - bottom
     vmax = fixed_max or _nice_max(max(present))
+    ticks = _tick_labels(vmax, lang)
+    left, right, top, bottom, inset = _left_margin(ticks), 14, 22, 40, 30
+    plot_w, plot_h = width - left - right, height - top - bottom
     parts = [_svg_open(width, height, label)]
     for i in range(5):
         y = top + plot_h - plot_h * i / 4
         parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="{PALETTE["grid"]}"/>')
-        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="{PALETTE["axis"]}">{_e(_num(vmax * i / 4, lang, 0))}</text>')
+        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="{PALETTE["axis"]}">{_e(ticks[i])}</text>')
     step = (plot_w - 2 * inset) / max(len(vals) - 1, 1)
     points, segment = [], []
     for i, v in enumerate(vals):
@@ -202,6 +219,16 @@ figure{margin:14px 0 22px}figcaption{font-weight:600;margin-bottom:6px}
 svg.chart{max-width:100%;height:auto;background:#fff}
 .row{display:flex;flex-wrap:wrap;gap:18px}.row figure{flex:1 1 300px;margin:8px 0}
 footer{color:#8a94a3;font-size:12px;margin-top:36px}
+.scroll{max-width:100%;overflow-x:auto}a{color:#2f6db5}
+ol.transcript{list-style:none;padding:0;margin:6px 0;font-size:14px}ol.transcript li{padding:2px 0;overflow-wrap:anywhere}
+.mark{display:inline-block;min-width:3.2em;font-weight:600;color:#2f6db5}.late{color:#b3261e;font-weight:600}
+article.transcript{border-top:1px solid #e4e8ee;margin-top:14px}
+@media (max-width:600px){main{padding:12px 10px 24px}h1{font-size:21px}h2{font-size:17px}
+table{font-size:12px}th,td{padding:4px 5px}td.nowrap,td.num{white-space:normal}td,th{overflow-wrap:anywhere}}
+@page{size:A4;margin:12mm}
+@media print{main{max-width:none;padding:0}details::details-content{content-visibility:visible;display:block}
+details>summary{list-style:none}.scroll{overflow:visible}h2,h3{break-after:avoid}tr,figure,li{break-inside:avoid}
+a{color:inherit;text-decoration:none}body{font-size:12px}table{font-size:11px}}
 """
 NUMERIC_COLUMNS = {"Hasil", "Result", "Bobot", "Weight", "Capaian %", "Achievement %", "Skor", "Score", "Total poin",
                    "Total points", "% dari bobot dengan data", "% of weights with data", "KPI tanpa data", "KPIs without data"}
@@ -219,7 +246,119 @@ def html_table(frame: pd.DataFrame, nodata_column: str | None = None) -> str:
             for c, v in record.items()
         )
         rows.append(f"<tr{cls}>{cells}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
+
+
+def _link_table(header: list[str], rows: list[list[tuple[str, str | None]]], numeric: set[int] = frozenset()) -> str:
+    """A table whose cells may link: each cell is (text, href or None)."""
+    head = "".join(f"<th>{_e(c)}</th>" for c in header)
+    body = []
+    for row in rows:
+        cells = []
+        for i, (text, href) in enumerate(row):
+            inner = f'<a href="{_e(href)}">{_e(text)}</a>' if href else _e(text)
+            cells.append(f'<td class="num">{inner}</td>' if i in numeric else f"<td>{inner}</td>")
+        body.append(f"<tr>{''.join(cells)}</tr>")
+    return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
+
+
+def _anchor(thread_id: str) -> str:
+    return "#t-" + thread_id
+
+
+def _short(text: object, width: int = 60) -> str:
+    text = " ".join(text.split()) if isinstance(text, str) else ""
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _sla_html(data: ReportData) -> str:
+    """Issue 17: open queues past the deadline now, then the period's slowest answers; rows link
+    to the transcript appendix."""
+    t, lang = TEXT[data.lang], data.lang
+    now = pd.Timestamp(data.generated_at).strftime("%d/%m/%Y %H.%M")
+    parts = [f'<section id="sla"><h2>{_e(t["sla"])}</h2><h3>{_e(t["sla_open"].format(now=now))}</h3>']
+    if data.sla_open is None or data.sla_open.empty:
+        parts.append(f"<p>{_e(t['sla_none'])}</p>")
+    else:
+        rows = [[(str(i), None), (pd.Timestamp(r.question_at_local).strftime("%d/%m/%Y %H.%M"), None),
+                 (human_duration(r.overdue_seconds, lang), None), (_short(r.thread_name or r.customer_key, 30), None),
+                 (r.agent_id if isinstance(r.agent_id, str) else "—", None), (r.channel, None), (_short(r.excerpt), None),
+                 (t["open_transcript"], _anchor(r.thread_id))]
+                for i, r in enumerate(data.sla_open.itertuples(index=False), start=1)]
+        parts.append(_link_table(t["sla_cols"], rows, numeric={0}))
+    parts.append(f"<h3>{_e(t['slowest'])}</h3>")
+    if data.slowest is None or data.slowest.empty:
+        parts.append(f"<p>{_e(t['no_data'])}</p>")
+    else:
+        rows = []
+        for i, r in enumerate(data.slowest.itertuples(index=False), start=1):
+            ok = r.within_1_working_day
+            rows.append([(str(i), None), (pd.Timestamp(r.question_at_local).strftime("%d/%m/%Y %H.%M"), None),
+                         (human_duration(r.calendar_seconds, lang), None), (human_duration(r.business_seconds, lang), None),
+                         (t["yes"] if bool(ok) else t["no"], None), (_short(r.thread_name or r.customer_key, 30), None),
+                         (r.agent_id if isinstance(r.agent_id, str) else "—", None), (r.channel, None),
+                         (t["open_transcript"], _anchor(r.thread_id))])
+        parts.append(_link_table(t["slow_cols"], rows, numeric={0}))
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _seed002_html(data: ReportData) -> str:
+    """Seed 002's sections: FRT per channel, AHT per agent (when such a KPI is stored), top
+    complaint categories with the previous period beside them."""
+    t, lang = TEXT[data.lang], data.lang
+    parts = []
+    if data.frt_channel is not None:
+        rows = [[(r.channel, None), (str(int(r.n_pairs)), None), (fmt_compact(r.avg_business_minutes, lang, 1), None),
+                 (fmt_compact(r.median_business_minutes, lang, 1), None), (fmt_compact(r.pct_within_1_working_day, lang, 1), None)]
+                for r in data.frt_channel.itertuples(index=False)]
+        body = _link_table(t["channel_cols"], rows, numeric={1, 2, 3, 4}) if rows else f"<p>{_e(t['no_data'])}</p>"
+        parts.append(f'<section id="channels"><h2>{_e(t["channels"])}</h2>{body}</section>')
+    if data.aht is not None and len(data.aht):
+        rows = [[(r.kpi_code, None), (r.agent_id if isinstance(r.agent_id, str) else t["team_short"], None),
+                 (fmt_compact(r.value / 60.0 if r.unit == "seconds" else r.value, lang, 1) if pd.notna(r.value) else "—", None),
+                 ("menit" if lang == "id" and r.unit == "seconds" else "minutes" if r.unit == "seconds" else r.unit, None),
+                 (str(int(r.basis_count)), None)] for r in data.aht.itertuples(index=False)]
+        parts.append(f'<section id="aht"><h2>{_e(t["aht"])}</h2>{_link_table(t["aht_cols"], rows, numeric={2, 4})}</section>')
+    if data.complaints is not None:
+        names = t["categories"]
+        rows = [[(names.get(r.category, r.category), None), (str(int(r.n_cases)), None), (str(int(r.n_previous)), None),
+                 (f"{int(r.change):+d}".replace("+0", "0"), None)] for r in data.complaints.itertuples(index=False)]
+        body = _link_table(t["complaint_cols"], rows, numeric={1, 2, 3}) if rows else f"<p>{_e(t['no_complaints'])}</p>"
+        parts.append(f'<section id="complaints"><h2>{_e(t["complaints"])}</h2>{body}</section>')
+    return "".join(parts)
+
+
+def _transcripts_html(data: ReportData) -> str:
+    """The appendix the SLA rows link to: each thread's messages with its queues marked."""
+    if not data.transcripts:
+        return ""
+    t, lang = TEXT[data.lang], data.lang
+    parts = [f'<section id="transcripts"><h2>{_e(t["transcripts"])}</h2><p class="meta">{_e(t["transcript_marks"])}</p>']
+    for thread_id, tr in data.transcripts.items():
+        info, pairs = tr.thread, tr.pairs
+        number = dict(zip(pairs["pair_id"], pairs["number"]))
+        late = {p.pair_id for p in pairs.itertuples(index=False)
+                if p.within_1_working_day is not None and not pd.isna(p.within_1_working_day) and not bool(p.within_1_working_day)}
+        open_ids = set(pairs.loc[pairs["status"] == "unanswered", "pair_id"])
+        parts.append(f'<article class="transcript" id="t-{_e(thread_id)}"><h3>{_e(info["thread_name"])} · {_e(info["channel"])}'
+                     f' · {_e(info["primary_agent_id"] or "—")}</h3><ol class="transcript">')
+        for m in tr.messages.itertuples(index=False):
+            mark, flag = "", ""
+            if isinstance(m.opens_pair_id, str) and m.opens_pair_id in number:
+                mark = f"▶ Q{number[m.opens_pair_id]}"
+                if m.opens_pair_id in open_ids:
+                    flag = f' <span class="late">{_e(t["unanswered"])}</span>'
+            elif isinstance(m.answers_pair_id, str) and m.answers_pair_id in number:
+                mark = f"◀ A{number[m.answers_pair_id]}"
+                if m.answers_pair_id in late:
+                    flag = f' <span class="late">{_e(t["late"])}</span>'
+            text = m.text if isinstance(m.text, str) and m.text else ("<media>" if m.message_type == "media" else "")
+            when = pd.Timestamp(m.sent_at_local).strftime("%d/%m %H.%M")
+            parts.append(f'<li><span class="mark">{_e(mark)}</span> {_e(when)} <b>{_e(m.sender_label if isinstance(m.sender_label, str) else m.sender_role)}</b>: {_e(text)}{flag}</li>')
+        parts.append("</ol></article>")
+    parts.append("</section>")
+    return "".join(parts)
 
 
 def scorecard_summary(result: ScorecardResult, lang: str = "id") -> pd.DataFrame:
@@ -252,7 +391,8 @@ def _scorecard_html(data: ReportData) -> str:
         opened = " open" if agent is None or data.agent_id else ""
         parts.append(f"<details{opened}><summary><h3>{_e(tpl.name)} — {_e(who)}</h3></summary>")
         if tpl.description(data.lang) != tpl.name:
-            parts.append(f'<p class="meta">{_e(tpl.description(data.lang))}</p>')
+            # "(seed 000)" names the request the template came from: project jargon, not for readers
+            parts.append(f'<p class="meta">{_e(re.sub(r" ?[(]seed [0-9]+[)]", "", tpl.description(data.lang)))}</p>')
         parts.append(html_table(display, nodata_column=value_col))
         parts.append(f'<p class="total">{_e(lines[0])}</p>')
         parts += [f'<p class="missing">{_e(line)}</p>' for line in lines[1:]]
@@ -264,21 +404,21 @@ def render_html(data: ReportData, focus: str = "reply-durations") -> str:
     """The whole report as one self-contained HTML document."""
     t = TEXT[data.lang]
     lang = data.lang
-    frt_svg = svg_bar_chart(list(data.frt["bucket_label"]), list(data.frt["n_pairs"].astype(float)),
+    frt_svg = svg_bar_chart([frt_bucket_label(b, lang) for b in data.frt["bucket_label"]], list(data.frt["n_pairs"].astype(float)),
                             label=t["frt"], lang=lang, unit=f" {t['pairs']}")
     heat_svg = svg_heatmap(data.heatmap, label=t["heatmap"], lang=lang)
     trend_labels = list(data.trend["period_label"])
-    trend_frt = svg_line_chart(trend_labels, list(data.trend["avg_business_minutes"]), label=t["trend_frt"], lang=lang, unit=" min")
+    trend_frt = svg_line_chart(trend_labels, list(data.trend["avg_business_minutes"]), label=t["trend_frt"], lang=lang, unit=t["min_unit"])
     trend_rate = svg_line_chart(trend_labels, list(data.trend["pct_within_1_working_day"]), label=t["trend_rate"], lang=lang,
                                 unit=" %", color=PALETTE["bar2"], fixed_max=100.0)
     names = list(data.agents["agent_id"])
-    agents_frt = svg_hbar_chart(names, list(data.agents["avg_business_minutes"]), label=t["agents_frt"], lang=lang, unit=" min")
+    agents_frt = svg_hbar_chart(names, list(data.agents["avg_business_minutes"]), label=t["agents_frt"], lang=lang, unit=t["min_unit"])
     agents_rate = svg_hbar_chart(names, list(data.agents["pct_within_1_working_day"]), label=t["agents_rate"], lang=lang,
                                  unit=" %", color=PALETTE["bar2"], fixed_max=100.0)
     agents_volume = svg_hbar_chart(names, list(data.agents["n_queues"].astype(float)), label=t["agents_volume"], lang=lang,
                                    color="#4f9a6a")
     durations = (f'<section id="reply-durations"><h2>{_e(t["durations"])}</h2>'
-                 f"{html_table(data.durations)}</section>")
+                 f'<p class="meta" id="bases">{_e(t["bases"])}</p>{html_table(data.durations)}</section>')
     scorecard = f'<section id="scorecard"><h2>{_e(t["scorecard"])}</h2>{_scorecard_html(data)}</section>'
     charts = (
         f'<section id="charts"><h2>{_e(t["charts"])}</h2>'
@@ -293,6 +433,7 @@ def render_html(data: ReportData, focus: str = "reply-durations") -> str:
         f'<figure><figcaption>{_e(t["agents_volume"])}</figcaption>{agents_volume}</figure></div></section>'
     )
     body = scorecard + durations + charts if focus == "scorecard" else durations + charts + scorecard
+    body += _sla_html(data) + _seed002_html(data) + _transcripts_html(data)
     title = t["title"].format(period=data.period.label)
     generated = t["generated"].format(at=data.generated_at.strftime("%Y-%m-%d %H:%M"), tz=data.timezone)
     return (

@@ -28,6 +28,13 @@ class ReportData:
     trend: pd.DataFrame  # period_label, avg_business_minutes, pct_within_1_working_day, n_valid_pairs
     agents: pd.DataFrame  # agent_id, avg_business_minutes, pct_within_1_working_day, n_queues
     generated_at: pd.Timestamp
+    # issue 17 drill-down (filled by pipeline.reports.add_drill_down; None = not gathered)
+    sla_open: pd.DataFrame | None = None  # queues open past their deadline at generated_at
+    slowest: pd.DataFrame | None = None  # the period's slowest valid answers
+    transcripts: dict | None = None  # thread_id -> Transcript (bi.v_transcript rows)
+    frt_channel: pd.DataFrame | None = None  # channel, n_pairs, avg/median business minutes, % ≤ 1 working day
+    aht: pd.DataFrame | None = None  # stored aht* KPI rows, when such a KPI exists
+    complaints: pd.DataFrame | None = None  # category, n_cases, n_previous, change
 
     @property
     def scope(self) -> str:

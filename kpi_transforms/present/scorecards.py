@@ -12,6 +12,7 @@ import pandas as pd
 from kpi_transforms.core.numbers import id_number, round_half_up
 from kpi_transforms.metrics.scorecards import ScorecardResult, ScorecardTemplate
 from kpi_transforms.present.tables import render_table
+from kpi_transforms.present.texts import translate_note
 
 # -- rendering ------------------------------------------------------------------------------
 
@@ -86,7 +87,7 @@ def scorecard_display(frame: pd.DataFrame, template: ScorecardTemplate | None = 
              fmt_compact(row["weight"], lang), fmt_target(row, lang), fmt_value(value, row["unit"], lang),
              t["none"] if value is None else fmt_compact(row["achievement_pct"], lang, 1),
              t["none"] if value is None else fmt_compact(row["weighted_score"], lang, 2),
-             row["note"] or ""]
+             translate_note(row["note"], lang) if isinstance(row["note"], str) else ""]  # a stored null note reads back as NaN
         )
     return pd.DataFrame(rows, columns=t["cols"])
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 WEEKDAYS = {"id": ["Sen", "Sel", "Rab", "Kam", "Jum", "Sab", "Min"], "en": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]}
 
 TEXT = {
@@ -20,6 +22,25 @@ TEXT = {
         "team_short": "tim", "footer": "chatkpi · angka dibulatkan setengah ke atas · periode = tanggal lokal awal kejadian",
         "heat_legend": "Warna paling gelap = {n} pesan dalam satu jam; abu-abu = tidak ada pesan.",
         "summary_cols": ["Template", "Lingkup", "Total poin", "Bobot dengan data / total", "% dari bobot dengan data", "KPI tanpa data"],
+        "min_unit": " menit",
+        "bases": "Dasar setiap rata-rata di halaman ini — Tabel Durasi Balas Sales: waktu kalender (malam, libur dan akhir "
+                 "pekan ikut dihitung), semua pasangan balasan valid; grafik FRT: jam kerja, pasangan valid; scorecard "
+                 "FRT customer baru: jam kerja, antrean pertama pelanggan baru.",
+        "sla": "Antrean & batas 1 hari kerja", "sla_open": "Antrean terbuka melewati batas 1 hari kerja (per {now}, jam laporan ini dibuat)",
+        "sla_none": "Tidak ada antrean terbuka yang melewati batas.", "slowest": "Jawaban paling lambat periode ini (waktu kalender)",
+        "sla_cols": ["No", "Menunggu sejak", "Terlambat", "Pelanggan", "Agen", "Kanal", "Kutipan", "Transkrip"],
+        "slow_cols": ["No", "Pertanyaan", "Durasi (kalender)", "Durasi (jam kerja)", "≤ 1 hari kerja", "Pelanggan", "Agen", "Kanal", "Transkrip"],
+        "yes": "Ya", "no": "Tidak", "open_transcript": "lihat", "transcripts": "Lampiran: transkrip",
+        "transcript_marks": "▶ Qn = pesan pertama antrean pelanggan n; ◀ An = jawaban pertama sales untuk antrean n.",
+        "channels": "First Response Time per kanal (jam kerja, pasangan valid)",
+        "channel_cols": ["Kanal", "Pasangan valid", "Rata-rata (menit jam kerja)", "Median (menit jam kerja)", "% ≤ 1 hari kerja"],
+        "aht": "Average Handling Time per agen", "aht_cols": ["KPI", "Agen", "Nilai", "Satuan", "Dasar"],
+        "complaints": "Kategori komplain teratas dan trennya",
+        "complaint_cols": ["Kategori", "Kasus periode ini", "Kasus periode sebelumnya", "Perubahan"],
+        "no_complaints": "Tidak ada kasus komplain pada periode ini.",
+        "late": "TERLAMBAT", "unanswered": "belum dijawab",
+        "categories": {"kurang": "barang kurang", "rusak": "barang rusak", "salah_kirim": "salah kirim", "telat": "pengiriman telat",
+                       "lainnya": "lainnya"},
     },
     "en": {
         "title": "Chat KPI report — period {period}", "team": "whole team", "agent": "agent {agent}",
@@ -35,6 +56,85 @@ TEXT = {
         "team_short": "team", "footer": "chatkpi · figures rounded half up · periods = local date of the start event",
         "heat_legend": "Darkest = {n} messages in one hour; grey = no message.",
         "summary_cols": ["Template", "Scope", "Total points", "Weights with data / total", "% of weights with data", "KPIs without data"],
+        "min_unit": " min",
+        "bases": "What each average on this page is based on — Sales reply durations: calendar time (nights, holidays and "
+                 "weekends included), all valid reply pairs; FRT charts: business hours, valid pairs; scorecard FRT of new "
+                 "customers: business hours, first queues of new customers.",
+        "sla": "Queues & the 1-working-day deadline", "sla_open": "Open queues past the 1-working-day deadline (as of {now}, when this report was made)",
+        "sla_none": "No open queue past its deadline.", "slowest": "Slowest answers of the period (calendar time)",
+        "sla_cols": ["No", "Waiting since", "Overdue by", "Customer", "Agent", "Channel", "Excerpt", "Transcript"],
+        "slow_cols": ["No", "Question", "Duration (calendar)", "Duration (business)", "≤ 1 working day", "Customer", "Agent", "Channel", "Transcript"],
+        "yes": "Yes", "no": "No", "open_transcript": "view", "transcripts": "Appendix: transcripts",
+        "transcript_marks": "▶ Qn = first message of customer queue n; ◀ An = the first sales answer to queue n.",
+        "channels": "First response time per channel (business hours, valid pairs)",
+        "channel_cols": ["Channel", "Valid pairs", "Average (business minutes)", "Median (business minutes)", "% ≤ 1 working day"],
+        "aht": "Average handling time per agent", "aht_cols": ["KPI", "Agent", "Value", "Unit", "Basis"],
+        "complaints": "Top complaint categories and their trend",
+        "complaint_cols": ["Category", "Cases this period", "Cases previous period", "Change"],
+        "no_complaints": "No complaint case in this period.",
+        "late": "LATE", "unanswered": "unanswered",
+        "categories": {"kurang": "items missing", "rusak": "damaged", "salah_kirim": "wrong item sent", "telat": "late delivery",
+                       "lainnya": "other"},
     },
 }
 EN_DURATION_COLUMNS = ["Metric", "Result", "Unit", "Basis", "Note"]
+
+# -- KPI notes in Indonesian (issue 17) ---------------------------------------------------------
+# The KPI code writes its notes in English (marts.fct_kpi.note, read by programs and BI); the
+# Indonesian report translates them phrase by phrase. Longer phrases first; whatever is left
+# untranslated stays readable English rather than disappearing.
+NOTE_PHRASES_ID = [
+    (r"no data: KPI not computed for this period \(no marts\.fct_kpi row\)", "tanpa data: KPI belum dihitung untuk periode ini"),
+    (r"no chat ratings loaded \(WhatsApp and e-mail carry no ratings; marketplace exports do\)",
+     "belum ada rating chat (WhatsApp dan e-mail tidak membawa rating; ekspor marketplace membawanya)"),
+    (r"no sales report or customer list loaded, so existing customers cannot be told from new ones",
+     "belum ada laporan penjualan atau daftar pelanggan, jadi pelanggan lama tidak bisa dibedakan dari pelanggan baru"),
+    (r"no sales report \(orders\) loaded", "belum ada laporan penjualan (pesanan) yang dimuat"),
+    (r"no sample validated", "belum ada sampel yang divalidasi"),
+    (r"no audit sample drawn for (\S+)\)", r"belum ada sampel audit untuk \1)"),
+    (r"no thread of this agent in the audit sample", "tidak ada thread agen ini dalam sampel audit"),
+    (r"(\d+) of (\d+) reviewed", r"\1 dari \2 diperiksa"),
+    (r"no revenue(.*?) in the previous three months \(([^)]*)\), growth undefined",
+     r"tidak ada omzet\1 pada tiga bulan sebelumnya (\2), pertumbuhan tidak terdefinisi"),
+    (r"the sales report starts on (\S+), after (\S+): the previous revenue may be incomplete",
+     r"laporan penjualan mulai \1, setelah \2: omzet sebelumnya mungkin tidak lengkap"),
+    (r"the sales report starts on (\S+): customers who ordered before it look new",
+     r"laporan penjualan mulai \1: pelanggan yang memesan sebelumnya tampak baru"),
+    (r"(\d+) queue\(s\) still pending", r"\1 antrean masih menunggu"),
+    (r"(\d+) new customer\(s\) not answered yet", r"\1 pelanggan baru belum dijawab"),
+    (r"(\d+) quote request\(s\) without a quote yet", r"\1 permintaan penawaran belum diberi penawaran"),
+    (r"(\d+) case\(s\) without a first response yet", r"\1 kasus belum mendapat respons pertama"),
+    (r"(\d+) case\(s\) unresolved after 30 days", r"\1 kasus belum selesai setelah 30 hari"),
+    (r"(\d+) case\(s\) still open", r"\1 kasus masih terbuka"),
+    (r"(\d+) customer\(s\) followed up less than 30 days before the latest order date \(([^)]*)\): no order yet, "
+     r"counted as not ordered so far",
+     r"\1 pelanggan di-follow up kurang dari 30 hari sebelum tanggal pesanan terakhir (\2): belum memesan, dihitung belum memesan"),
+    (r"mean of the months:", "rata-rata bulanan:"),
+    (r"no (.+?) in the period", r"tidak ada \1 dalam periode ini"),
+    (r"valid reply pairs", "pasangan balasan valid"), (r"counted customer queues", "antrean pelanggan yang dihitung"),
+    (r"first queues of new customers answered", "antrean pertama pelanggan baru yang dijawab"),
+    (r"quoted quote requests", "permintaan penawaran yang sudah diberi penawaran"),
+    (r"answered complaint cases", "kasus komplain yang direspons"), (r"resolved complaint cases", "kasus komplain yang selesai"),
+    (r"complaint cases opened", "kasus komplain yang dibuka"), (r"chat ratings", "rating chat"),
+    (r"new-segment customers followed up", "pelanggan baru yang di-follow up"),
+    (r"existing-segment customers followed up", "pelanggan lama yang di-follow up"),
+    (r"not counted", "tidak dihitung"), (r"no data:", "tanpa data:"), (r"\bvs\b", "dibanding"),
+]
+
+
+def translate_note(note: str, lang: str = "id") -> str:
+    """A KPI note in the report language (notes are stored in English)."""
+    if lang != "id" or not note:
+        return note
+    for pattern, replacement in NOTE_PHRASES_ID:
+        note = re.sub(pattern, replacement, note)
+    return note
+
+
+def frt_bucket_label(label: str, lang: str = "id") -> str:
+    """``0-5 min`` / ``8 h+`` (bi.v_frt_distribution) in the report language."""
+    if lang == "id":
+        label = re.sub(r"(\d+) h\+", r"≥ \1 jam", label)
+        label = re.sub(r"\bmin\b", "menit", label)
+        label = re.sub(r"\bh\b", "jam", label)
+    return label

@@ -15,6 +15,7 @@ import pandas as pd
 from kpi_transforms.core.config import Config
 from kpi_transforms.core.errors import RejectedFile
 from kpi_transforms.core.identity import Roster
+from kpi_transforms.core.memory import Budget
 from kpi_transforms.sources import email, flat, whatsapp
 from kpi_transforms.sources.landing import read_regular, sha256_regular, unsafe_reason
 from kpi_transforms.sources.base import ChatThread, HeaderMatch, ParseContext, ParseResult, Source
@@ -42,6 +43,7 @@ ARCHIVE_SUFFIXES = (".zip",)  # WhatsApp's "export chat with media": its chat te
 ROW_TABLES = {spec.name: spec for spec in (customers.KEY_TABLE, customers.LIST_TABLE, orders.ORDER_TABLE,
                                            ratings.RATING_TABLE, manual.CASE_TABLE, manual.INTENT_TABLE)}
 MAX_FILE_BYTES = 1024 * 1024 * 1024
+DEFERRED = "deferred to the next run: this batch has used its memory budget (config memory_budget_mb)"
 
 
 def _by_suffix() -> dict[str, Source]:
@@ -114,16 +116,24 @@ def content_sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _units(path: Path, config: Config, root: Path | None = None) -> list[tuple[str | None, bytes, str]]:
-    """(zip member or None, bytes, suffix that decides the source) for one input file."""
+def _units(path: Path, config: Config, root: Path | None = None, budget: Budget | None = None) -> list[tuple[str | None, bytes, str]]:
+    """(zip member or None, bytes, suffix that decides the source) for one input file.
+    With a memory ``budget``, a text that cannot be ingested within it is rejected before it is
+    parsed (a plain file by its size before it is read, a zip while it is decompressed)."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
         raise RejectedFile(f"unsupported file type {suffix or '(no extension)'}: expected one of {', '.join(SUPPORTED)}")
+    if budget is not None and suffix not in ARCHIVE_SUFFIXES and unsafe_reason(path, root) is None:
+        if reason := budget.too_big(path.stat().st_size, 0):
+            raise RejectedFile(f"file {reason}")
     # a regular file inside the landing folder only: no symlink out of it, no FIFO or device
     data = read_regular(path, root, max_bytes=MAX_FILE_BYTES)
     if suffix in ARCHIVE_SUFFIXES:
-        members = extract_chat_texts(data, max_member_bytes=config.max_zip_member_bytes, max_total_bytes=config.max_zip_total_bytes)
+        members = extract_chat_texts(data, max_member_bytes=config.max_zip_member_bytes, max_total_bytes=config.max_zip_total_bytes,
+                                     too_big=budget.too_big if budget is not None else None)
         return [(member, content, ".txt") for member, content in members]
+    if budget is not None and (reason := budget.too_big(len(data), data.count(b"\n"))):
+        raise RejectedFile(f"file {reason}")
     return [(None, data, suffix)]
 
 
@@ -134,10 +144,15 @@ def parse_file(
     known_shas: set[str] = frozenset(),
     date_order_hints: dict[str, str] | None = None,
     root: Path | None = None,
+    budget: Budget | None = None,
 ) -> list[FileResult]:
     """Parse one input file (each chat member of a zip) with its source (no warehouse access).
     ``root`` is the landing folder the file was found in (default: its own folder): nothing is
-    read through a symbolic link that leaves it (:mod:`kpi_transforms.sources.landing`)."""
+    read through a symbolic link that leaves it (:mod:`kpi_transforms.sources.landing`).
+
+    ``budget`` (the batch's memory budget): a text that cannot fit it is rejected; one that fits
+    alone but not beside the batch's texts admitted before is deferred - ``skipped`` with that
+    reason, not recorded anywhere, so the next run takes it."""
     results: list[FileResult] = []
     roster = Roster.from_config(config)
     source_file = str(path)
@@ -146,7 +161,7 @@ def parse_file(
         sha = content_sha256(f"not read: {source_file}".encode())
         return [FileResult(source_file, sha, "skipped" if sha in known_shas else "rejected", reason=unsafe)]
     try:
-        units = _units(path, config, root)
+        units = _units(path, config, root, budget)
     except RejectedFile as exc:
         data_sha = sha256_regular(path) or content_sha256(source_file.encode())
         status = "skipped" if data_sha in known_shas else "rejected"
@@ -162,6 +177,10 @@ def parse_file(
         result = FileResult(source_file, sha, "parsed", member=member)
         if sha in known_shas:
             result.status, result.reason = "skipped", "content already processed (same sha256)"
+            results.append(result)
+            continue
+        if budget is not None and not budget.admit(len(data), data.count(b"\n")):
+            result.status, result.reason = "skipped", DEFERRED
             results.append(result)
             continue
         context = ParseContext(config=config, roster=roster, suffix=suffix, path=source_file, member=member,

@@ -13,6 +13,9 @@ Safety rules (every violation rejects the whole archive with a reason naming the
   together pass ``max_total_bytes``: members are read in 1 MiB chunks and reading stops as
   soon as a limit is passed, so a zip bomb whose header lies about its size is caught too
   (a lying header also fails the CRC check);
+* chat texts that would not fit the worker's memory budget (``too_big(bytes, lines)``, see
+  :mod:`kpi_transforms.core.memory`): lines are counted while members are decompressed, so a
+  ratio bomb of short lines stops after a few MiB instead of reaching the size limits;
 * a truncated or corrupt archive (bad zip structure, bad CRC, broken deflate stream);
 * no ``.txt`` member at all.
 
@@ -28,6 +31,7 @@ import re
 import stat
 import zipfile
 import zlib
+from collections.abc import Callable
 
 from kpi_transforms.core.errors import RejectedFile
 
@@ -60,6 +64,7 @@ def extract_chat_texts(
     *,
     max_member_bytes: int = 512 * 2**20,
     max_total_bytes: int = 2 * 2**30,
+    too_big: Callable[[int, int], str | None] | None = None,
 ) -> list[tuple[str, bytes]]:
     """Return ``(member name, content)`` for each chat text member, in archive order."""
     if isinstance(path_or_bytes, (bytes, bytearray, memoryview)):
@@ -90,19 +95,21 @@ def extract_chat_texts(
             raise RejectedFile(f"{label} contains no chat text (.txt) member")
         out: list[tuple[str, bytes]] = []
         total = 0
+        lines = [0]  # chat lines of the members read so far (for ``too_big``)
         for info in members:
             if info.file_size > max_member_bytes:
                 raise RejectedFile(
                     f"zip member {info.filename!r} declares {info.file_size} bytes, more than "
                     f"the limit of {max_member_bytes}"
                 )
-            content, total = _read_member(archive, info, max_member_bytes, max_total_bytes, total)
+            content, total = _read_member(archive, info, max_member_bytes, max_total_bytes, total, too_big, lines)
             out.append((info.filename, content))
         return out
 
 
 def _read_member(
-    archive: zipfile.ZipFile, info: zipfile.ZipInfo, max_member: int, max_total: int, total: int
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, max_member: int, max_total: int, total: int,
+    too_big: Callable[[int, int], str | None] | None = None, lines: list[int] | None = None,
 ) -> tuple[bytes, int]:
     parts: list[bytes] = []
     size = 0
@@ -124,6 +131,11 @@ def _read_member(
                         f"chat texts in the zip decompress to more than {max_total} bytes "
                         f"(stopped in {info.filename!r})"
                     )
+                if too_big is not None and lines is not None:
+                    lines[0] += chunk.count(b"\n")
+                    reason = too_big(total, lines[0])
+                    if reason:
+                        raise RejectedFile(f"zip member {info.filename!r} (as far as decompressed) {reason}")
                 parts.append(chunk)
     except RejectedFile:
         raise

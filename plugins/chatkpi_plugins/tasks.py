@@ -188,6 +188,54 @@ def retrain_intents(loaded: Any = None) -> dict[str, Any]:
     return {"version": result.version, "skipped": result.skipped_reason, "labels_sha256": result.labels_sha256, **result.counts}
 
 
+BREACH_SMTP_CONNECTION = "chatkpi_smtp"  # host, port, login / password; extra: {"from", "to": [...], "starttls"}
+BREACH_WEBHOOK_CONNECTION = "chatkpi_breach_webhook"  # URL as host (or extra {"url"}), as chatkpi_alerts
+
+
+def _connection(conn_id: str) -> Any | None:
+    try:
+        from airflow.sdk import Connection
+
+        return Connection.get(conn_id)
+    except Exception:  # noqa: BLE001 - an unset connection means: that channel is off
+        return None
+
+
+@task(**_WAREHOUSE_TASK, execution_timeout=TIMEOUT_SCAN, trigger_rule="none_failed")
+def alert_breaches(loaded: Any = None) -> dict[str, Any]:
+    """Issue 17: the customer queues open past their 1-working-day deadline *now* (the run's
+    clock), sent by e-mail through the ``chatkpi_smtp`` connection and / or POSTed to the
+    ``chatkpi_breach_webhook`` connection, with a link to the report (Variable
+    ``chatkpi_report_url``, optional). Nothing is sent when nothing waits, or when neither
+    connection exists (the list is still printed in the task log). Runs also when the load was
+    skipped: an open queue is news every morning until it is answered."""
+    from airflow.sdk import Variable
+    from chatkpi_plugins.callbacks import webhook_url
+    from kpi_transforms.pipeline.alerts import breach_alert, send_email, send_webhook
+
+    warehouse, config = _warehouse()
+    link = Variable.get("chatkpi_report_url", default=None)
+    alert = breach_alert(warehouse, config, link=link)
+    print(alert.subject + "\n" + alert.text)
+    sent: list[str] = []
+    if alert.empty:
+        return {"open": 0, "sent": sent}
+    smtp = _connection(BREACH_SMTP_CONNECTION)
+    if smtp is not None:
+        extra = smtp.extra_dejson or {}
+        recipients = extra.get("to") or []
+        send_email(alert, host=smtp.host, port=int(smtp.port or 25), sender=extra.get("from") or "chatkpi@localhost",
+                   recipients=[recipients] if isinstance(recipients, str) else list(recipients),
+                   username=smtp.login or None, password=smtp.password or None, starttls=bool(extra.get("starttls")))
+        sent.append("email")
+    hook = _connection(BREACH_WEBHOOK_CONNECTION)
+    url = webhook_url(hook) if hook is not None else None
+    if url:
+        send_webhook(alert, url)
+        sent.append("webhook")
+    return {"open": len(alert.breaches), "sent": sent}
+
+
 # -- a period: wait for its data, KPIs, scorecards and audit sample, reports ------------------
 
 

@@ -81,7 +81,10 @@ def test_audit_dags_use_the_audit_calendar(dagbag):
 
 def test_daily_wiring_maps_parsing_over_files(dagbag):
     dag = dagbag.dags["chatkpi_daily"]
-    assert [t.task_id for t in dag.topological_sort()] == ["find_new_files", "stage_file", "load_batch", "retrain_intents"]
+    order = [t.task_id for t in dag.topological_sort()]  # issue 17: alert_breaches beside retrain_intents
+    assert order[:3] == ["find_new_files", "stage_file", "load_batch"] and sorted(order[3:]) == ["alert_breaches", "retrain_intents"]
+    alert = dag.get_task("alert_breaches")
+    assert alert.upstream_task_ids == {"load_batch"} and alert.trigger_rule == "none_failed" and alert.pool == WAREHOUSE_POOL
     retrain = dag.get_task("retrain_intents")  # issue 14: after the facts, also when the load was skipped
     assert retrain.pool == WAREHOUSE_POOL and retrain.trigger_rule == "none_failed" and not retrain.outlets
     stage = dag.get_task("stage_file")
