@@ -5,7 +5,15 @@ Grain: one ingest batch per run (`audit.batch`), one row per message in `marts.f
 
 Every day at 01:00 Asia/Jakarta, for the previous day (data interval 01:00 to 01:00 local):
 
-1. `find_new_files`: the files of the landing folder whose content the warehouse has not seen
+0. `plan_extract` → `extract_source` (when the config has an `extract:` section;
+   docs/OPERATIONS.md, "Extracting from IMAP, object storage and the WhatsApp Business
+   Platform"): one mapped task per IMAP folder / S3 source (named `imap sales/INBOX`), at most
+   `$CHATKPI_EXTRACT_CONCURRENCY` (2) at once, lands new mail and objects in the extract folder
+   from the committed checkpoints and leaves its proposed checkpoints pending. A failing source
+   fails its own task (log line `extract <unit>: FAILED: …`, failure alert); the other sources,
+   the scan and the load go on. Credentials: the Airflow connection `chatkpi_imap_<name>` /
+   `chatkpi_s3_<name>` (or the source's `conn_id`), else the environment variables it names.
+1. `find_new_files` (runs whatever the extract tasks did): the files of the landing folder whose content the warehouse has not seen
    (landing folder: Variable `chatkpi_landing_dir`, else `$CHATKPI_LANDING_DIR`, else the
    config's `landing_dir`, read when the task runs). Records the scan in
    `audit.landing_scan`; a scan with nothing new moves the data horizon at once.
@@ -18,6 +26,8 @@ Every day at 01:00 Asia/Jakarta, for the previous day (data interval 01:00 to 01
    Assets `x-chatkpi://warehouse/marts.fct_message`, `.../marts.fct_reply_pair`,
    `.../marts.fct_thread` with the batch id, counts and the periods whose facts changed
    (`chatkpi_recompute` listens); removes the stage folder. Rejected files raise a warning.
+   The pending extraction checkpoints whose files the batch holds are written in the same
+   transaction: a failed load leaves them where they were, and the next run extracts again.
 4. `retrain_intents`: retrains the intent model on the shipped corpus plus this installation's
    labels and stores it as the active version; skipped in a second when the labels are those of
    the active model. Runs also when the load was skipped.
@@ -39,7 +49,15 @@ import datetime as dt
 import pendulum
 from airflow.sdk import CronDataIntervalTimetable, dag
 from chatkpi_plugins.callbacks import on_failure_callback
-from chatkpi_plugins.tasks import alert_breaches, find_new_files, load_batch, retrain_intents, stage_file
+from chatkpi_plugins.tasks import (
+    alert_breaches,
+    extract_source,
+    find_new_files,
+    load_batch,
+    plan_extract,
+    retrain_intents,
+    stage_file,
+)
 
 
 @dag(
@@ -53,7 +71,9 @@ from chatkpi_plugins.tasks import alert_breaches, find_new_files, load_batch, re
     doc_md=__doc__,
 )
 def chatkpi_daily():
+    extracted = extract_source.expand(unit=plan_extract())
     files = find_new_files()
+    extracted >> files
     staged = stage_file.expand(path=files)
     loaded = load_batch(staged)
     retrain_intents(loaded)

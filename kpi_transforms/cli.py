@@ -75,6 +75,11 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("paths", nargs="+", metavar="PATH")
     ingest.add_argument("--lake", help="folder for the Parquet copy of parsed messages (default: lake_dir of the config)")
 
+    extract = sub.add_parser("extract", help="land new mail / objects of the configured extract: sources, then load them in one batch")
+    extract.add_argument("--source", action="append", metavar="NAME", help="only this source (repeatable; default: all)")
+    extract.add_argument("--no-load", action="store_true", help="only land the files; the next load commits their checkpoints")
+    extract.add_argument("--lake", help="folder for the Parquet copy of parsed messages (default: lake_dir of the config)")
+
     kpi = sub.add_parser("kpi", help="compute, store (replacing the period) and print a period's KPIs")
     kpi.add_argument("--period", required=True, help="2025-03 (a month) or 2025-Q1 (a quarter)")
     kpi.add_argument("--format", choices=["table", "csv", "json"], default="table",
@@ -182,6 +187,18 @@ def run(argv: Sequence[str] | None = None) -> int:
             report = ingest_paths(args.paths, config, warehouse, lake_dir=args.lake, on_parsed=progress.parsed)
         print_ingest(report)
         return 0
+    if args.command == "extract":
+        from kpi_transforms.pipeline.extraction import describe, extract_and_load
+        from kpi_transforms.present.console import print_ingest
+
+        outcome = extract_and_load(config, warehouse, only=args.source, load=not args.no_load, lake_dir=args.lake)
+        print("\n".join(describe(s) for s in outcome.summaries))
+        if outcome.report is not None:
+            print_ingest(outcome.report)
+            print(f"{outcome.checkpoints_committed} checkpoint proposal(s) committed with batch {outcome.report.batch_id}")
+        for error in outcome.errors:
+            print(f"chatkpi: error: {error}", file=sys.stderr)
+        return 1 if outcome.errors else 0
     if args.command == "kpi":
         from kpi_transforms.pipeline.kpis import compute_period_kpis
         from kpi_transforms.present.console import render_kpis

@@ -32,7 +32,7 @@ def test_errors_are_one_line_with_status_2(tmp_path):
     bad_cfg.write_text("busines_hours: {}\n")
     done = chatkpi("--config", str(bad_cfg), "init", cwd=tmp_path)
     assert done.returncode == 2
-    assert done.stderr.strip() == "chatkpi: error: unknown config key 'busines_hours' (allowed: agents, auto_reply_patterns, business_hours, closed_periods, company_domains, holidays, lake_dir, landing_dir, memory_budget_mb, plausible_from, thread_aliases, timezone, whatsapp, zip_limits)"
+    assert done.stderr.strip() == "chatkpi: error: unknown config key 'busines_hours' (allowed: agents, auto_reply_patterns, business_hours, closed_periods, company_domains, extract, holidays, kpis, lake_dir, landing_dir, memory_budget_mb, plausible_from, thread_aliases, timezone, whatsapp, zip_limits)"
     url = f"duckdb:///{tmp_path / 'w.duckdb'}"
     done = chatkpi("--warehouse", url, "report", "reply-durations", "--period", "2025-14", cwd=tmp_path)
     assert done.returncode == 2 and "unknown period format" in done.stderr and len(done.stderr.strip().splitlines()) == 1

@@ -75,3 +75,23 @@ def test_missing_file_is_a_clear_error(tmp_path):
 def test_empty_business_day_means_closed():
     cfg = parse_config({"business_hours": {"mon": [["08:00", "17:00"]], "tue": []}})
     assert cfg.business_hours == {0: ((28800, 61200),)}
+
+
+def test_kpis_section_issue_19():
+    from kpi_transforms.core.config import ConfigError, parse_config
+
+    cfg = parse_config({"kpis": {"sla_minutes": {"email": 120}, "fcr_days": 3, "monthly_team_cost_idr": "15000000",
+                                 "agent_monthly_cost_idr": {"lia": 5000000}}})
+    assert cfg.kpi.sla_minutes == {"whatsapp": 30.0, "marketplace": 30.0, "other": 30.0, "email": 120.0}
+    assert (cfg.kpi.fcr_days, cfg.kpi.abandon_days, cfg.kpi.aht_idle_minutes) == (3, 30, 10.0)
+    assert (cfg.kpi.monthly_team_cost_idr, dict(cfg.kpi.agent_monthly_cost_idr)) == (15000000.0, {"lia": 5000000.0})
+    assert parse_config({}).kpi.monthly_team_cost_idr is None
+    for bad, message in (({"sla_minutes": {"sms": 5}}, "unknown config key kpis.sla_minutes.'sms'"),
+                         ({"fcr_days": 0}, "kpis.fcr_days"), ({"aht_idle_minutes": "x"}, "kpis.aht_idle_minutes"),
+                         ({"monthly_team_cost_idr": -1}, "kpis.monthly_team_cost_idr"), ({"gap": 1}, "unknown config key kpis.'gap'")):
+        try:
+            parse_config({"kpis": bad})
+        except ConfigError as exc:
+            assert message in str(exc), (message, str(exc))
+        else:
+            raise AssertionError(f"{bad} accepted")

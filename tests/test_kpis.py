@@ -137,7 +137,7 @@ def test_fct_kpi_has_every_code_for_the_team_and_each_agent():
     assert team.loc["chat_volume", "value"] == 0  # a count of nothing is a real 0
     means = [c for c, unit in KPI_CODES.items() if unit != "count"]
     assert not (team.loc[means, "value"] == 0).any()  # no data is never shown as 0
-    assert set(team["unit"]) <= {"seconds", "percent", "count"}
+    assert set(team["unit"]) <= {"seconds", "percent", "count", "idr", "points", "score"}  # issue 19 adds the last three
     text = render_kpis(frame)
     assert "nan" not in text and "no data: no valid reply pairs" in text
 

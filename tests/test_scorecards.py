@@ -130,7 +130,7 @@ def test_achievement_vector_edges():
 
 def test_shipped_templates():
     templates = load_templates()
-    assert sorted(templates) == ["customer_relations_officer", "sales_chat"]
+    assert sorted(templates) == ["balanced_service", "customer_relations_officer", "sales_chat"]
     cro, sales = templates["customer_relations_officer"], templates["sales_chat"]
     assert {k.kpi_code: k.weight for k in cro.kpis} == {
         "response_validated_rate": 10, "response_speed_rate": 5, "revenue_growth_qoq": 20, "new_customers": 15,
@@ -146,6 +146,13 @@ def test_shipped_templates():
         "complaint_resolution_avg": ("lower", 32400.0), "repeat_complaint_rate": ("lower", 5.0),
     }
     assert sum(k.weight for k in sales.kpis) == 100
+    balanced = templates["balanced_service"]
+    assert {k.kpi_code: (k.weight, k.direction, k.target_for("month", day)) for k in balanced.kpis} == {
+        "sla_compliance_rate": (20, "higher", 90.0), "frt_avg": (15, "lower", 1800.0), "csat_rate": (15, "higher", 80.0),
+        "fcr_rate": (15, "higher", 70.0), "qa_first_reply_rate": (10, "higher", 90.0), "aht_avg": (15, "lower", 600.0),
+        "art_avg": (10, "lower", 32400.0),
+    }
+    assert sum(k.weight for k in balanced.kpis) == 100
     # one working day = Monday's hours of the config: 08-12 + 13-17 in the demo config
     demo = parse_config({"business_hours": {"mon": [["08:00", "12:00"], ["13:00", "17:00"]]}})
     assert working_day_seconds(demo) == 8 * 3600

@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from kpi_transforms.core.schema import CHANNELS
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DATE_ORDERS = ("auto", "dmy", "mdy", "ymd")
 # The earliest plausible local date of a message, per channel (``plausible_from``): WhatsApp
@@ -152,8 +154,85 @@ class Config:
     landing_dir: str = "landing"
     max_zip_member_bytes: int = 512 * 1024 * 1024
     max_zip_total_bytes: int = 2 * 1024 * 1024 * 1024
+    # the raw ``extract:`` section; kpi_transforms.extract.settings validates and types it
+    extract: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     memory_budget_mb: int = 1536  # a worker's peak memory for one ingest batch (kpi_transforms.core.memory)
     source_path: str | None = None
+    kpi: "KpiSettings" = dataclasses.field(default_factory=lambda: KpiSettings())
+
+
+@dataclasses.dataclass(frozen=True)
+class KpiSettings:
+    """The ``kpis:`` section (issue 19): conversation, handling-time, FCR and SLA parameters."""
+
+    conversation_gap_hours: float = 24.0
+    aht_idle_minutes: float = 10.0
+    fcr_days: int = 7
+    abandon_days: int = 30
+    # Cost per contact (seed 003): the team's monthly cost in rupiah, optionally per agent.
+    monthly_team_cost_idr: float | None = None
+    agent_monthly_cost_idr: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    # First-reply SLA per channel in working minutes (seed 002: chat stricter than e-mail).
+    sla_minutes: Mapping[str, float] = dataclasses.field(
+        default_factory=lambda: {"whatsapp": 30.0, "marketplace": 30.0, "other": 30.0, "email": 60.0})
+
+
+_KPI_KEYS = {"conversation_gap_hours", "aht_idle_minutes", "fcr_days", "abandon_days", "sla_minutes",
+             "monthly_team_cost_idr", "agent_monthly_cost_idr"}
+
+
+def _cost(value: Any, where: str) -> float:
+    try:
+        cost = float(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: {value!r} is not an amount in rupiah") from exc
+    if not cost >= 0:
+        raise ConfigError(f"{where}: must be 0 or more")
+    return cost
+
+
+def _parse_kpi_settings(raw: Any) -> KpiSettings:
+    raw = raw or {}
+    if not isinstance(raw, dict):
+        raise ConfigError("kpis: expected a mapping")
+    _unknown("kpis.", raw, _KPI_KEYS)
+    kwargs: dict[str, Any] = {}
+    for key in ("conversation_gap_hours", "aht_idle_minutes"):
+        if key in raw:
+            try:
+                value = float(raw[key])
+            except (TypeError, ValueError) as exc:
+                raise ConfigError(f"kpis.{key}: {raw[key]!r} is not a number") from exc
+            if not value > 0:
+                raise ConfigError(f"kpis.{key}: must be greater than 0")
+            kwargs[key] = value
+    for key in ("fcr_days", "abandon_days"):
+        if key in raw:
+            if not isinstance(raw[key], int) or isinstance(raw[key], bool) or raw[key] < 1:
+                raise ConfigError(f"kpis.{key}: {raw[key]!r} is not a whole number of days >= 1")
+            kwargs[key] = raw[key]
+    if raw.get("monthly_team_cost_idr") is not None:
+        kwargs["monthly_team_cost_idr"] = _cost(raw["monthly_team_cost_idr"], "kpis.monthly_team_cost_idr")
+    if "agent_monthly_cost_idr" in raw:
+        costs = raw["agent_monthly_cost_idr"] or {}
+        if not isinstance(costs, dict):
+            raise ConfigError("kpis.agent_monthly_cost_idr: expected a mapping agent id -> rupiah per month")
+        kwargs["agent_monthly_cost_idr"] = {str(k): _cost(v, f"kpis.agent_monthly_cost_idr.{k}") for k, v in costs.items()}
+    if "sla_minutes" in raw:
+        sla = raw["sla_minutes"] or {}
+        if not isinstance(sla, dict):
+            raise ConfigError("kpis.sla_minutes: expected a mapping channel -> working minutes")
+        _unknown("kpis.sla_minutes.", sla, set(CHANNELS))
+        merged = dict(KpiSettings().sla_minutes)
+        for channel, minutes in sla.items():
+            try:
+                merged[channel] = float(minutes)
+            except (TypeError, ValueError) as exc:
+                raise ConfigError(f"kpis.sla_minutes.{channel}: {minutes!r} is not a number") from exc
+            if not merged[channel] > 0:
+                raise ConfigError(f"kpis.sla_minutes.{channel}: must be greater than 0")
+        kwargs["sla_minutes"] = merged
+    return KpiSettings(**kwargs)
 
 
 _TOP_KEYS = {
@@ -170,7 +249,9 @@ _TOP_KEYS = {
     "lake_dir",
     "landing_dir",
     "zip_limits",
+    "extract",
     "memory_budget_mb",
+    "kpis",
 }
 _HOLIDAY_KEYS = {"country", "categories", "extra_closed", "extra_open"}
 _AGENT_KEYS = {"id", "names", "phones", "emails"}
@@ -392,6 +473,10 @@ def parse_config(raw: Mapping[str, Any] | None, source_path: str | None = None) 
     for key in ("lake_dir", "landing_dir"):
         if key in raw:
             kwargs[key] = _scalar(raw[key], key)
+    if raw.get("extract") is not None:
+        if not isinstance(raw["extract"], dict):
+            raise ConfigError("extract: expected a mapping of imap, s3, whatsapp_cloud, landing_dir")
+        kwargs["extract"] = dict(raw["extract"])
     if "memory_budget_mb" in raw:
         budget = raw["memory_budget_mb"]
         if isinstance(budget, bool) or not isinstance(budget, int) or budget <= 0:
@@ -406,6 +491,8 @@ def parse_config(raw: Mapping[str, Any] | None, source_path: str | None = None) 
             kwargs["max_zip_member_bytes"] = _positive_int(zl["max_member_bytes"], "zip_limits.max_member_bytes")
         if "max_total_bytes" in zl:
             kwargs["max_zip_total_bytes"] = _positive_int(zl["max_total_bytes"], "zip_limits.max_total_bytes")
+    if "kpis" in raw:
+        kwargs["kpi"] = _parse_kpi_settings(raw["kpis"])
     return Config(**kwargs)
 
 

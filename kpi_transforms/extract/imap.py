@@ -84,6 +84,7 @@ class ImapSource:
     password_env: str = "CHATKPI_IMAP_PASSWORD"
     batch_size: int = 500
     timeout: float = 60.0
+    conn_id: str | None = None  # Airflow connection with login / password (default: chatkpi_imap_<name>, if defined)
 
     def __post_init__(self) -> None:
         if self.security not in SECURITY:

@@ -59,6 +59,7 @@ class S3Source:
     suffixes: tuple[str, ...] = LANDING_SUFFIXES
     ca_bundle: str | None = None
     workers: int = 4
+    conn_id: str | None = None  # Airflow connection with login / password = access key / secret (default: chatkpi_s3_<name>, if defined)
 
     @property
     def location(self) -> str:

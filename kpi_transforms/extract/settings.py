@@ -13,7 +13,7 @@ from typing import Any
 from kpi_transforms.core.config import ConfigError
 from kpi_transforms.extract.imap import SECURITY, ImapSource
 from kpi_transforms.extract.s3 import LANDING_SUFFIXES, S3Source
-from kpi_transforms.sources.whatsapp_cloud import CloudOptions
+from kpi_transforms.sources.whatsapp_cloud import CloudOptions, options_from_mapping
 
 _TOP = {"landing_dir", "imap", "s3", "whatsapp_cloud"}
 _IMAP = {f.name for f in dataclasses.fields(ImapSource)}
@@ -96,10 +96,6 @@ def parse_extract_settings(raw: Mapping | None) -> ExtractSettings:
     agents = cloud_raw.get("agents") or {}
     if not isinstance(agents, Mapping):
         raise ConfigError("extract.whatsapp_cloud.agents: expected a mapping business number or phone-number id -> agent id")
-    cloud = CloudOptions(
-        agent_by_phone_number={str(k): str(v) for k, v in agents.items()},
-        default_agent_id=str(cloud_raw["default_agent"]) if cloud_raw.get("default_agent") else None,
-        outgoing_from_statuses=bool(cloud_raw.get("outgoing_from_statuses", True)),
-    )
+    cloud = options_from_mapping(cloud_raw)
     landing_dir = raw.get("landing_dir")
     return ExtractSettings(str(landing_dir) if landing_dir else None, tuple(imap), tuple(s3), cloud)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from kpi_transforms.core.schema import ALL_INTENTS, CHANNELS
+
 KPI_SCHEMA = pa.schema(
     [
         ("kpi_code", pa.string()), ("period_type", pa.string()), ("period_start", pa.date32()),
@@ -33,7 +35,26 @@ KPI_CODES: dict[str, str] = {
     "reorder_rate": "percent",
     "csat_rate": "percent", "resolution_rate": "percent",
     "chat_volume": "count", "chats_allocated": "count", "chats_manual": "count",
+    # issue 19 (docs/DECISIONS.md, section "issue 19"): conversations, per-channel codes.
+    "aht_avg": "seconds", "aht_median": "seconds", "aht_p90": "seconds",
+    "art_avg": "seconds", "art_median": "seconds", "art_p90": "seconds",
+    **{f"aht_avg_{i}": "seconds" for i in ALL_INTENTS},
+    "fcr_rate": "percent", **{f"fcr_rate_{ch}": "percent" for ch in CHANNELS},
+    "sla_compliance_rate": "percent", **{f"sla_compliance_rate_{ch}": "percent" for ch in CHANNELS},
 }
+KPI_CODES.update({"retention_rate": "percent", "churn_rate": "percent", "abandonment_rate": "percent",
+                  "cost_per_contact": "idr", "nps_score": "points", "ces_avg": "score",
+                  "upsell_cross_sell_rate": "percent", "qa_first_reply_rate": "percent"})
+NO_SURVEYS = "no data: no survey file (NPS / CES) loaded"
+# Complaint categories of marts.fct_case (facts/intent_keywords.yaml complaint_categories).
+ISSUE_CATEGORIES = ("kurang", "rusak", "salah_kirim", "telat", "lainnya")
+KPI_CODES.update({f"issues_{c}": "count" for c in ISSUE_CATEGORIES})
+KPI_CODES.update({f"queues_{i}": "count" for i in ALL_INTENTS})
+KPI_CODES.update({f"csat_rate_{c}": "percent" for c in (*ISSUE_CATEGORIES, "no_complaint")})
+# The reply-pair KPIs split by channel: <code>_<channel> for every channel of core.schema.
+RESPONSE_CODES = ("reply_duration_avg", "reply_duration_median", "reply_duration_p90", "frt_avg", "frt_median", "frt_p90",
+                  "frt_total_avg", "frt_total_median", "frt_total_p90", "response_rate_1wd", "response_rate_24h")
+KPI_CODES.update({f"{code}_{ch}": KPI_CODES[code] for ch in CHANNELS for code in (*RESPONSE_CODES, "chat_volume")})
 AUDIT_KPI_CODES = ("response_validated_rate", "response_speed_rate")
 NO_ORDERS = "no data: no sales report (orders) loaded"
 NO_RATINGS = "no data: no chat ratings loaded (WhatsApp and e-mail carry no ratings; marketplace exports do)"

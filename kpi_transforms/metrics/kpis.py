@@ -32,9 +32,12 @@ import numpy as np
 import pandas as pd
 
 from kpi_transforms.core.calendar import BusinessCalendar, to_epoch_seconds
+from kpi_transforms.core.config import KpiSettings
 from kpi_transforms.core.numbers import id_number
 from kpi_transforms.core.periods import Period, _add_months
-from kpi_transforms.metrics.catalogue import AUDIT_KPI_CODES, KPI_CODES, KPI_SCHEMA, MARKETS, NO_ORDERS, NO_RATINGS, NO_SAMPLE
+from kpi_transforms.core.schema import ALL_INTENTS, CHANNELS
+from kpi_transforms.metrics.catalogue import (AUDIT_KPI_CODES, ISSUE_CATEGORIES, KPI_CODES, KPI_SCHEMA, MARKETS, NO_ORDERS,
+                                              NO_RATINGS, NO_SAMPLE, NO_SURVEYS, RESPONSE_CODES)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -273,14 +276,23 @@ def new_customer_count_kpi(first_orders: pd.DataFrame, period: Period, sources: 
 
 
 def rating_kpis(ratings: pd.DataFrame, sources: "Sources") -> list[KpiValue]:
-    """``csat_rate`` (4-5 stars) and ``resolution_rate`` (3+ stars) of the period's ratings."""
+    """``csat_rate`` (4-5 stars) and ``resolution_rate`` (3+ stars) of the period's ratings, and
+    ``csat_rate_<category>``: the same per issue category of the rated chat (issue 19)."""
     if not sources.has_ratings:
-        return [KpiValue(c, None, "percent", 0, NO_RATINGS) for c in ("csat_rate", "resolution_rate")]
+        return [KpiValue(c, None, "percent", 0, NO_RATINGS)
+                for c in ("csat_rate", "resolution_rate", *(f"csat_rate_{n}" for n in (*ISSUE_CATEGORIES, "no_complaint")))]
     stars = _num(ratings["stars"])
-    return [
+    out = [
         rate_kpi("csat_rate", int((stars >= 4).sum()), len(stars), "chat ratings"),
         rate_kpi("resolution_rate", int((stars >= 3).sum()), len(stars), "chat ratings"),
     ]
+    raw = ratings["category"] if "category" in ratings.columns else pd.Series([None] * len(ratings), dtype=object)
+    category = raw.astype(object).where(raw.notna(), "no_complaint").to_numpy()
+    for name in (*ISSUE_CATEGORIES, "no_complaint"):
+        sel = category == name
+        what = "chat ratings of chats without a complaint case" if name == "no_complaint" else f"chat ratings of {name} complaints"
+        out.append(rate_kpi(f"csat_rate_{name}", int((stars[sel] >= 4).sum()), int(sel.sum()), what))
+    return out
 
 
 def volume_kpis(pairs: pd.DataFrame, threads: pd.DataFrame, agent_id: str | None) -> list[KpiValue]:
@@ -301,6 +313,223 @@ def volume_kpis(pairs: pd.DataFrame, threads: pd.DataFrame, agent_id: str | None
     ]
 
 
+def sla_kpi(code: str, pairs: pd.DataFrame, calendar: BusinessCalendar, sla_minutes: dict[str, float],
+            horizon: pd.Timestamp | None, note: str | None = None) -> KpiValue:
+    """``sla_compliance_rate``: % of counted queues answered within their channel's first-reply
+    target (working minutes, ``kpis.sla_minutes``). Counted: valid answered queues, and
+    unanswered ones outside closed periods once the data horizon is past the target (a miss);
+    unanswered ones still inside it are pending (named, not counted)."""
+    target = pairs["channel"].astype(object).map(lambda ch: float(sla_minutes.get(ch, sla_minutes.get("other", 30.0))) * 60.0)
+    target = target.to_numpy(dtype=float)
+    valid = _bool(pairs["is_valid"]).fillna(False).to_numpy(dtype=bool)
+    answered = (pairs["status"] == "answered").to_numpy(dtype=bool) & valid
+    unanswered = (pairs["status"] == "unanswered").to_numpy(dtype=bool) & ~_bool(pairs["is_in_closed_period"]).fillna(False).to_numpy(dtype=bool)
+    hits = int((answered & (_num(pairs["business_seconds"]) <= target)).sum())
+    missed = np.zeros(len(pairs), dtype=bool)
+    if unanswered.any() and horizon is not None:
+        q = to_epoch_seconds(pd.to_datetime(pairs["question_at"][unanswered], utc=True))
+        stamp = pd.Timestamp(horizon)
+        stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+        waited = calendar.business_seconds(q, np.full(len(q), int(stamp.timestamp()), dtype=np.int64))
+        missed[np.flatnonzero(unanswered)] = waited > target[unanswered]
+    pending = int(unanswered.sum() - missed.sum())
+    return rate_kpi(code, hits, int(answered.sum() + missed.sum()), "counted customer queues",
+                    _join_notes(note, f"{pending} queue(s) still pending, not counted" if pending else None))
+
+
+def channel_kpis(pairs: pd.DataFrame, calendar: BusinessCalendar, sla_minutes: dict[str, float],
+                 horizon: pd.Timestamp | None) -> list[KpiValue]:
+    """SLA compliance and the reply-pair KPIs and chat volume per channel (issue 19):
+    ``<code>_<channel>`` computed on the group's pairs of that channel."""
+    out = [sla_kpi("sla_compliance_rate", pairs, calendar, sla_minutes, horizon)]
+    channel = pairs["channel"].astype(object).to_numpy()
+    for ch in CHANNELS:
+        sub = pairs[channel == ch]
+        minutes = float(sla_minutes.get(ch, 30.0))
+        out.append(sla_kpi(f"sla_compliance_rate_{ch}", sub, calendar, sla_minutes, horizon,
+                           f"target {minutes:g} working minutes"))
+        out += [dataclasses.replace(v, kpi_code=f"{v.kpi_code}_{ch}") for v in response_kpis(sub, calendar)
+                if v.kpi_code in RESPONSE_CODES]
+        n = int(sub["thread_id"].nunique())
+        out.append(KpiValue(f"chat_volume_{ch}", float(n), "count", n))
+    return out
+
+
+def issue_kpis(cases: pd.DataFrame, prev_cases: pd.DataFrame, pairs: pd.DataFrame, prev_pairs: pd.DataFrame,
+               prev_label: str) -> list[KpiValue]:
+    """Top issues with their trend (seed 002 "10 isu teratas + tren"): ``issues_<category>``
+    complaint cases opened in the period per category, ``queues_<intent>`` customer queues per
+    intent; the note gives the rank among its family and the previous period's count."""
+    out = []
+    for prefix, names, now, before, what in (
+            ("issues", ISSUE_CATEGORIES, cases["category"], prev_cases["category"], "complaint categories"),
+            ("queues", ALL_INTENTS, pairs["intent"].fillna("other"), prev_pairs["intent"].fillna("other"), "intents")):
+        counts = {n: int((now.astype(object) == n).sum()) for n in names}
+        earlier = {n: int((before.astype(object) == n).sum()) for n in names}
+        ranked = sorted(names, key=lambda n: (-counts[n], names.index(n)))
+        for name in names:
+            n, d = counts[name], counts[name] - earlier[name]
+            rank = f"rank {ranked.index(name) + 1} of {len(names)} {what}" if n else f"none of the {len(names)} {what}"
+            out.append(KpiValue(f"{prefix}_{name}", float(n), "count", n,
+                                f"{rank}; previous period ({prev_label}) {earlier[name]}, change {d:+d}"))
+    return out
+
+
+def retention_kpis(orders: pd.DataFrame, period: Period, sources: "Sources") -> list[KpiValue]:
+    """``retention_rate`` / ``churn_rate`` (seed 003): of the customers who ordered in the
+    previous period (month / quarter), the share who ordered again / not again in this one.
+    ``orders`` hold the agent of the customer's latest order in the previous period."""
+    codes = ("retention_rate", "churn_rate")
+    if not sources.has_orders:
+        return [KpiValue(c, None, "percent", 0, NO_ORDERS) for c in codes]
+    months = 1 if period.period_type == "month" else 3
+    prev_lo = _add_months(period.start, -months)
+    known = orders[orders["customer"].notna().to_numpy(dtype=bool)]
+    dates = pd.to_datetime(known["order_date"]).dt.date
+    before = set(known["customer"][((dates >= prev_lo) & (dates < period.start)).to_numpy(dtype=bool)].astype(str))
+    now = set(known["customer"][((dates >= period.start) & (dates < period.end)).to_numpy(dtype=bool)].astype(str))
+    kept = len(before & now)
+    notes = []
+    if sources.order_min is not None and sources.order_min > prev_lo:
+        notes.append(f"the sales report starts on {sources.order_min}, after {prev_lo}: the previous customers may be incomplete")
+    if sources.order_max is not None and sources.order_max < period.end - dt.timedelta(days=1):
+        notes.append(f"the sales report ends on {sources.order_max}, before the period ends: churn may still fall")
+    note = _join_notes(*notes)
+    what = f"customers who ordered in the previous period ({prev_lo:%Y-%m}..{_add_months(period.start, -1):%Y-%m})"
+    return [rate_kpi("retention_rate", kept, len(before), what, note),
+            rate_kpi("churn_rate", len(before) - kept, len(before), what, note)]
+
+
+def upsell_kpi(lines: pd.DataFrame, period: Period, sources: "Sources", agent: str | None) -> KpiValue:
+    """``upsell_cross_sell_rate`` (seed 003): of the period's orders (with product lines) by
+    existing customers — an earlier-dated order with product lines — the % that contain a
+    product category (a product, where the report gives no category) the customer never bought
+    before. ``lines``: every product line up to the period end (order_id, order_date, customer,
+    product, product_category, agent_id); per agent only the agent's orders are counted, the
+    customer's whole history is what "before" means."""
+    code = "upsell_cross_sell_rate"
+    if not sources.has_orders:
+        return KpiValue(code, None, "percent", 0, NO_ORDERS)
+    if not sources.has_products:
+        return KpiValue(code, None, "percent", 0, "no data: the sales report has no product / category columns")
+    known = lines[lines["customer"].notna().to_numpy(dtype=bool)]
+    category = known["product_category"].astype(object)
+    item = np.where(category.notna().to_numpy(), "category:" + category.fillna("").astype(str).str.strip().str.casefold(),
+                    "product:" + known["product"].fillna("").astype(str).str.strip().str.casefold())
+    frame = pd.DataFrame({"order_id": known["order_id"].astype(str).to_numpy(),
+                          "day": pd.to_datetime(known["order_date"]).dt.date.to_numpy(),
+                          "customer": known["customer"].astype(str).to_numpy(), "item": item,
+                          "agent_id": known["agent_id"].astype(object).to_numpy()})
+    hits = basis = 0
+    for _customer, g in frame.groupby("customer", sort=True):
+        for (day, _order), o in g.groupby(["day", "order_id"], sort=True):
+            if not (period.start <= day < period.end):
+                continue
+            if agent is not None and o["agent_id"].iloc[0] != agent:
+                continue
+            before = set(g.loc[g["day"] < day, "item"])
+            if not before:
+                continue
+            basis += 1
+            hits += bool(set(o["item"]) - before)
+    return rate_kpi(code, hits, basis, "orders of existing customers with products")
+
+
+def qa_kpi(reviews: pd.DataFrame, period: Period) -> KpiValue:
+    """``qa_first_reply_rate`` (seed 002's quality gate): % of the first replies reviewed in the
+    audit sheets of the period's monthly samples that were approved; a quarter pools its months.
+    ``reviews``: month (label), agent_id (who sent the first reply), approved, answered."""
+    code = "qa_first_reply_rate"
+    if reviews.empty:
+        return KpiValue(code, None, "percent", 0, "no data: no first reply reviewed in the audit sheets of the period's months")
+    answered = _bool(reviews["answered"]).fillna(False).to_numpy(dtype=bool)
+    approved = _bool(reviews["approved"]).fillna(False).to_numpy(dtype=bool)
+    unanswered = int((~answered).sum())
+    notes = [f"{unanswered} reviewed thread(s) without a first reply in the month, not counted" if unanswered else None]
+    if period.period_type == "quarter":
+        months = reviews["month"][answered].astype(str)
+        notes.insert(0, "pooled over the monthly reviews: " + ", ".join(f"{m.label} {int((months == m.label).sum())}"
+                                                                         for m in period.months()))
+    return rate_kpi(code, int((answered & approved).sum()), int(answered.sum()), "reviewed first replies", _join_notes(*notes))
+
+
+def survey_kpis(answers: pd.DataFrame, sources: "Sources") -> list[KpiValue]:
+    """``nps_score`` and ``ces_avg`` (seed 003) of the period's survey answers."""
+    if not sources.has_surveys:
+        return [KpiValue("nps_score", None, "points", 0, NO_SURVEYS), KpiValue("ces_avg", None, "score", 0, NO_SURVEYS)]
+    kind = answers["survey"].astype(object).to_numpy()
+    score, low, high = _num(answers["score"]), _num(answers["scale_min"]), _num(answers["scale_max"])
+    nps = score[kind == "nps"]
+    out = []
+    if len(nps) == 0:
+        out.append(KpiValue("nps_score", None, "points", 0, "no data: no NPS answers in the period"))
+    else:
+        promoters, detractors = int((nps >= 9).sum()), int((nps <= 6).sum())
+        out.append(KpiValue("nps_score", 100.0 * (promoters - detractors) / len(nps), "points", len(nps),
+                            f"{promoters} promoter(s) (9-10), {detractors} detractor(s) (0-6) of {len(nps)}"))
+    ces = kind == "ces"
+    if not ces.any():
+        out.append(KpiValue("ces_avg", None, "score", 0, "no data: no CES answers in the period"))
+    else:
+        mapped = 1.0 + (score[ces] - low[ces]) * 6.0 / (high[ces] - low[ces])
+        other = int(((low[ces] != 1) | (high[ces] != 7)).sum())
+        note = f"{other} answer(s) on another scale mapped linearly to 1-7" if other else None
+        out.append(KpiValue("ces_avg", float(mapped.mean()), "score", int(ces.sum()), note))
+    return out
+
+
+def cost_kpi(conv: pd.DataFrame, period: Period, settings: KpiSettings, agent: str | None) -> KpiValue:
+    """``cost_per_contact`` (seed 003): the configured monthly cost (team, or the agent's) times
+    the months of the period, divided by the conversations (contacts) started in the period."""
+    monthly = settings.monthly_team_cost_idr if agent is None else settings.agent_monthly_cost_idr.get(agent)
+    if monthly is None:
+        key = "kpis.monthly_team_cost_idr" if agent is None else f"kpis.agent_monthly_cost_idr.{agent}"
+        return KpiValue("cost_per_contact", None, "idr", 0, f"no data: no cost configured ({key})")
+    months = len(period.months())
+    contacts = len(conv)
+    cost = float(monthly) * months
+    if contacts == 0:
+        return KpiValue("cost_per_contact", None, "idr", 0, f"no data: no conversations in the period (cost {_rp(cost)})")
+    return KpiValue("cost_per_contact", cost / contacts, "idr", contacts, f"{_rp(cost)} / {contacts} conversation(s)")
+
+
+def conversation_kpis(conv: pd.DataFrame, sources_have_orders: bool = False) -> list[KpiValue]:
+    """AHT, ART and FCR (issue 19) of the conversations started in the period
+    (:mod:`kpi_transforms.metrics.conversations`)."""
+    status = conv["status"].astype(object).to_numpy()
+    resolved = conv[status == "resolved"]
+    n_open, n_unanswered = int((status == "open").sum()), int((status == "unanswered").sum())
+    left_out = _join_notes(f"{n_open} conversation(s) still open" if n_open else None,
+                           f"{n_unanswered} conversation(s) ended with the customer unanswered" if n_unanswered else None)
+    note = _join_notes(left_out, "not counted") if left_out else None
+    out = duration_kpis(("aht_avg", "aht_median", "aht_p90"), _num(resolved["handle_seconds"]), "resolved conversations", note)
+    out += duration_kpis(("art_avg", "art_median", "art_p90"), _num(resolved["resolution_business_seconds"]),
+                         "resolved conversations", note)
+    intent = resolved["intent"].astype(object).fillna("other").to_numpy()
+    for name in ALL_INTENTS:  # AHT per issue category (seed 002 "AHT per agen/kategori"): the first queue's intent
+        out.append(duration_kpis((f"aht_avg_{name}", "_median", "_p90"), _num(resolved["handle_seconds"][intent == name]),
+                                 f"resolved {name} conversations")[0])
+    fcr = _bool(resolved["is_fcr"])
+    channel = resolved["channel"].astype(object).to_numpy()
+    for code, sel in (("fcr_rate", np.ones(len(resolved), dtype=bool)),
+                      *((f"fcr_rate_{ch}", channel == ch) for ch in CHANNELS)):
+        flags = fcr[sel]
+        pending = int(flags.isna().sum())
+        out.append(rate_kpi(code, int(flags.fillna(False).sum()), int(flags.notna().sum()),
+                            "resolved conversations past the FCR window",
+                            f"{pending} resolved conversation(s) still inside the FCR window, not counted" if pending else None))
+    over = conv[status != "open"]
+    abandoned = _bool(over["is_abandoned"])
+    unanswered = (over["status"].astype(object) == "unanswered").to_numpy(dtype=bool)
+    pending = int((unanswered & abandoned.isna().to_numpy(dtype=bool)).sum())
+    decided = ~unanswered | abandoned.notna().to_numpy(dtype=bool)
+    out.append(rate_kpi("abandonment_rate", int(abandoned.fillna(False).sum()), int(decided.sum()), "conversations over",
+                        _join_notes(f"{pending} unanswered conversation(s) whose customer may still come back, not counted"
+                                    if pending else None, None if sources_have_orders else
+                                    "no sales report loaded: only a return in the chats is checked")))
+    return out
+
+
 # --------------------------------------------------------------------------------------------
 # One period
 @dataclasses.dataclass(frozen=True)
@@ -312,6 +541,8 @@ class Sources:
     order_max: dt.date | None = None
     has_customer_list: bool = False
     has_ratings: bool = False
+    has_surveys: bool = False
+    has_products: bool = False
 
 
 @dataclasses.dataclass
@@ -328,6 +559,15 @@ class PeriodFacts:
     first_orders: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)  # customer, first_order_date, agent_id
     ratings: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)  # with agent_id
     sources: Sources = dataclasses.field(default_factory=Sources)
+    conversations: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)  # started in the period
+    horizon: pd.Timestamp | None = None  # latest message loaded (data horizon)
+    settings: KpiSettings = dataclasses.field(default_factory=KpiSettings)
+    prev_cases: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)  # opened in the previous period
+    prev_pairs: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)  # queues of the previous period
+    prev_label: str = "previous period"
+    surveys: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)  # answers of the period, with agent_id
+    product_lines: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)  # up to the period end, with agent_id
+    qa_reviews: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)  # reviewed first replies of the months
     audit: pd.DataFrame | None = None  # rows of kpi_transforms.audit.audit_kpis, if available
 
     def __post_init__(self) -> None:
@@ -339,18 +579,25 @@ class PeriodFacts:
 
 
 _EMPTY_COLUMNS = {
-    "pairs": ["pair_id", "thread_id", "customer_id", "agent_id", "status", "is_valid", "is_in_closed_period", "calendar_seconds",
-              "business_seconds", "question_at", "reply_at", "first_auto_reply_at", "within_24h", "within_1_working_day",
-              "is_counted_1wd", "is_pending_1wd", "is_counted_24h", "is_pending_24h"],
+    "prev_cases": ["agent_id", "category"],
+    "surveys": ["survey", "score", "scale_min", "scale_max", "agent_id"],
+    "qa_reviews": ["month", "agent_id", "approved", "answered"],
+    "product_lines": ["order_id", "order_date", "customer", "product", "product_category", "agent_id"],
+    "prev_pairs": ["agent_id", "intent"],
+    "pairs": ["pair_id", "thread_id", "channel", "intent", "customer_id", "agent_id", "status", "is_valid", "is_in_closed_period",
+              "calendar_seconds", "business_seconds", "question_at", "reply_at", "first_auto_reply_at", "within_24h",
+              "within_1_working_day", "is_counted_1wd", "is_pending_1wd", "is_counted_24h", "is_pending_24h"],
     "threads": ["thread_id", "primary_agent_id"],
     "first_queues": ["thread_id", "agent_id", "status", "is_valid", "business_seconds"],
     "quotes": ["thread_id", "agent_id", "quote_at", "business_seconds", "is_in_closed_period"],
-    "cases": ["thread_id", "agent_id", "status", "first_response_at", "first_response_business_seconds",
+    "cases": ["thread_id", "agent_id", "category", "status", "first_response_at", "first_response_business_seconds",
               "resolution_business_seconds", "is_repeat", "is_in_closed_period"],
     "follow_ups": ["thread_id", "customer_id", "agent_id", "followed_up_at_local", "segment", "is_ordered"],
-    "orders": ["order_date", "amount_idr", "market", "agent_id"],
+    "orders": ["order_date", "amount_idr", "market", "customer", "agent_id"],
     "first_orders": ["customer", "first_order_date", "agent_id"],
-    "ratings": ["thread_id", "stars", "agent_id"],
+    "ratings": ["thread_id", "stars", "agent_id", "category"],
+    "conversations": ["thread_id", "channel", "customer", "agent_id", "status", "handle_seconds", "intent",
+                      "resolution_business_seconds", "is_fcr", "is_abandoned"],
 }
 
 
@@ -367,12 +614,35 @@ def kpi_values(facts: PeriodFacts, period: Period, calendar: BusinessCalendar, a
     values += case_kpis(_of(facts.cases, agent))
     values += follow_up_kpis(_of(facts.follow_ups, agent), period, facts.sources)
     values += revenue_kpis(_of(facts.orders, agent), period, facts.sources, agent)
+    values += retention_kpis(_retention_orders(facts.orders, period, agent), period, facts.sources)
     values.append(new_customer_count_kpi(_of(facts.first_orders, agent), period, facts.sources))
     values += rating_kpis(_of(facts.ratings, agent), facts.sources)
     values += volume_kpis(pairs, facts.threads, agent)
+    values += conversation_kpis(_of(facts.conversations, agent), facts.sources.has_orders)
+    values += survey_kpis(_of(facts.surveys, agent), facts.sources)
+    values.append(upsell_kpi(facts.product_lines, period, facts.sources, agent))
+    values.append(qa_kpi(_of(facts.qa_reviews, agent), period))
+    values.append(cost_kpi(_of(facts.conversations, agent), period, facts.settings, agent))
+    values += channel_kpis(pairs, calendar, dict(facts.settings.sla_minutes), facts.horizon)
+    values += issue_kpis(_of(facts.cases, agent), _of(facts.prev_cases, agent), pairs, _of(facts.prev_pairs, agent),
+                         facts.prev_label)
     values += _audit_values(facts.audit, agent)
     by_code = {v.kpi_code: v for v in values}
     return [by_code[code] for code in KPI_CODES]
+
+
+def _retention_orders(orders: pd.DataFrame, period: Period, agent: str | None) -> pd.DataFrame:
+    """The orders of the customers of ``agent``: those whose latest order in the previous period
+    is attributed to the agent (every order of the team for ``agent`` None)."""
+    if agent is None or orders.empty:
+        return orders
+    months = 1 if period.period_type == "month" else 3
+    dates = pd.to_datetime(orders["order_date"]).dt.date
+    prev = orders[((dates >= _add_months(period.start, -months)) & (dates < period.start)).to_numpy(dtype=bool)]
+    prev = prev[prev["customer"].notna().to_numpy(dtype=bool)].assign(_d=pd.to_datetime(prev["order_date"]))
+    last = prev.sort_values(["_d"], kind="stable").groupby("customer").tail(1)
+    mine = set(last["customer"][(last["agent_id"] == agent).to_numpy(dtype=bool)])
+    return orders[orders["customer"].isin(mine).to_numpy(dtype=bool)]
 
 
 def _audit_values(audit: pd.DataFrame | None, agent: str | None) -> list[KpiValue]:
@@ -394,7 +664,8 @@ def _audit_values(audit: pd.DataFrame | None, agent: str | None) -> list[KpiValu
 def period_agents(facts: PeriodFacts) -> list[str]:
     """Agents with at least one fact in the period, or a thread allocated to them (sorted)."""
     agents: set[str] = set()
-    for frame in (facts.pairs, facts.quotes, facts.cases, facts.follow_ups, facts.ratings, facts.first_orders):
+    for frame in (facts.pairs, facts.quotes, facts.cases, facts.follow_ups, facts.ratings, facts.first_orders,
+                  facts.conversations, facts.qa_reviews):
         agents |= {a for a in frame["agent_id"].dropna().unique() if isinstance(a, str)}
     agents |= {a for a in facts.threads["primary_agent_id"].dropna().unique() if isinstance(a, str)}
     if len(facts.orders):

@@ -29,6 +29,7 @@ import pyarrow as pa
 from kpi_transforms.core.config import Config, ConfigError, safe_yaml_load
 from kpi_transforms.core.errors import ChatKpiError
 from kpi_transforms.core.periods import Period, parse_period
+from kpi_transforms.metrics.catalogue import KPI_CODES
 
 DEFAULT_TEMPLATES = Path(__file__).resolve().parent / "scorecard_templates.yaml"
 DIRECTIONS = ("higher", "lower")
@@ -99,7 +100,9 @@ class ScorecardTemplate:
 
 
 def default_unit(kpi_code: str) -> str:
-    """The raw unit of a KPI code, by the naming of SPEC 8 (seconds, percent, count)."""
+    """The raw unit of a KPI code: the catalogue's, else by the naming of SPEC 8 (seconds, percent, count)."""
+    if kpi_code in KPI_CODES:
+        return KPI_CODES[kpi_code]
     if kpi_code.startswith("frt_") or kpi_code.endswith(("_avg", "_median", "_p90")):
         return "seconds"
     if kpi_code.endswith(("_rate", "_rate_1wd", "_rate_24h", "_qoq")) or "_qoq_" in kpi_code:

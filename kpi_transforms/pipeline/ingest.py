@@ -17,6 +17,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -117,6 +118,7 @@ def ingest_paths(
     progress: Callable[[FileResult], None] | None = None,
     rebuild: bool = True,
     on_parsed: Callable[[Path, list[FileResult], int], None] | None = None,
+    before_commit: Callable[[Any, str], None] | None = None,
 ) -> IngestReport:
     """Discover, parse and load files in one batch (one warehouse transaction).
     ``on_parsed(path, results, n_files)`` is called as each discovered file is parsed."""
@@ -139,7 +141,7 @@ def ingest_paths(
     reloads = resettle_earlier_files(parsed, config, warehouse)
     parsed += [result for result, _seq in reloads]
     return load_parsed(parsed, config, warehouse, lake_dir=lake_dir, progress=progress, rebuild=rebuild,
-                       reloads={result.sha256: seq for result, seq in reloads})
+                       reloads={result.sha256: seq for result, seq in reloads}, before_commit=before_commit)
 
 
 def resettle_earlier_files(parsed: list[FileResult], config: Config, warehouse: Warehouse) -> list[tuple[FileResult, int]]:
@@ -181,8 +183,11 @@ def load_parsed(
     progress: Callable[[FileResult], None] | None = None,
     rebuild: bool = True,
     reloads: dict[str, int] | None = None,
+    before_commit: Callable[[Any, str], None] | None = None,
 ) -> IngestReport:
     """Load parsed files in one transaction: manifest, quarantine, staging, merge, facts.
+    ``before_commit(conn, batch_id)`` runs last inside that transaction (extraction
+    checkpoints are staged there, so they commit with the batch or not at all).
 
     ``reloads`` maps the sha256 of files loaded before and read again (see
     :func:`resettle_earlier_files`) to their original ``file_seq``: their old rows are replaced.
@@ -226,8 +231,8 @@ def load_parsed(
                     # read again under the settled date order: its old rows go, its seq stays
                     for sql in ("delete from marts.fct_message where file_seq = :s",):
                         warehouse.execute(conn, sql, {"s": reload_seq})
-                    for table in ("audit.file_manifest", "audit.rejected_row"):
-                        warehouse.execute(conn, f"delete from {table} where file_sha256 = :h", {"h": result.sha256})
+                    warehouse.execute(conn, "delete from audit.file_manifest where file_sha256 = :h", {"h": result.sha256})
+                    warehouse.execute(conn, "delete from audit.rejected_row where file_sha256 = :h", {"h": result.sha256})
                     reloaded_threads.add(result.thread_id)
                     result.file_seq = reload_seq
                 else:
@@ -309,6 +314,8 @@ def load_parsed(
             del fresh
             if dq_results:
                 warehouse.bulk_insert(conn, "audit.dq_result", dq_rows(dq_results, batch_id, now))
+            if before_commit is not None:
+                before_commit(conn, batch_id)
             warehouse.bulk_insert(
                 conn,
                 "audit.batch",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -14,6 +15,7 @@ from kpi_transforms.core.calendar import BusinessCalendar
 from kpi_transforms.core.config import Config
 from kpi_transforms.core.periods import Period, _add_months, parse_period
 from kpi_transforms.metrics.catalogue import KPI_SCHEMA
+from kpi_transforms.metrics.conversations import conversations
 from kpi_transforms.metrics.kpis import PeriodFacts, Sources, _order_agents, fct_kpi
 from kpi_transforms.pipeline.audit import audit_kpis
 from kpi_transforms.warehouse.engine import Warehouse
@@ -53,12 +55,16 @@ def load_period_facts(warehouse: Warehouse, period: Period, config: Config | Non
     n_orders = int(summary["n"].iloc[0]) if len(summary) else 0
     n_list = int(warehouse.scalar("select count(*) from marts.ref_customer_list where first_transaction_at is not null", conn=conn) or 0)
     n_ratings = int(warehouse.scalar("select count(*) from marts.fct_chat_rating", conn=conn) or 0)
+    n_surveys = int(warehouse.scalar("select count(*) from marts.fct_survey_response", conn=conn) or 0)
+    n_products = int(warehouse.scalar("select count(*) from marts.fct_order_product", conn=conn) or 0)
     sources = Sources(
         has_orders=n_orders > 0,
         order_min=pd.Timestamp(summary["lo"].iloc[0]).date() if n_orders else None,
         order_max=pd.Timestamp(summary["hi"].iloc[0]).date() if n_orders else None,
         has_customer_list=n_list > 0,
         has_ratings=n_ratings > 0,
+        has_surveys=n_surveys > 0,
+        has_products=n_products > 0,
     )
     orders = pd.DataFrame(columns=["order_date", "amount_idr", "market", "customer", "agent_id"])
     first_orders = pd.DataFrame(columns=["customer", "first_order_date", "agent_id"])
@@ -86,11 +92,104 @@ def load_period_facts(warehouse: Warehouse, period: Period, config: Config | Non
             orders["agent_id"] = None
             first_orders["agent_id"] = None
     ratings = read(
-        "select r.thread_id, r.stars, t.primary_agent_id as agent_id from marts.fct_chat_rating r"
+        "select r.thread_id, r.stars, t.primary_agent_id as agent_id,"
+        " (select c.category from marts.fct_case c where c.thread_id = r.thread_id and c.opened_at <= r.rated_at"
+        "  order by c.opened_at desc, c.case_id desc limit 1) as category"
+        " from marts.fct_chat_rating r"
         " left join marts.fct_thread t on t.thread_id = r.thread_id"
         " where r.rated_at_local >= :lo and r.rated_at_local < :hi", b)
+    conv = period_conversations(warehouse, conn, period, config)
+    horizon = warehouse.scalar("select max(sent_at) from marts.fct_message", conn=conn)
+    months = 1 if period.period_type == "month" else 3
+    previous = Period(period.period_type, _add_months(period.start, -months), period.start)
+    pb = _bounds(previous)
+    prev_cases = read("select agent_id, category from marts.fct_case where opened_at_local >= :lo and opened_at_local < :hi", pb)
+    prev_pairs = read(
+        "select agent_id, intent from marts.fct_reply_pair where question_at_local >= :lo and question_at_local < :hi", pb)
+    surveys = period_surveys(warehouse, conn, period, config) if n_surveys else pd.DataFrame()
+    product_lines = pd.DataFrame()
+    if n_products and sources.has_orders:
+        product_lines = read(
+            "select o.order_id, o.order_date, coalesce(o.customer_id, o.customer_key) as customer, p.product, p.product_category"
+            " from marts.fct_order_product p join marts.fct_order o on o.order_id = p.order_id where o.order_date < :hi",
+            {"hi": period.end})
+        customers = sorted(set(product_lines["customer"].dropna()))
+        owners = _threads_of_customers(warehouse, conn, customers) if customers else pd.DataFrame()
+        product_lines["agent_id"] = _order_agents(product_lines, owners, config.timezone, "order_date")
     return PeriodFacts(pairs=pairs, threads=threads, first_queues=first_queues, quotes=quotes, cases=cases,
-                       follow_ups=follow_ups, orders=orders, first_orders=first_orders, ratings=ratings, sources=sources)
+                       follow_ups=follow_ups, orders=orders, first_orders=first_orders, ratings=ratings, sources=sources,
+                       conversations=conv, horizon=None if horizon is None else pd.Timestamp(horizon),
+                       settings=config.kpi, prev_cases=prev_cases, prev_pairs=prev_pairs, prev_label=previous.label,
+                       surveys=surveys, product_lines=product_lines, qa_reviews=period_qa_reviews(warehouse, conn, period))
+
+
+def period_qa_reviews(warehouse: Warehouse, conn, period: Period) -> pd.DataFrame:
+    """The reviewed first replies of the period's months (issue 19, ``qa_first_reply_rate``):
+    per month's audit validation, the thread's first queue of that month and who answered it."""
+    frames = []
+    for month in period.months():
+        frames.append(warehouse.read_df(
+            "with firsts as (select p.thread_id, p.agent_id, p.status, row_number() over"
+            "   (partition by p.thread_id order by p.question_at, p.pair_id) as rn"
+            "   from marts.fct_reply_pair p join audit.validation v on v.thread_id = p.thread_id and v.period = :m"
+            "   where p.question_at_local >= :lo and p.question_at_local < :hi)"
+            " select v.period as month, f.agent_id, v.approved, coalesce(f.status = 'answered', false) as answered"
+            " from audit.validation v left join firsts f on f.thread_id = v.thread_id and f.rn = 1 where v.period = :m",
+            {"m": month.label, **_bounds(month)}, conn=conn))
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if len(out):
+        out["agent_id"] = out["agent_id"].where(_answered(out), None)
+    return out
+
+
+def _answered(frame: pd.DataFrame) -> pd.Series:
+    return frame["answered"].astype("boolean").fillna(False).astype(bool)
+
+
+def period_surveys(warehouse: Warehouse, conn, period: Period, config: Config) -> pd.DataFrame:
+    """Survey answers of the period with their agent: the primary agent of the thread named,
+    else of the customer's latest thread started on or before the answer's date."""
+    answers = warehouse.read_df(
+        "select s.survey, s.score, s.scale_min, s.scale_max, s.responded_at_local, t.primary_agent_id,"
+        " coalesce(t.customer_id, s.customer_key) as customer from marts.fct_survey_response s"
+        " left join marts.fct_thread t on t.thread_id = s.thread_id"
+        " where s.responded_at_local >= :lo and s.responded_at_local < :hi", _bounds(period), conn=conn)
+    answers["day"] = pd.to_datetime(answers["responded_at_local"]).dt.normalize()
+    agents = answers["primary_agent_id"].astype(object).to_numpy()
+    customers = sorted(set(answers["customer"].dropna()))
+    if customers:
+        by_customer = _order_agents(answers, _threads_of_customers(warehouse, conn, customers), config.timezone, "day")
+        agents = np.where(pd.isna(agents), by_customer, agents)
+    answers["agent_id"] = [a if isinstance(a, str) else None for a in agents]
+    return answers
+
+
+def period_conversations(warehouse: Warehouse, conn, period: Period, config: Config) -> pd.DataFrame:
+    """Conversations started in the period (issue 19), cut from the whole threads of every
+    customer with a message in the period (FCR looks at the customer's other threads)."""
+    messages = warehouse.read_df(
+        "with scope as (select distinct thread_id from marts.fct_message where sent_at_local >= :lo and sent_at_local < :hi),"
+        " customers as (select distinct t.customer_id from marts.fct_thread t join scope s on s.thread_id = t.thread_id"
+        "   where t.customer_id is not null),"
+        " wanted as (select thread_id from scope union select t.thread_id from marts.fct_thread t"
+        "   join customers c on c.customer_id = t.customer_id)"
+        " select m.message_id, m.thread_id, m.channel, t.customer_id, t.primary_agent_id, m.sent_at, m.sender_role, m.agent_id, m.is_auto_reply,"
+        "   p.intent"
+        " from marts.fct_message m join wanted w on w.thread_id = m.thread_id"
+        " left join marts.fct_thread t on t.thread_id = m.thread_id"
+        " left join marts.fct_reply_pair p on p.question_message_id = m.message_id"
+        " where m.sender_role in ('customer', 'agent')", _bounds(period), conn=conn)
+    horizon = warehouse.scalar("select max(sent_at) from marts.fct_message", conn=conn)
+    orders = warehouse.read_df(
+        "select coalesce(customer_id, customer_key) as customer, order_date from marts.fct_order where order_date >= :lo",
+        {"lo": period.start}, conn=conn)
+    settings = config.kpi
+    conv = conversations(messages, None if horizon is None else pd.Timestamp(horizon), BusinessCalendar.from_config(config),
+                         config.timezone, settings.conversation_gap_hours, settings.aht_idle_minutes, settings.fcr_days,
+                         orders, settings.abandon_days)
+    local = pd.to_datetime(conv["start_local"])
+    inside = (local >= pd.Timestamp(period.start)) & (local < pd.Timestamp(period.end))
+    return conv[inside.to_numpy(dtype=bool)].reset_index(drop=True)
 
 
 def _threads_of_customers(warehouse: Warehouse, conn, customers: list[str]) -> pd.DataFrame:

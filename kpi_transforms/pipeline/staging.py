@@ -8,8 +8,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -65,6 +66,12 @@ def _content_known(path: Path, known_shas: set[str], root: Path | None = None) -
     except RejectedFile:
         return False
     return bool(members) and all(content_sha256(content) in known_shas for _name, content in members)
+
+
+def content_known(path: Path, known_shas: set[str], root: Path | None = None) -> bool:
+    """Whether the warehouse has seen this file's content (see :func:`_content_known`); the
+    extraction steps ask it of the files a checkpoint proposal stands for."""
+    return _content_known(path, known_shas, root)
 
 
 def stage_file(path: str | Path, config: Config, stage_dir: str | Path, hints: dict[str, str] | None = None) -> str:
@@ -133,11 +140,13 @@ def read_staged(folder: str | Path) -> list[FileResult]:
 
 
 def load_staged(
-    folders: Sequence[str | Path], config: Config, warehouse: Warehouse, *, lake_dir: str | Path | None = None
+    folders: Sequence[str | Path], config: Config, warehouse: Warehouse, *, lake_dir: str | Path | None = None,
+    before_commit: Callable[[Any, str], None] | None = None,
 ) -> IngestReport:
     """Load staged files in one batch (same as :func:`load_parsed`), in path order (as
     :func:`~kpi_transforms.pipeline.ingest.ingest_paths` discovers them, whatever order the
-    folders come in), re-reading earlier files whose date order this batch settles."""
+    folders come in), re-reading earlier files whose date order this batch settles. ``before_commit`` as in
+    :func:`load_parsed`."""
     parsed: list[FileResult] = []
     for folder in folders:
         parsed.extend(read_staged(folder))
@@ -145,4 +154,5 @@ def load_staged(
     settle_date_orders(parsed, config)
     reloads = resettle_earlier_files(parsed, config, warehouse)
     parsed += [result for result, _seq in reloads]
-    return load_parsed(parsed, config, warehouse, lake_dir=lake_dir, reloads={r.sha256: seq for r, seq in reloads})
+    return load_parsed(parsed, config, warehouse, lake_dir=lake_dir, reloads={r.sha256: seq for r, seq in reloads},
+                       before_commit=before_commit)

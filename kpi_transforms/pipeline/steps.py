@@ -27,6 +27,7 @@ import pandas as pd
 from kpi_transforms.core.config import Config
 from kpi_transforms.core.periods import _add_months, parse_period
 from kpi_transforms.pipeline.audit import read_sample, sample_threads, write_review_sheet
+from kpi_transforms.pipeline.extraction import clear_pending, commit_ready_checkpoints, committing_checkpoints
 from kpi_transforms.pipeline.kpis import compute_period_kpis
 from kpi_transforms.pipeline.readiness import changed_range, complete_scans
 from kpi_transforms.pipeline.reports import collect_report_data
@@ -62,6 +63,7 @@ def load_step(
     *,
     run_id: str | None = None,
     lake_dir: str | Path | None = None,
+    extract_dir: str | Path | None = None,
 ) -> dict[str, Any]:
     """Load staged files and rebuild the facts of their threads in one transaction, then
     complete the run's landing scans (the data horizon moves).
@@ -71,16 +73,24 @@ def load_step(
     took them — nothing is loaded and nothing is written but the scan completion (which a first
     try may not have reached): the stage folders are not even read, so a retry works after they
     were removed. Returns counts, the batch id, the rejected files with their reasons and the
-    periods whose facts changed."""
+    periods whose facts changed.
+
+    With ``extract_dir``, the pending extraction proposals whose files the batch holds
+    (:mod:`kpi_transforms.pipeline.extraction`) stage their checkpoints inside the load
+    transaction: they commit with the batch or not at all (``checkpoints``: how many)."""
     warehouse.init()
     shas = list(staged_shas)
     if shas and processed_shas(warehouse, shas) == set(shas):
         batches = _batches_of(warehouse, shas)
+        committed = commit_ready_checkpoints(warehouse, extract_dir, batch_id=batches[-1] if batches else None) if extract_dir else 0
         if run_id:
             complete_scans(warehouse, run_id, batches[-1] if batches else None)
         return {"already_committed": True, "batch_id": batches[-1] if batches else None, "loaded": 0, "skipped": len(shas),
-                "rejected": 0, "messages_new": 0, "affected_threads": 0, "rejected_files": [], "periods": []}
-    report = load_staged(list(folders), config, warehouse, lake_dir=lake_dir)
+                "rejected": 0, "messages_new": 0, "affected_threads": 0, "rejected_files": [], "periods": [],
+                "checkpoints": committed}
+    hook, ready = committing_checkpoints(warehouse, extract_dir) if extract_dir else (None, [])
+    report = load_staged(list(folders), config, warehouse, lake_dir=lake_dir, before_commit=hook)
+    clear_pending(ready)
     if run_id:
         complete_scans(warehouse, run_id, report.batch_id)
     rejected = [
@@ -95,6 +105,7 @@ def load_step(
         "affected_threads": len(report.affected_threads),
         "rejected_files": rejected,
         "periods": batch_periods(warehouse, report.batch_id),
+        "checkpoints": len(ready),
     }
 
 

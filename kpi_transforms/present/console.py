@@ -27,7 +27,8 @@ def render_kpis(frame: pd.DataFrame, fmt: str = "table") -> str:
         if fmt == "csv":
             return out.to_csv(index=False, lineterminator="\n").rstrip("\n")
         return json.dumps(out.to_dict(orient="records"), ensure_ascii=False, indent=1, default=float)
-    lines = [f"{'kpi_code':<32} {'agent':<10} {'value':>14} {'unit':<8} {'basis':>6}  note"]
+    width = max([32, *(len(str(c)) for c in frame["kpi_code"])]) if len(frame) else 32
+    lines = [f"{'kpi_code':<{width}} {'agent':<10} {'value':>14} {'unit':<8} {'basis':>6}  note"]
     for row in frame.itertuples(index=False):
         unit = "minutes" if row.unit == "seconds" else row.unit
         if pd.isna(row.value):
@@ -36,11 +37,13 @@ def render_kpis(frame: pd.DataFrame, fmt: str = "table") -> str:
             shown = id_number(row.value / 60, 1)
         elif row.unit == "percent":
             shown = id_number(row.value, 1)
+        elif row.unit == "idr":
+            shown = "Rp " + id_number(row.value)
         else:
             shown = id_number(row.value, 2) if float(row.value) != int(row.value) else id_number(row.value)
         agent = row.agent_id if isinstance(row.agent_id, str) else "(team)"
         note = row.note if isinstance(row.note, str) else ""
-        lines.append(f"{row.kpi_code:<32} {agent:<10} {shown:>14} {unit:<8} {row.basis_count:>6}  {note}".rstrip())
+        lines.append(f"{row.kpi_code:<{width}} {agent:<10} {shown:>14} {unit:<8} {row.basis_count:>6}  {note}".rstrip())
     return printable_lines("\n".join(lines))
 
 

@@ -16,11 +16,11 @@ from kpi_transforms.core.config import Config
 from kpi_transforms.core.errors import RejectedFile
 from kpi_transforms.core.identity import Roster
 from kpi_transforms.core.memory import Budget
-from kpi_transforms.sources import email, flat, whatsapp
+from kpi_transforms.sources import email, flat, whatsapp, whatsapp_cloud
 from kpi_transforms.sources.landing import read_regular, sha256_regular, unsafe_reason
 from kpi_transforms.sources.base import ChatThread, HeaderMatch, ParseContext, ParseResult, Source
 from kpi_transforms.sources.marketplace import parser as marketplace
-from kpi_transforms.sources.tables import customers, manual, orders, ratings
+from kpi_transforms.sources.tables import customers, manual, orders, ratings, surveys
 from kpi_transforms.sources.tables.reader import read_rows
 from kpi_transforms.sources.whatsapp.parser import chat_name_from_filename
 from kpi_transforms.sources.zipsafe import extract_chat_texts
@@ -29,6 +29,7 @@ from kpi_transforms.sources.zipsafe import extract_chat_texts
 SOURCES: tuple[Source, ...] = (
     whatsapp.SOURCE,
     email.SOURCE,
+    surveys.SOURCE,  # before the customer tables: a survey sheet may carry their id / name columns
     customers.MAP_SOURCE,
     flat.SOURCE,
     marketplace.SOURCE,
@@ -41,7 +42,8 @@ SHEET_SUFFIXES = (".csv", ".xlsx")
 ARCHIVE_SUFFIXES = (".zip",)  # WhatsApp's "export chat with media": its chat texts are read as .txt
 # Every row table a sheet can fill, by warehouse table name.
 ROW_TABLES = {spec.name: spec for spec in (customers.KEY_TABLE, customers.LIST_TABLE, orders.ORDER_TABLE,
-                                           ratings.RATING_TABLE, manual.CASE_TABLE, manual.INTENT_TABLE)}
+                                           ratings.RATING_TABLE, manual.CASE_TABLE, manual.INTENT_TABLE,
+                                           surveys.SURVEY_TABLE, orders.PRODUCT_TABLE)}
 MAX_FILE_BYTES = 1024 * 1024 * 1024
 DEFERRED = "deferred to the next run: this batch has used its memory budget (config memory_budget_mb)"
 
@@ -55,7 +57,7 @@ def _by_suffix() -> dict[str, Source]:
 
 
 BY_SUFFIX = _by_suffix()
-SUPPORTED = sorted({*BY_SUFFIX, *SHEET_SUFFIXES, *ARCHIVE_SUFFIXES})
+SUPPORTED = sorted({*BY_SUFFIX, *SHEET_SUFFIXES, *ARCHIVE_SUFFIXES, *whatsapp_cloud.SOURCE.suffixes})
 
 
 @dataclasses.dataclass
@@ -201,6 +203,11 @@ def parse_unit(data: bytes, context: ParseContext) -> tuple[Source, ParseResult]
         sheet = read_rows(data, context.suffix, score=header_score)
         source = sheet_source(sheet.header)
         return source, source.parse_sheet(sheet, data, context)
+    if context.suffix in whatsapp_cloud.SOURCE.suffixes and whatsapp_cloud.looks_like_cloud_webhook(data):
+        return whatsapp_cloud.SOURCE, whatsapp_cloud.SOURCE.parse(data, context)
+    if context.suffix not in BY_SUFFIX:
+        raise RejectedFile(f"a {context.suffix} file is read only as a WhatsApp Business Platform webhook archive"
+                           " (payloads of object whatsapp_business_account); this one is not")
     source = BY_SUFFIX[context.suffix]
     return source, source.parse(data, context)
 

@@ -57,7 +57,7 @@ import pandas as pd
 
 from kpi_transforms.core.config import Config
 from kpi_transforms.core.identity import Roster, normalise_phone
-from kpi_transforms.sources.base import ChatThread, ParseContext, ParseResult
+from kpi_transforms.sources.base import ChatThread, ParseContext, ParseResult, Source
 
 CHANNEL = "whatsapp"
 PAYLOAD_OBJECT = "whatsapp_business_account"
@@ -94,6 +94,24 @@ class ParsedCloud:
     webhook_errors: int  # value-level ``errors`` (not tied to a message)
 
 
+def options_from_mapping(raw: Mapping[str, Any] | None) -> CloudOptions:
+    """The ``extract.whatsapp_cloud`` config mapping as :class:`CloudOptions` (keys checked by
+    :mod:`kpi_transforms.extract.settings`): ``agents`` (business number or phone-number id ->
+    agent id), ``default_agent``, ``outgoing_from_statuses``."""
+    raw = raw or {}
+    agents = raw.get("agents") or {}
+    return CloudOptions(
+        agent_by_phone_number={str(k): str(v) for k, v in agents.items()} if isinstance(agents, Mapping) else {},
+        default_agent_id=str(raw["default_agent"]) if raw.get("default_agent") else None,
+        outgoing_from_statuses=bool(raw.get("outgoing_from_statuses", True)),
+    )
+
+
+def _parse_source(data: bytes, ctx: ParseContext) -> ParseResult:
+    extract = getattr(ctx.config, "extract", None) or {}
+    return parse(data, ctx, options_from_mapping(extract.get("whatsapp_cloud") if isinstance(extract, Mapping) else None))
+
+
 def looks_like_cloud_webhook(data: bytes) -> bool:
     """Whether a ``.json`` / ``.jsonl`` file holds WhatsApp Business Account webhook payloads
     (its first non-blank line or document names the ``whatsapp_business_account`` object)."""
@@ -127,7 +145,7 @@ def _e164(wa_id: str, default_country: str = "62") -> str | None:
 
 
 def parse(data: bytes, ctx: ParseContext, options: CloudOptions | None = None) -> ParseResult:
-    """The webhook archive as the registry's :class:`ParseResult` (phase B registers it for
+    """The webhook archive as the registry's :class:`ParseResult` (the registry hands it the
     ``.json`` / ``.jsonl`` files that :func:`looks_like_cloud_webhook`). Every line is
     accounted for: payload lines, blank lines (as continuation lines) and quarantined lines."""
     parsed = parse_whatsapp_cloud(data, ctx.config, kind="json" if ctx.suffix == ".json" else None,
@@ -549,3 +567,8 @@ def _threads(rows: list[_Row], config: Config) -> list[ChatThread]:
         ChatThread(CHANNEL, str(names[lo]), raw.iloc[lo:hi].reset_index(drop=True))
         for lo, hi in zip(bounds[:-1], bounds[1:])
     ]
+
+
+# The registry reads a .json / .jsonl file with this source when looks_like_cloud_webhook says so.
+SOURCE = Source(name="whatsapp_cloud", label="WhatsApp Business Platform webhook archive", suffixes=(".json", ".jsonl"),
+                parse=_parse_source)

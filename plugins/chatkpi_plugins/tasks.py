@@ -45,10 +45,12 @@ REPORTS_ASSET = Asset(name="chatkpi.reports", uri="x-chatkpi://reports", group="
 
 # Knobs read from the environment when a DAG file is parsed (never a Variable or a file).
 STAGE_CONCURRENCY = env_int("CHATKPI_STAGE_CONCURRENCY", 2)  # parse tasks of one run at once (2 cores)
+EXTRACT_CONCURRENCY = env_int("CHATKPI_EXTRACT_CONCURRENCY", 2)  # extract tasks of one run at once (network-bound)
 WAIT_POKE_SECONDS = env_int("CHATKPI_WAIT_POKE_SECONDS", 600)
 WAIT_TIMEOUT_SECONDS = env_int("CHATKPI_WAIT_TIMEOUT_SECONDS", 24 * 3600)
 
 TIMEOUT_SCAN = dt.timedelta(minutes=30)
+TIMEOUT_EXTRACT = dt.timedelta(hours=2)
 TIMEOUT_LOAD = dt.timedelta(hours=2)
 TIMEOUT_PERIOD_STEP = dt.timedelta(hours=1)
 _WAREHOUSE_TASK = {"pool": WAREHOUSE_POOL, "max_active_tis_per_dag": 1}
@@ -78,25 +80,115 @@ def _warehouse():
     return Warehouse(), load_config()
 
 
-# -- daily: scan, stage, load ----------------------------------------------------------------
+def _extract_dir(config: Any) -> Any:
+    """The extract landing folder when the config has an ``extract:`` section, else None (a
+    broken section is reported by ``plan_extract``; the landing scan goes on without it)."""
+    if not getattr(config, "extract", None):
+        return None
+    from chatkpi_plugins.runtime import landing_dir
+    from kpi_transforms.core.config import ConfigError
+    from kpi_transforms.pipeline.extraction import extract_dir, extract_settings
+
+    try:
+        return extract_dir(config, extract_settings(config), landing_dir(config))
+    except ConfigError as exc:
+        print(f"extract: section ignored by this task: {exc}")
+        return None
+
+
+def _extract_credentials(unit: dict, source: Any) -> tuple[Any, Any]:
+    """(IMAP credentials, S3 keys) from the source's Airflow connection (``conn_id``, else
+    ``chatkpi_<kind>_<name>`` when that connection exists), else (None, None): the extractor
+    then reads the environment variables the source names. Never printed."""
+    from airflow.exceptions import AirflowNotFoundException
+    from airflow.sdk import Connection
+
+    from kpi_transforms.extract.common import ExtractError
+    from kpi_transforms.extract.imap import ImapCredentials
+
+    conn_id = source.conn_id or f"chatkpi_{unit['kind']}_{unit['source']}"
+    try:
+        conn = Connection.get(conn_id)
+    except AirflowNotFoundException:
+        if source.conn_id:
+            raise ExtractError(f"{unit['kind']} source {unit['source']!r}: the Airflow connection {conn_id!r} is not defined") from None
+        return None, None
+    if not conn.login or not conn.password:
+        raise ExtractError(f"{unit['kind']} source {unit['source']!r}: the Airflow connection {conn_id!r} needs a login and a password")
+    if unit["kind"] == "imap":
+        return ImapCredentials(conn.login, conn.password), None
+    return None, (conn.login, conn.password)
+
+
+# -- daily: extract, scan, stage, load ---------------------------------------------------------
 
 
 @task(**_WAREHOUSE_TASK, execution_timeout=TIMEOUT_SCAN, priority_weight=LOAD_PRIORITY)
+def plan_extract() -> list[dict[str, Any]]:
+    """The configured extraction units (one per IMAP folder, one per S3 source) with their
+    committed checkpoints, so the mapped extract tasks never open the warehouse. A broken
+    ``extract:`` section fails this task (one line naming the key); the landing scan still runs."""
+    from kpi_transforms.pipeline.extraction import extract_settings, plan_units, unit_label
+
+    warehouse, config = _warehouse()
+    units = plan_units(warehouse, extract_settings(config))
+    print(f"{len(units)} extraction unit(s): {', '.join(unit_label(u) for u in units) or '-'}")
+    return units
+
+
+@task(map_index_template="{{ chatkpi_source }}", max_active_tis_per_dagrun=EXTRACT_CONCURRENCY,
+      execution_timeout=TIMEOUT_EXTRACT, priority_weight=LOAD_PRIORITY)
+def extract_source(unit: dict[str, Any]) -> dict[str, Any]:
+    """Extract one unit (an IMAP folder, an S3 source) into the extract landing folder and
+    leave its proposed checkpoints pending for the load (mapped per unit, named after it; no
+    warehouse access). A failing unit fails its own task with a log line; the other units and
+    the scan go on."""
+    from chatkpi_plugins.runtime import quiet_library_logs
+    from kpi_transforms.core.config import load_config
+    from kpi_transforms.pipeline.extraction import describe, extract_settings, extract_unit, source_of, unit_label
+
+    quiet_library_logs()
+    label = unit_label(unit)
+    _mark_map_index("chatkpi_source", label)
+    try:
+        config = load_config()
+        settings = extract_settings(config)
+        imap_credentials, s3_keys = _extract_credentials(unit, source_of(settings, unit))
+        result = extract_unit(unit, settings, _extract_dir(config), imap_credentials=imap_credentials, s3_keys=s3_keys)
+    except Exception as exc:
+        print(f"extract {label}: FAILED: {type(exc).__name__}: {exc}")
+        raise
+    print(f"extract {describe(result)}")
+    for problem in result["problems"]:
+        print(f"extract {label}: skipped {problem}")
+    return result
+
+
+@task(**_WAREHOUSE_TASK, execution_timeout=TIMEOUT_SCAN, priority_weight=LOAD_PRIORITY, trigger_rule="all_done")
 def find_new_files(run_id: str | None = None) -> list[str]:
-    """The files of the landing folder whose content the warehouse has not seen; the scan is
-    recorded in ``audit.landing_scan`` (complete at once when nothing is new: the data
-    horizon moves). The date-order hints of known chats go to ``hints.json`` in this run's stage
+    """The files of the landing folder (and of the extract folder, wherever it is) whose content
+    the warehouse has not seen; the scan is recorded in ``audit.landing_scan`` (complete at once
+    when nothing is new: the data horizon moves). Runs whatever the extract tasks did. Pending
+    extraction checkpoints whose files are all known already commit here; the others wait for
+    the load. The date-order hints of known chats go to ``hints.json`` in this run's stage
     folder for the parse tasks."""
     import json
 
     from chatkpi_plugins.runtime import landing_dir, stage_dir
+    from kpi_transforms.pipeline.extraction import commit_ready_checkpoints
     from kpi_transforms.pipeline.staging import find_new_files as find
     from kpi_transforms.pipeline.readiness import record_scan
 
     warehouse, config = _warehouse()
     folder_scanned = landing_dir(config)
     scanned_at = dt.datetime.now(dt.timezone.utc)
-    found = find([folder_scanned], warehouse)
+    extracted = _extract_dir(config)
+    paths = [folder_scanned] + ([str(extracted)] if extracted is not None and extracted.is_dir() else [])
+    found = find(paths, warehouse)
+    if extracted is not None:
+        committed = commit_ready_checkpoints(warehouse, extracted)
+        if committed:
+            print(f"{committed} extraction checkpoint proposal(s) committed: their files were loaded earlier")
     record_scan(warehouse, folder_scanned, scanned_at, len(found["files"]), found["skipped"], run_id=run_id)
     if found["files"]:
         folder = stage_dir(config, run_id)
@@ -155,7 +247,8 @@ def load_batch(staged: list[Any], run_id: str | None = None, outlet_events: Any 
     warehouse, config = _warehouse()
     items = [s if isinstance(s, dict) else {"folder": s, "sha256": []} for s in staged[:]]  # one slice request
     shas = [sha for item in items for sha in item["sha256"]]
-    result = load_step([i["folder"] for i in items], shas if all(i["sha256"] for i in items) else [], config, warehouse, run_id=run_id)
+    result = load_step([i["folder"] for i in items], shas if all(i["sha256"] for i in items) else [], config, warehouse, run_id=run_id,
+                       extract_dir=_extract_dir(config))
     shutil.rmtree(stage_dir(config, run_id), ignore_errors=True)
     counts = {k: result[k] for k in ("loaded", "skipped", "rejected", "messages_new", "affected_threads")}
     for asset in FACT_ASSETS:
@@ -164,6 +257,8 @@ def load_batch(staged: list[Any], run_id: str | None = None, outlet_events: Any 
         print(f"batch {result['batch_id']}: already committed (a retry or a clear), nothing loaded: {counts}")
     else:
         print(f"batch {result['batch_id']}: {counts}; periods changed: {', '.join(result['periods']) or '-'}")
+    if result.get("checkpoints"):
+        print(f"batch {result['batch_id']}: {result['checkpoints']} extraction checkpoint proposal(s) committed with it")
     if result["rejected_files"]:
         listed = "; ".join(f"{r['file']} ({r['reason']})" for r in result["rejected_files"])
         warn(get_current_context(), f"rejected {len(result['rejected_files'])} file(s): {listed}")

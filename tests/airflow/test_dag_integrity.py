@@ -81,8 +81,11 @@ def test_audit_dags_use_the_audit_calendar(dagbag):
 
 def test_daily_wiring_maps_parsing_over_files(dagbag):
     dag = dagbag.dags["chatkpi_daily"]
-    order = [t.task_id for t in dag.topological_sort()]  # issue 17: alert_breaches beside retrain_intents
-    assert order[:3] == ["find_new_files", "stage_file", "load_batch"] and sorted(order[3:]) == ["alert_breaches", "retrain_intents"]
+    # issue 20 (docs/DECISIONS.md): extraction runs first, one mapped task per source / folder;
+    # issue 17: alert_breaches beside retrain_intents
+    order = [t.task_id for t in dag.topological_sort()]
+    assert order[:5] == ["plan_extract", "extract_source", "find_new_files", "stage_file", "load_batch"]
+    assert sorted(order[5:]) == ["alert_breaches", "retrain_intents"]
     alert = dag.get_task("alert_breaches")
     assert alert.upstream_task_ids == {"load_batch"} and alert.trigger_rule == "none_failed" and alert.pool == WAREHOUSE_POOL
     retrain = dag.get_task("retrain_intents")  # issue 14: after the facts, also when the load was skipped
@@ -244,6 +247,17 @@ def test_warehouse_tasks_have_a_timeout_and_one_instance_per_dag(dagbag, dag_id)
             assert task.max_active_tis_per_dag == 1, task.task_id
 
 
+def test_extraction_is_mapped_per_unit_and_a_failing_source_stops_nothing(dagbag):
+    dag = dagbag.dags["chatkpi_daily"]
+    extract = dag.get_task("extract_source")
+    assert type(extract).__name__ == "MappedOperator" or getattr(extract, "is_mapped", False)
+    assert extract.pool != WAREHOUSE_POOL  # extraction never opens the warehouse: plan_extract hands it the checkpoints
+    assert extract.map_index_template == "{{ chatkpi_source }}" and extract.max_active_tis_per_dagrun == 2
+    assert dag.get_task("plan_extract").pool == WAREHOUSE_POOL
+    scan = dag.get_task("find_new_files")
+    assert scan.upstream_task_ids == {"extract_source"} and scan.trigger_rule == "all_done"
+
+
 def test_mapped_parsing_is_capped_and_named_after_the_file(dagbag):
     stage = dagbag.dags["chatkpi_daily"].get_task("stage_file")
     assert stage.max_active_tis_per_dagrun == 2
@@ -257,7 +271,7 @@ def test_the_daily_load_outranks_the_kpi_runs_waiting_for_it(dagbag):
     for dag_id in ("chatkpi_monthly", "chatkpi_quarterly"):
         dag = dagbag.dags[dag_id]
         assert {t.priority_weight for t in dag.tasks} == {1}
-        for task_id in ("find_new_files", "stage_file", "load_batch"):
+        for task_id in ("plan_extract", "extract_source", "find_new_files", "stage_file", "load_batch"):
             assert daily.get_task(task_id).priority_weight > len(dag.tasks), task_id
 
 

@@ -129,6 +129,9 @@ ORDER_COLUMNS: dict[str, tuple[str, ...]] = {
     "phone": ("No. HP", "No HP", "Nomor HP", "Telepon", "No. Telepon", "No Telp", "Telp", "WhatsApp", "No. WA", "No WA",
               "phone", "customer_phone", "phone_number"),
     "email": ("Email", "E-mail", "Surel", "customer_email"),
+    # optional product columns (issue 19: upsell / cross-sell) -> marts.fct_order_product
+    "product": ("Produk", "Nama Produk", "Nama Barang", "Barang", "Item", "product", "product_name", "item_name"),
+    "product_category": ("Kategori Produk", "Kategori Barang", "Kategori", "product_category", "category"),
 }
 ORDER_REQUIRED = ("order_id", "order_date", "amount")
 
@@ -140,6 +143,26 @@ ORDER_SCHEMA = pa.schema(
         ("source_file", pa.string()), ("source_line", pa.int64()), ("file_seq", pa.int64()),
     ]
 )
+
+
+PRODUCT_SCHEMA = pa.schema(
+    [
+        ("line_key", pa.string()), ("order_id", pa.string()), ("product", pa.string()), ("product_category", pa.string()),
+        ("report_as_of", pa.date32()), ("source_file", pa.string()), ("source_line", pa.int64()), ("file_seq", pa.int64()),
+    ]
+)
+
+
+def _product_lines(good: pd.DataFrame, product: pd.Series, category: pd.Series) -> pd.DataFrame:
+    """The (order, product, category) lines of the kept rows that name a product or category."""
+    lines = pd.DataFrame({"order_id": good["order_id"].to_numpy(), "product": product.to_numpy(), "product_category": category.to_numpy(),
+                          "report_as_of": good["report_as_of"].to_numpy(), "source_line": good["source_line"].to_numpy()})
+    lines = lines[(lines["product"] != "") | (lines["product_category"] != "")].copy()
+    lines["product"] = lines["product"].replace("", None)
+    lines["product_category"] = lines["product_category"].replace("", None)
+    lines["line_key"] = (lines["order_id"] + "|" + lines["product_category"].fillna("").map(normalise_name) + "|"
+                         + lines["product"].fillna("").map(normalise_name))
+    return lines.reset_index(drop=True)
 
 
 def parse_orders(table: Table, config: Config) -> ParseResult:
@@ -198,10 +221,14 @@ def parse_orders(table: Table, config: Config) -> ParseResult:
     )
     as_of = max(good["order_date"]) if len(good) else None
     good["report_as_of"] = as_of
-    return row_result(table, {"marts.fct_order": good.reset_index(drop=True)}, reasons, order, source)
+    tables = {"marts.fct_order": good.reset_index(drop=True)}
+    if "product" in cols or "product_category" in cols:
+        tables["marts.fct_order_product"] = _product_lines(good, text("product")[ok], text("product_category")[ok])
+    return row_result(table, tables, reasons, order, source)
 
 
 ORDER_TABLE = RowTable("marts.fct_order", "order_id", ORDER_SCHEMA, precedence=("report_as_of",), order=20)
+PRODUCT_TABLE = RowTable("marts.fct_order_product", "line_key", PRODUCT_SCHEMA, precedence=("report_as_of",), order=21)
 
 
 SOURCE = Source(

@@ -1,0 +1,68 @@
+"""Conversations (issue 19) on tiny frames: where they are cut, AHT's idle gaps, open /
+unanswered / resolved, FCR and abandonment windows."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from kpi_transforms.core.calendar import BusinessCalendar
+from kpi_transforms.core.config import Config
+from kpi_transforms.metrics.conversations import conversations
+
+CAL = BusinessCalendar.from_config(Config())
+
+
+def _messages(rows):
+    frame = pd.DataFrame(rows, columns=["thread_id", "customer_id", "at", "sender_role", "agent_id", "intent"])
+    return frame.assign(message_id=[f"m{i}" for i in range(len(frame))], channel="whatsapp", primary_agent_id="lia",
+                        sent_at=pd.to_datetime(frame["at"]).dt.tz_localize("Asia/Jakarta").dt.tz_convert("UTC"),
+                        is_auto_reply=False)
+
+
+def _run(rows, horizon, orders=None):
+    stamp = pd.Timestamp(horizon).tz_localize("Asia/Jakarta")
+    return conversations(_messages(rows), stamp, CAL, "Asia/Jakarta", 24, 10, 7, orders, 30)
+
+
+def test_cut_at_24h_idle_gaps_and_status():
+    got = _run([
+        ("t1", "c1", "2025-01-13 09:00", "customer", None, "other"),
+        ("t1", "c1", "2025-01-13 09:05", "agent", "lia", None),
+        ("t1", "c1", "2025-01-13 09:20", "customer", None, None),   # 15 min: idle, counts 0
+        ("t1", "c1", "2025-01-13 09:24", "agent", "rina", None),    # 4 min
+        ("t1", "c1", "2025-01-13 09:25", "customer", None, None),   # after the last reply: not handling time
+        ("t1", "c1", "2025-01-14 09:25", "customer", None, "other"),  # exactly 24 h later: a new conversation
+        ("t2", "c2", "2025-01-13 10:00", "agent", "lia", None),     # outreach, then the customer
+        ("t2", "c2", "2025-01-13 10:30", "customer", None, "order"),
+        ("t3", "c3", "2025-01-20 08:00", "customer", None, "other"),  # the horizon is 1 h later: open
+    ], "2025-01-20 09:00")
+    rows = got.set_index(["thread_id", got.groupby("thread_id").cumcount()])
+    first = rows.loc[("t1", 0)]
+    assert (first["status"], first["agent_id"], first["handle_seconds"]) == ("resolved", "lia", 240.0)
+    assert first["resolution_business_seconds"] == 24 * 60
+    assert rows.loc[("t1", 1), "status"] == "unanswered" and rows.loc[("t1", 1), "agent_id"] == "lia"  # primary agent
+    assert rows.loc[("t2", 0), "status"] == "unanswered"  # the outreach before the start is no reply
+    assert rows.loc[("t3", 0), "status"] == "open"
+    assert str(rows.loc[("t1", 0), "start_local"]) == "2025-01-13 09:00:00"
+
+
+def test_fcr_same_intent_window_and_abandonment_by_order():
+    got = _run([
+        ("t1", "c1", "2025-01-06 09:00", "customer", None, "complaint"),
+        ("t1", "c1", "2025-01-06 09:10", "agent", "lia", None),
+        ("t9", "c1", "2025-01-10 09:00", "customer", None, "other"),      # another issue: FCR holds
+        ("t9", "c1", "2025-01-10 09:05", "agent", "lia", None),
+        ("t2", "c2", "2025-01-06 09:00", "customer", None, "complaint"),
+        ("t2", "c2", "2025-01-06 09:10", "agent", "rina", None),
+        ("t2", "c2", "2025-01-09 09:00", "customer", None, "complaint"),  # back on the same issue within 7 d
+        ("t3", "c3", "2025-01-06 11:00", "customer", None, "other"),      # never answered, orders 3 days later
+        ("t4", "c4", "2025-01-06 12:00", "customer", None, "other"),      # never answered, never back
+    ], "2025-02-20 09:00", orders=pd.DataFrame({"customer": ["c3"], "order_date": ["2025-01-09"]}))
+    by = got.set_index(["thread_id", got.groupby("thread_id").cumcount()])
+    assert bool(by.loc[("t1", 0), "is_fcr"]) is True
+    assert bool(by.loc[("t2", 0), "is_fcr"]) is False
+    assert bool(by.loc[("t3", 0), "is_abandoned"]) is False and bool(by.loc[("t4", 0), "is_abandoned"]) is True
+    assert pd.isna(by.loc[("t1", 0), "is_abandoned"])  # resolved: not a candidate
+    pending = _run([("t1", "c1", "2025-01-06 09:00", "customer", None, "other"),
+                    ("t1", "c1", "2025-01-06 09:10", "agent", "lia", None)], "2025-01-10 09:00")
+    assert pending["status"].tolist() == ["resolved"] and pd.isna(pending["is_fcr"].iloc[0])
