@@ -32,6 +32,7 @@ from sqlalchemy.engine import Connection
 
 from kpi_transforms.core.identity import customer_id_for, make_thread_id
 from kpi_transforms.core.schema import MESSAGE_COLUMNS
+from kpi_transforms.sources.base import ChatThread
 from kpi_transforms.sources.canonical import message_ids, to_arrow
 from kpi_transforms.sources.registry import FileResult
 from kpi_transforms.warehouse.engine import Warehouse
@@ -169,7 +170,7 @@ def link_email_threads(
         raw["customer_id"] = c["customer_id"] if isinstance(c["customer_id"], str) else None
         raw["thread_key"] = raw["thread_key"].astype("string")
         raw["customer_id"] = raw["customer_id"].astype("string")
-        result.threads[k] = type(result.threads[k])(channel, c["thread_name"], raw)
+        result.threads[k] = ChatThread(channel, c["thread_name"], raw)  # staged results carry plain tuples
         if len(result.threads) == 1:
             result.chat_name = c["thread_name"]
 
