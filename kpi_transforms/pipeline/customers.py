@@ -285,8 +285,8 @@ def refresh_new_customer_flags(
             with warehouse.staged_keys(conn, "staging.stg_row_key", "row_key", keys):
                 warehouse.execute(
                     conn,
-                    "update marts.fct_thread set is_new_customer = :flag"
+                    "update marts.fct_thread set is_new_customer = :v"
                     " where thread_id in (select row_key from staging.stg_row_key)",
-                    {"flag": value},
+                    {"v": value},
                 )
     return int(changed.sum())
