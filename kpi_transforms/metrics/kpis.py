@@ -37,7 +37,7 @@ from kpi_transforms.core.numbers import id_number
 from kpi_transforms.core.periods import Period, _add_months
 from kpi_transforms.core.schema import ALL_INTENTS, CHANNELS
 from kpi_transforms.metrics.catalogue import (AUDIT_KPI_CODES, ISSUE_CATEGORIES, KPI_CODES, KPI_SCHEMA, MARKETS, NO_ORDERS,
-                                              NO_RATINGS, NO_SAMPLE, NO_SURVEYS, RESPONSE_CODES)
+                                              NO_RATINGS, NO_SAMPLE, NO_SURVEYS, RESPONSE_CODES, kpi_row)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -681,11 +681,8 @@ def fct_kpi(facts: PeriodFacts, period: Period, calendar: BusinessCalendar) -> p
     computed_at = pd.Timestamp.now(tz="UTC")
     for agent in [None, *period_agents(facts)]:
         for kpi in kpi_values(facts, period, calendar, agent):
-            rows.append(
-                {"kpi_code": kpi.kpi_code, "period_type": period.period_type, "period_start": period.start,
-                 "agent_id": agent, "value": kpi.value, "unit": kpi.unit, "basis_count": int(kpi.basis_count),
-                 "note": kpi.note, "computed_at": computed_at}
-            )
+            rows.append(kpi_row(kpi.kpi_code, period.period_type, period.start, agent, kpi.value, kpi.basis_count,
+                                kpi.note, computed_at, unit=kpi.unit))
     return pd.DataFrame(rows, columns=KPI_SCHEMA.names)
 
 
