@@ -7,7 +7,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from kpi_transforms.core.contracts import ARROW_TYPES, FACT_TABLES, contract
+from kpi_transforms.core.contracts import ARROW_TYPES, TABLES, contract
 from kpi_transforms.warehouse.engine import Warehouse
 
 # information_schema.columns.data_type -> contract type, per engine
@@ -36,7 +36,7 @@ def _actual(wh: Warehouse, table: str) -> tuple[list[tuple], str | None]:
     return rows, comment
 
 
-@pytest.mark.parametrize("table", FACT_TABLES)
+@pytest.mark.parametrize("table", TABLES)
 def test_the_warehouse_equals_the_contract_on_both_engines(warehouse_url, table):
     wh = Warehouse(warehouse_url)
     wh.init()

@@ -1,4 +1,4 @@
-"""Declarative contracts of the warehouse's fact tables (issue 13): one YAML file per table in
+"""Declarative contracts of the warehouse's marts tables (issue 13): one YAML file per table in
 this folder with its grain, its columns in table order, their types, NOT NULL and comments.
 
 A column is described once, here. The fact build's bulk loads take their Arrow schema from
@@ -19,6 +19,8 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 FACT_TABLES = ("fct_reply_pair", "fct_thread", "fct_quote_response", "fct_case", "fct_follow_up")
+# every table with a contract: the fact tables, then the KPI table and the other marts tables
+TABLES = (*FACT_TABLES, "fct_kpi")
 
 # contract type -> Arrow type of the bulk loads
 ARROW_TYPES = {
@@ -69,7 +71,7 @@ def contract(table: str) -> Contract:
     name = table.split(".")[-1]
     path = HERE / f"{name}.yaml"
     if not path.is_file():
-        raise KeyError(f"no contract for table {table!r} (known: {', '.join(FACT_TABLES)})")
+        raise KeyError(f"no contract for table {table!r} (known: {', '.join(TABLES)})")
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     columns = tuple(
         Column(str(c["name"]), str(c["type"]), str(c["comment"]), bool(c.get("not_null", False))) for c in raw["columns"]
