@@ -4,6 +4,8 @@ column comments; and the bulk loads' Arrow schemas come from them."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pyarrow as pa
 import pytest
 
@@ -60,3 +62,34 @@ def test_arrow_schema_and_table_follow_the_contract():
     assert {f.type for f in schema} <= set(ARROW_TYPES.values())
     with pytest.raises(KeyError):
         contract("fct_nothing")
+
+
+def test_a_comment_edited_in_the_contract_reaches_the_warehouse_without_a_migration(warehouse_url, monkeypatch):
+    """init applies the contracts' comments after the migrations, only where they differ."""
+    from kpi_transforms.warehouse import engine
+
+    wh = Warehouse(warehouse_url)
+    wh.init()
+    try:
+        with wh.begin() as conn:
+            assert wh._apply_contract_comments(conn) == []  # as the contracts say: nothing written
+        original = contract("fct_case")
+        table_text = "Edited: one row per complaint case, it's the contract's text now."
+        column_text = "Edited status: open | resolved | unresolved (:not_a_bind_param)."
+        edited = dataclasses.replace(
+            original, comment=table_text,
+            columns=tuple(dataclasses.replace(c, comment=column_text) if c.name == "status" else c for c in original.columns))
+        monkeypatch.setattr(engine, "contract", lambda name: edited if name.split(".")[-1] == "fct_case" else contract(name))
+        assert wh.init() == []  # no migration applied
+        rows, comment = _actual(wh, "marts.fct_case")
+        assert comment == table_text
+        comments = {r[0]: r[3] for r in rows}
+        assert comments["status"] == column_text
+        assert comments["category"] == original.columns[original.names.index("category")].comment  # the others untouched
+        monkeypatch.undo()
+        with wh.begin() as conn:
+            assert wh._apply_contract_comments(conn) == ["marts.fct_case", "marts.fct_case.status"]  # back to the YAML
+        rows, comment = _actual(wh, "marts.fct_case")
+        assert comment == original.comment and {r[0]: r[3] for r in rows} == {c.name: c.comment for c in original.columns}
+    finally:
+        wh.dispose()
