@@ -148,11 +148,15 @@ def _answered(frame: pd.DataFrame) -> pd.Series:
 
 def period_surveys(warehouse: Warehouse, conn, period: Period, config: Config) -> pd.DataFrame:
     """Survey answers of the period with their agent: the primary agent of the thread named,
-    else of the customer's latest thread started on or before the answer's date."""
+    else of the customer's latest thread started on or before the answer's date. The answer's
+    customer key (id, phone, e-mail or ``name:`` key) goes through ``marts.map_customer_key``
+    like a chat's or an order's key, when the KPIs are computed, so a map loaded after the
+    survey still applies; a key nobody maps stays its own customer."""
     answers = warehouse.read_df(
         "select s.survey, s.score, s.scale_min, s.scale_max, s.responded_at_local, t.primary_agent_id,"
-        " coalesce(t.customer_id, s.customer_key) as customer from marts.fct_survey_response s"
+        " coalesce(t.customer_id, k.customer_id, s.customer_key) as customer from marts.fct_survey_response s"
         " left join marts.fct_thread t on t.thread_id = s.thread_id"
+        " left join marts.map_customer_key k on k.customer_key = s.customer_key"
         " where s.responded_at_local >= :lo and s.responded_at_local < :hi", _bounds(period), conn=conn)
     answers["day"] = pd.to_datetime(answers["responded_at_local"]).dt.normalize()
     agents = answers["primary_agent_id"].astype(object).to_numpy()
