@@ -56,7 +56,8 @@ def load_period_facts(warehouse: Warehouse, period: Period, config: Config | Non
     n_list = int(warehouse.scalar("select count(*) from marts.ref_customer_list where first_transaction_at is not null", conn=conn) or 0)
     n_ratings = int(warehouse.scalar("select count(*) from marts.fct_chat_rating", conn=conn) or 0)
     n_surveys = int(warehouse.scalar("select count(*) from marts.fct_survey_response", conn=conn) or 0)
-    n_products = int(warehouse.scalar("select count(*) from marts.fct_order_product", conn=conn) or 0)
+    n_products = int(warehouse.scalar(
+        "select count(*) from marts.fct_order_product where product is not null or product_category is not null", conn=conn) or 0)
     sources = Sources(
         has_orders=n_orders > 0,
         order_min=pd.Timestamp(summary["lo"].iloc[0]).date() if n_orders else None,
@@ -111,7 +112,8 @@ def load_period_facts(warehouse: Warehouse, period: Period, config: Config | Non
     if n_products and sources.has_orders:
         product_lines = read(
             "select o.order_id, o.order_date, coalesce(o.customer_id, o.customer_key) as customer, p.product, p.product_category"
-            " from marts.fct_order_product p join marts.fct_order o on o.order_id = p.order_id where o.order_date < :hi",
+            " from marts.fct_order_product p join marts.fct_order o on o.order_id = p.order_id where o.order_date < :hi"
+            " and (p.product is not null or p.product_category is not null)",  # an empty line: listed without products
             {"hi": period.end})
         customers = sorted(set(product_lines["customer"].dropna()))
         owners = _threads_of_customers(warehouse, conn, customers) if customers else pd.DataFrame()
