@@ -168,10 +168,11 @@ def run(argv: Sequence[str] | None = None) -> int:
     config: Config = load_config(args.config)
     if getattr(args, "period", None):
         parse_period(args.period)  # a malformed period is named before the warehouse is looked at
-    if args.command in READ_COMMANDS:
+    reads_only = args.command in READ_COMMANDS or (args.command == "intents" and args.intents == "review")
+    if reads_only:
         _refuse_missing(args.warehouse)
     warehouse = Warehouse(args.warehouse)
-    if args.command in READ_COMMANDS:
+    if reads_only:
         _refuse_empty(warehouse)
         if getattr(args, "agent", None):
             _refuse_unknown_agent(warehouse, config, args.agent)
@@ -189,11 +190,12 @@ def run(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "extract":
         from kpi_transforms.pipeline.extraction import describe, extract_and_load
+        from kpi_transforms.present.console import print_ingest
 
         outcome = extract_and_load(config, warehouse, only=args.source, load=not args.no_load, lake_dir=args.lake)
         print("\n".join(describe(s) for s in outcome.summaries))
         if outcome.report is not None:
-            _print_ingest(outcome.report)
+            print_ingest(outcome.report)
             print(f"{outcome.checkpoints_committed} checkpoint proposal(s) committed with batch {outcome.report.batch_id}")
         for error in outcome.errors:
             print(f"chatkpi: error: {error}", file=sys.stderr)
@@ -243,6 +245,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     if args.command == "intents":
         from kpi_transforms.pipeline import intents as intent_cmd
 
+        warehouse.init()  # train and evaluate also work on a new warehouse (the shipped model)
         if args.intents == "train":
             print(intent_cmd.train_intent_model(warehouse, config, only_if_changed=args.if_changed, rebuild=not args.no_rebuild).summary())
         elif args.intents == "evaluate":

@@ -52,7 +52,7 @@ def _main(*args: str) -> int:
 def test_read_commands_refuse_a_missing_or_empty_warehouse(tmp_path, capsys):
     missing = tmp_path / "typo.duckdb"
     for cmd in (["kpi", "--period", "2025-03"], ["report", "reply-durations", "--period", "2025-03"],
-                ["scorecard", "--period", "2025-03"], ["breaches", "--now"], ["thread", "x"]):
+                ["scorecard", "--period", "2025-03"], ["breaches", "--now"], ["thread", "x"], ["intents", "review"]):
         assert _main("--warehouse", f"duckdb:///{missing}", *cmd) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert err == [f"chatkpi: error: no warehouse at {missing}: check --warehouse, or load data first (chatkpi ingest PATH)"]
@@ -63,6 +63,13 @@ def test_read_commands_refuse_a_missing_or_empty_warehouse(tmp_path, capsys):
     assert _main("kpi", "--period", "2025-03", "--warehouse", empty) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "holds no loaded files: run chatkpi ingest PATH first" in err[0]
+
+
+def test_intents_evaluate_on_a_new_warehouse_scores_the_shipped_model(tmp_path, capsys):
+    new = tmp_path / "new.duckdb"
+    assert _main("--warehouse", f"duckdb:///{new}", "intents", "evaluate") == 0
+    out = capsys.readouterr().out
+    assert "dev split: 1107 queues, accuracy 94.8 %" in out and new.exists()
 
 
 def test_unknown_agent_version_options_after_and_kpi_formats(tmp_path, capsys):

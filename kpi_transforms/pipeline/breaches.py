@@ -29,7 +29,7 @@ with pairs as (
            f.question_message_id
     from bi.v_reply_pairs p
     join marts.fct_reply_pair f on f.pair_id = p.pair_id
-    where not p.is_in_closed_period and p.sla_deadline_at is not null and p.question_at <= :now {scope}
+    where not p.is_in_closed_period and p.sla_deadline_at is not null and p.question_at <= :now {period_scope} {agent_scope}
 ),
 breaches as (
     select p.*, case when p.reply_at is null or p.reply_at > :now then 'open' else 'late' end as breach_kind
@@ -79,14 +79,14 @@ def find_breaches(
     With ``period``: queues whose question lies in it (local dates). Without: every open queue,
     and the late answers sent in ``late_window`` before ``now``."""
     now = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
-    scope, params = "", {"now": now}
+    params: dict = {"now": now}
+    period_scope = "" if period is None else " and p.question_at_local >= :lo and p.question_at_local < :hi"
     if period is not None:
-        scope += " and p.question_at_local >= :lo and p.question_at_local < :hi"
         params |= {"lo": dt.datetime.combine(period.start, dt.time()), "hi": dt.datetime.combine(period.end, dt.time())}
+    agent_scope = " and p.agent_id = :agent" if agent_id else ""
     if agent_id:
-        scope += " and p.agent_id = :agent"
         params["agent"] = agent_id
-    rows = warehouse.read_df(_BREACHES_SQL.format(scope=scope), params)
+    rows = warehouse.read_df(_BREACHES_SQL.format(period_scope=period_scope, agent_scope=agent_scope), params)
     for column in ("question_at", "sla_deadline_at", "reply_at"):
         rows[column] = pd.to_datetime(rows[column], utc=True)
     rows["question_at_local"] = pd.to_datetime(rows["question_at_local"])

@@ -285,7 +285,8 @@ def refresh_new_customer_flags(
             with warehouse.staged_keys(conn, "staging.stg_row_key", "row_key", keys):
                 warehouse.execute(
                     conn,
-                    f"update marts.fct_thread set is_new_customer = {'true' if value else 'false'}"
+                    "update marts.fct_thread set is_new_customer = :v"
                     " where thread_id in (select row_key from staging.stg_row_key)",
+                    {"v": value},
                 )
     return int(changed.sum())

@@ -231,8 +231,8 @@ def load_parsed(
                     # read again under the settled date order: its old rows go, its seq stays
                     for sql in ("delete from marts.fct_message where file_seq = :s",):
                         warehouse.execute(conn, sql, {"s": reload_seq})
-                    for table in ("audit.file_manifest", "audit.rejected_row"):
-                        warehouse.execute(conn, f"delete from {table} where file_sha256 = :h", {"h": result.sha256})
+                    warehouse.execute(conn, "delete from audit.file_manifest where file_sha256 = :h", {"h": result.sha256})
+                    warehouse.execute(conn, "delete from audit.rejected_row where file_sha256 = :h", {"h": result.sha256})
                     reloaded_threads.add(result.thread_id)
                     result.file_seq = reload_seq
                 else:

@@ -175,9 +175,10 @@ def review_queue(warehouse: Warehouse, below: float = 0.6, limit: int | None = N
 def render_review(frame: pd.DataFrame, below: float) -> str:
     if frame.empty:
         return f"no queue below confidence {below}"
-    lines = [f"{len(frame)} queue(s) below confidence {below}:", f"{'pair':<18} {'intent':<14}{'conf':>5}  text"]
+    width = max(4, int(frame["pair_id"].str.len().max()))
+    lines = [f"{len(frame)} queue(s) below confidence {below}:", f"{'pair':<{width}}  {'intent':<14}{'conf':>5}  text"]
     for row in frame.itertuples(index=False):
-        lines.append(f"{row.pair_id:<18} {row.intent:<14}{row.intent_confidence:>5.2f}  {row.text}")
+        lines.append(f"{row.pair_id:<{width}}  {row.intent:<14}{row.intent_confidence:>5.2f}  {row.text}")
     return "\n".join(lines)
 
 

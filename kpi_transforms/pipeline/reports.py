@@ -198,9 +198,10 @@ def add_drill_down(warehouse: Warehouse, data: ReportData, pairs: pd.DataFrame) 
         {"t": period.period_type, "s": period.start, **({} if agent_id is None else {"a": agent_id})})
     data.aht = aht if len(aht) else None
     previous = parse_period(_previous_label(period))
+    agent_filter = "" if agent_id is None else " and agent_id = :a"
     cases = warehouse.read_df(
         "select category, opened_at_local from marts.fct_case where opened_at_local >= :lo and opened_at_local < :hi"
-        + ("" if agent_id is None else " and agent_id = :a"),
+        + agent_filter,
         {"lo": pd.Timestamp(previous.start).to_pydatetime(), "hi": pd.Timestamp(period.end).to_pydatetime(),
          **({} if agent_id is None else {"a": agent_id})})
     data.complaints = complaint_trend(cases, period, previous)

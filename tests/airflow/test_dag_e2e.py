@@ -89,6 +89,8 @@ def test_daily_run_loads_what_the_cli_loads(e2e):
     assert daily["returncode"] == 0, daily["output"][-4000:]
     assert "chatkpi_daily" in daily["output"] and ": success in" in daily["output"]
     assert "stage_file success x5" in daily["output"]  # one mapped parse task per landing file
+    assert "retrain_intents success" in daily["output"]
+    assert "not retrained (no installation labels: the bundled model is current)" in daily["output"]
     reference = e2e["reference"]
     assert reference["messages"] == 60
     assert daily["counts"] == reference
@@ -115,6 +117,8 @@ def test_rerunning_the_daily_run_finds_no_new_file(e2e):
     rerun = e2e["rerun"]
     assert "0 new file(s), 5 already processed" in rerun["output"]
     assert "load_batch skipped" in rerun["output"] and "stage_file skipped" in rerun["output"]
+    # issue 14: the intent retrain runs after a skipped load too, and skips itself (no labels)
+    assert "retrain_intents success" in rerun["output"]
     assert rerun["counts"] == e2e["daily"]["counts"]  # not even an audit.batch row
     assert rerun["fact_events"] == e2e["daily"]["fact_events"]  # nothing new: no asset event
 
