@@ -45,9 +45,12 @@ def load_period_facts(warehouse: Warehouse, period: Period, config: Config | Non
         " from marts.fct_reply_pair p)"
         " select r.* from ranked r join marts.fct_thread t on t.thread_id = r.thread_id"
         " where r.queue_rank = 1 and t.is_new_customer and r.question_at_local >= :lo and r.question_at_local < :hi", b)
-    quotes = read(
-        "select * from marts.fct_quote_response where question_at_local >= :lo and question_at_local < :hi", b)
-    cases = read("select * from marts.fct_case where opened_at_local >= :lo and opened_at_local < :hi", b)
+    quotes = read(  # with the thread's channel: quote_response_*_<channel>
+        "select q.*, t.channel from marts.fct_quote_response q left join marts.fct_thread t on t.thread_id = q.thread_id"
+        " where q.question_at_local >= :lo and q.question_at_local < :hi", b)
+    cases = read(
+        "select c.*, t.channel from marts.fct_case c left join marts.fct_thread t on t.thread_id = c.thread_id"
+        " where c.opened_at_local >= :lo and c.opened_at_local < :hi", b)
     follow_ups = read(
         "select * from marts.fct_follow_up where followed_up_at_local >= :lo and followed_up_at_local < :hi", b)
 
