@@ -328,7 +328,8 @@ def test_one_page_summary_with_traffic_lights(chromium, demo_duckdb, tmp_path):
     data = report_data(wh, demo_config(), "scorecard", "2025-Q1")
     page = render_summary_html(data)
     lights = {kpi: light for light, kpi in re.findall(r'<tr class="light-(\w+)" data-kpi="(\w+)"', page)}
-    assert len(lights) == 12  # the team rows of both templates
+    team_rows = data.scorecards.rows[data.scorecards.rows["agent_id"].isna()]
+    assert len(lights) == team_rows["kpi_code"].nunique() >= 12  # the team rows of every template
     assert lights["followup_conversion_rate"] == "grey" and lights["revenue_growth_qoq"] == "grey"  # no orders loaded
     assert (traffic_light(100.0, True), traffic_light(99.9, True), traffic_light(70.0, True), traffic_light(69.9, True),
             traffic_light(None, False)) == ("green", "amber", "amber", "red", "grey")
@@ -394,3 +395,21 @@ def test_chart_axes_at_300k_and_below_one():
     assert left >= 10 + 7 * len("500.000")  # the widest label fits left of the plot (was cut to "00.000")
     small = svg_line_chart(["2025-01", "2025-02"], [1.7, 0.4], label="FRT", lang="id")
     assert re.findall(r'text-anchor="end"[^>]*>([^<]*)</text>', small) == ["0", "0,5", "1", "1,5", "2"]  # was 0, 1, 1, 2, 2
+
+
+def test_aht_per_agent_section_once_the_kpi_is_stored(demo_duckdb):
+    from kpi_transforms.pipeline.kpis import compute_period_kpis
+
+    wh = Warehouse(demo_duckdb)
+    assert 'id="aht"' not in render_html(collect_report_data(wh, demo_config(), "2025-Q1"))  # no KPI run yet: no section
+    frame = compute_period_kpis(wh, demo_config(), "2025-Q1")
+    html = render_html(collect_report_data(wh, demo_config(), "2025-Q1"))
+    section = html[html.index('<section id="aht">'):]
+    section = section[:section.index("</section>")]
+    aht = frame[frame["kpi_code"] == "aht_avg"]
+    assert section.count("<tr>") == 1 + len(aht)  # header + team + each agent
+    team = aht[aht["agent_id"].isna()].iloc[0]
+    assert pd.notna(team["value"]) and team["value"] > 0
+    from kpi_transforms.present.scorecards import fmt_compact
+
+    assert f'<td>aht_avg</td><td>tim</td><td class="num">{fmt_compact(team["value"] / 60.0, "id", 1)}</td><td>menit</td>' in section

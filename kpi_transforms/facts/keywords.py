@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import yaml
 
-from kpi_transforms.core.config import Config, ConfigError
+from kpi_transforms.core.config import Config, ConfigError, safe_yaml_load
 from kpi_transforms.core.schema import INTENTS
 
 DEFAULT_KEYWORDS = Path(__file__).resolve().with_name("intent_keywords.yaml")
@@ -99,7 +99,12 @@ def _load(default: str, override: str | None, mtimes: tuple[float, ...]) -> Keyw
     base = _parse_keywords(yaml.safe_load(Path(default).read_text(encoding="utf-8")) or {}, default)
     if override is None:
         return base
-    return _parse_keywords(yaml.safe_load(Path(override).read_text(encoding="utf-8")) or {}, override, base)
+    try:
+        text = Path(override).read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"keyword file {override!r} is not UTF-8 text (byte {exc.start})") from None
+    # a user's file: duplicate keys, deep nesting and alias bombs refused (issue 15)
+    return _parse_keywords(safe_yaml_load(text, f"keyword file {override!r}") or {}, override, base)
 
 
 def keywords_path(config: Config | None = None) -> Path | None:

@@ -172,7 +172,7 @@ COMPLAINTS_SHOWN = 5  # complaint categories in the top-complaints table
 def add_drill_down(warehouse: Warehouse, data: ReportData, pairs: pd.DataFrame) -> None:
     """Issue 17: the SLA section (queues open past their deadline at the report's clock, the
     period's slowest answers), their transcripts (bi views: masked), FRT per channel, AHT per
-    agent when such a KPI is stored, and the top complaint categories against the previous period."""
+    agent when the ``aht_avg`` KPI is stored for the period, and the top complaint categories against the previous period."""
     period, agent_id = data.period, data.agent_id
     now = pd.Timestamp(data.generated_at)
     now = (now.tz_localize(data.timezone) if now.tzinfo is None else now).tz_convert("UTC").to_pydatetime()
@@ -193,7 +193,7 @@ def add_drill_down(warehouse: Warehouse, data: ReportData, pairs: pd.DataFrame) 
     data.frt_channel = channel_frt(answered)
     scope = "agent_id is null" if agent_id is None else "agent_id = :a"
     aht = warehouse.read_df(
-        f"select kpi_code, agent_id, value, unit, basis_count from marts.fct_kpi where kpi_code like 'aht%'"
+        f"select kpi_code, agent_id, value, unit, basis_count from marts.fct_kpi where kpi_code = 'aht_avg'"
         f" and period_type = :t and period_start = :s and ({scope} or agent_id is not null) order by kpi_code, agent_id",
         {"t": period.period_type, "s": period.start, **({} if agent_id is None else {"a": agent_id})})
     data.aht = aht if len(aht) else None

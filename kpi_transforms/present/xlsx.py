@@ -68,6 +68,8 @@ def _format_for(value) -> str | None:
     if isinstance(value, int):
         return "#,##0"
     return None
+
+
 def _put(ws, row: int, col: int, value):
     """Every cell goes through here: a text starting with ``=`` (a template, agent or thread
     name) stays text instead of becoming a live formula (issue 15)."""

@@ -141,3 +141,12 @@ def test_a_bug_says_so(tmp_path):
     done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode == 70
     assert "Traceback" in done.stderr and done.stderr.strip().splitlines()[-1].startswith("chatkpi: internal error (a bug")
+
+
+def test_keyword_override_file_uses_the_strict_loader(tmp_path):
+    from kpi_transforms.facts import keywords
+
+    bad = tmp_path / "kata.yaml"
+    bad.write_text("intents: {}\nintents: {}\n")
+    with pytest.raises(ConfigError, match="duplicate key 'intents'"):
+        keywords._load(str(keywords.DEFAULT_KEYWORDS), str(bad), (0.0,))

@@ -65,19 +65,12 @@ def test_ingest_summary_escapes_file_names(tmp_path):
 
 
 def test_print_ingest_escapes_reason(tmp_path):
-    class F:
-        label, status, layout, reason = "a\x1b[1mb", "rejected", None, "bad \x1b[2K line"
-        messages_read = messages_new = messages_known = quarantined_lines = 0
-        date_order_source = None
+    from kpi_transforms.pipeline.ingest import IngestReport
+    from kpi_transforms.sources.registry import FileResult
 
-    class R:
-        files, batch_id, messages_new = [F()], "b1", 0
-
-        def count(self, status):
-            return 1
-
+    bad = FileResult("landing/a\x1b[1mb.txt", "0" * 64, "rejected", reason="bad \x1b[2K line")
     out = tmp_path / "o.txt"
     with out.open("w") as handle:
-        print_ingest(R(), handle)
+        print_ingest(IngestReport(batch_id="b1", files=[bad], affected_threads=[]), handle)
     text = out.read_text()
     assert "\x1b" not in text and "a\\x1b[1mb" in text and "bad \\x1b[2K line" in text
