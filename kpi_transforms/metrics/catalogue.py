@@ -55,6 +55,12 @@ KPI_CODES.update({f"csat_rate_{c}": "percent" for c in (*ISSUE_CATEGORIES, "no_c
 RESPONSE_CODES = ("reply_duration_avg", "reply_duration_median", "reply_duration_p90", "frt_avg", "frt_median", "frt_p90",
                   "frt_total_avg", "frt_total_median", "frt_total_p90", "response_rate_1wd", "response_rate_24h")
 KPI_CODES.update({f"{code}_{ch}": KPI_CODES[code] for ch in CHANNELS for code in (*RESPONSE_CODES, "chat_volume")})
+# New-customer, quote and complaint times split by channel the same way (issue 19, item 3).
+SPLIT_CODES = ("frt_new_customer", "frt_new_customer_median", "frt_new_customer_p90",
+               "quote_response_avg", "quote_response_median", "quote_response_p90",
+               "complaint_response_avg", "complaint_response_median", "complaint_response_p90",
+               "complaint_resolution_avg", "complaint_resolution_median", "complaint_resolution_p90")
+KPI_CODES.update({f"{code}_{ch}": KPI_CODES[code] for ch in CHANNELS for code in SPLIT_CODES})
 AUDIT_KPI_CODES = ("response_validated_rate", "response_speed_rate")
 NO_ORDERS = "no data: no sales report (orders) loaded"
 NO_RATINGS = "no data: no chat ratings loaded (WhatsApp and e-mail carry no ratings; marketplace exports do)"
