@@ -17,6 +17,7 @@ _TYPES = {
     "varchar": "varchar", "character varying": "varchar", "timestamp with time zone": "timestamptz",
     "timestamp": "timestamp", "timestamp without time zone": "timestamp", "bigint": "bigint", "integer": "integer",
     "boolean": "boolean", "double": "double", "double precision": "double", "date": "date",
+    "smallint": "smallint", "decimal(18,2)": "decimal(18,2)",
 }
 
 
@@ -29,7 +30,8 @@ def _actual(wh: Warehouse, table: str) -> tuple[list[tuple], str | None]:
         comment = wh.scalar("select comment from duckdb_tables() where schema_name = :s and table_name = :t", {"s": schema, "t": name})
     else:
         cols = wh.read_df(
-            "select c.column_name, c.data_type, c.is_nullable = 'YES' as is_nullable,"
+            "select c.column_name, case when c.data_type = 'numeric'"
+            " then 'decimal(' || c.numeric_precision || ',' || c.numeric_scale || ')' else c.data_type end as data_type, c.is_nullable = 'YES' as is_nullable,"
             " col_description((c.table_schema || '.' || c.table_name)::regclass, c.ordinal_position) as comment"
             " from information_schema.columns c where c.table_schema = :s and c.table_name = :t order by c.ordinal_position",
             {"s": schema, "t": name})
@@ -93,3 +95,13 @@ def test_a_comment_edited_in_the_contract_reaches_the_warehouse_without_a_migrat
         assert comment == original.comment and {r[0]: r[3] for r in rows} == {c.name: c.comment for c in original.columns}
     finally:
         wh.dispose()
+
+
+def test_every_marts_table_has_a_contract(duckdb_url):
+    wh = Warehouse(duckdb_url)
+    wh.init()
+    try:
+        tables = set(wh.read_df("select table_name from duckdb_tables() where schema_name = 'marts'")["table_name"])
+    finally:
+        wh.dispose()
+    assert tables == set(TABLES)

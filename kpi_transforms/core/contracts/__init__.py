@@ -3,9 +3,12 @@ this folder with its grain, its columns in table order, their types, NOT NULL an
 
 A column is described once, here. The fact build's bulk loads take their Arrow schema from
 :meth:`Contract.arrow_schema` (so a frame whose dtypes drifted is cast or refused before it
-reaches either engine), and ``tests/test_contracts.py`` checks that the warehouse's actual
-columns, types and comments (what the migrations made) equal the contract on DuckDB and
-PostgreSQL. A migration that adds a column changes the contract in the same commit.
+reaches either engine); ``Warehouse.init`` writes the table and column comments from here after
+the migrations (so a comment is edited here, not in a migration); the fact suites' not-null
+checks come from the NOT NULL columns (``expectations.not_null``); and
+``tests/test_contracts.py`` checks that the warehouse's actual columns, types, NOT NULL and
+comments equal the contract on DuckDB and PostgreSQL, and that every marts table has one. A
+migration that adds a column or a table changes the contracts in the same commit.
 """
 
 from __future__ import annotations
@@ -20,8 +23,8 @@ import yaml
 HERE = Path(__file__).resolve().parent
 FACT_TABLES = ("fct_reply_pair", "fct_thread", "fct_quote_response", "fct_case", "fct_follow_up")
 # every table with a contract: the fact tables, then the KPI table and the other marts tables
-# (fct_order, fct_chat_rating and map_customer_key wait for the decimal and smallint types)
-OTHER_TABLES = ("fct_message", "dim_customer", "ref_customer_list", "fct_order_product", "fct_scorecard",
+OTHER_TABLES = ("fct_message", "dim_customer", "ref_customer_list", "fct_order", "fct_order_product", "fct_chat_rating",
+                "map_customer_key", "fct_scorecard",
                 "fct_survey_response", "email_message", "email_reference", "intent_model_version",
                 "manual_case_resolution", "manual_intent_label")
 TABLES = (*FACT_TABLES, "fct_kpi", *OTHER_TABLES)
@@ -33,6 +36,8 @@ ARROW_TYPES = {
     "timestamp": pa.timestamp("us"),
     "bigint": pa.int64(),
     "integer": pa.int32(),
+    "smallint": pa.int16(),
+    "decimal(18,2)": pa.decimal128(18, 2),
     "boolean": pa.bool_(),
     "double": pa.float64(),
     "date": pa.date32(),
