@@ -293,9 +293,11 @@ def test_html_sla_section_links_to_transcripts(drill_report):
     assert "▶ Q4</span> 22/02 10.10 <b>Dewi Lestari</b>: Kak, acaranya batal, saya mau refund DP <span class=\"late\">belum dijawab</span>" in appendix
     assert "◀ A3</span> 27/01 08.15" in appendix and '<span class="late">TERLAMBAT</span>' in appendix
     channels = html[html.index('<section id="channels">'):html.index('<section id="complaints">')]
-    assert "<td>email</td><td class=\"num\">2</td><td class=\"num\">112,5</td>" in channels
-    assert "<td>whatsapp</td><td class=\"num\">20</td><td class=\"num\">50,8</td><td class=\"num\">19,5</td><td class=\"num\">95</td>" in channels
-    complaints = html[html.index('<section id="complaints">'):html.index('<section id="transcripts">')]
+    # each figure links to the channel's valid pairs (issue 17: every KPI figure links to the facts it counts)
+    assert '<td>email</td><td class="num"><a href="#f-valid-email">2</a></td><td class="num"><a href="#f-valid-email">112,5</a></td>' in channels
+    assert ('<td>whatsapp</td><td class="num"><a href="#f-valid-whatsapp">20</a></td><td class="num"><a href="#f-valid-whatsapp">50,8</a>'
+            '</td><td class="num"><a href="#f-valid-whatsapp">19,5</a></td><td class="num"><a href="#f-valid-whatsapp">95</a></td>') in channels
+    complaints = html[html.index('<section id="complaints">'):html.index('<section id="facts">')]
     assert "<td>barang kurang</td><td class=\"num\">1</td><td class=\"num\">0</td><td class=\"num\">+1</td>" in complaints
     assert 'id="aht"' not in html  # no AHT KPI in the catalogue: no section
     # masked unless asked: the phone-number thread is a pseudonym, the raw number only on request
@@ -413,3 +415,76 @@ def test_aht_per_agent_section_once_the_kpi_is_stored(demo_duckdb):
     from kpi_transforms.present.scorecards import fmt_compact
 
     assert f'<td>aht_avg</td><td>tim</td><td class="num">{fmt_compact(team["value"] / 60.0, "id", 1)}</td><td>menit</td>' in section
+
+
+def test_every_reply_pair_kpi_figure_links_to_the_facts_it_counts(demo_duckdb):
+    from kpi_transforms.metrics.catalogue import pair_basis
+    from kpi_transforms.pipeline.reports import FACTS_SHOWN
+
+    wh = Warehouse(demo_duckdb)
+    data = report_data(wh, demo_config(), "scorecard", "2025-Q1")  # computes and stores the KPIs and scorecards
+    html = render_html(data)
+    stored = wh.read_df("select kpi_code, agent_id, basis_count from marts.fct_kpi where period_type = 'quarter'"
+                        " and period_start = :s", {"s": data.period.start})
+    basis_count = {(r.kpi_code, r.agent_id if isinstance(r.agent_id, str) else None): int(r.basis_count)
+                   for r in stored.itertuples(index=False)}
+    checked = set()
+    for r in data.scorecards.rows.itertuples(index=False):
+        if pair_basis(r.kpi_code) is None:
+            assert data.fact_href(r.kpi_code, r.agent_id if isinstance(r.agent_id, str) else None) is None
+            continue
+        agent = r.agent_id if isinstance(r.agent_id, str) else None
+        href = data.fact_href(r.kpi_code, agent)
+        fl = data.fact_lists[href[1:]]
+        assert fl.total == basis_count[(r.kpi_code, agent)], (r.kpi_code, agent)  # the list is the KPI's basis
+        assert f'<a href="{href}">' in html and f'<article class="facts" id="{href[1:]}">' in html
+        checked.add(r.kpi_code)
+    assert "frt_avg" in checked  # the only reply-pair KPI of the shipped templates
+    # seed 000's table: the average (and fastest / slowest) link to the valid pairs, the 1-working-day rate to the counted queues
+    durations = html[html.index('<section id="reply-durations">'):html.index('<section id="charts">')]
+    assert durations.count('<a href="#f-valid">') == 3 and durations.count('<a href="#f-counted_1wd">') == 1
+    assert '<td class="num"><a href="#f-counted_1wd">91,3</a></td>' in durations
+    assert data.fact_lists["f-counted_1wd"].total == 23  # "21 dari 23 antrian"
+    team_valid = data.fact_lists["f-valid"]
+    assert team_valid.total == 22 and len(team_valid.rows) == FACTS_SHOWN
+    assert team_valid.bi_filter == ("select * from bi.v_reply_pairs where quarter_start = '2025-01-01' and is_valid"
+                                    " order by question_at, pair_id")
+    assert f"dan {22 - FACTS_SHOWN} lagi — query: {team_valid.bi_filter}".replace("'", "&#x27;") in html
+    # the same keys reach the BI view: its filter returns exactly the listed pairs, then the rest
+    for fl in data.fact_lists.values():
+        bi = wh.read_df(fl.bi_filter)
+        assert len(bi) == fl.total and list(bi["pair_id"][:len(fl.rows)]) == list(fl.rows["pair_id"]), fl.bi_filter
+        assert list(bi["customer_key"][:len(fl.rows)]) == list(fl.rows["customer_key"])
+        assert list(bi["business_seconds"][:len(fl.rows)].fillna(-1)) == list(fl.rows["business_seconds"].fillna(-1))
+    # stored flags, not recomputed: the pairs' fact rows say the same
+    facts = wh.read_df("select pair_id, is_valid, is_counted_1wd, is_counted_24h from marts.fct_reply_pair")
+    merged = data.fact_lists["f-counted_1wd"].rows.merge(facts, on="pair_id", suffixes=("", "_fact"))
+    assert len(merged) == len(data.fact_lists["f-counted_1wd"].rows) and merged["is_counted_1wd_fact"].all()
+    # FRT per channel: every figure of a channel links to that channel's valid pairs
+    channels = html[html.index('<section id="channels">'):html.index('<section id="complaints">')]
+    assert '<td>whatsapp</td><td class="num"><a href="#f-valid-whatsapp">20</a></td>' in channels
+    assert data.fact_lists["f-valid-whatsapp"].total == 20 and data.fact_lists["f-valid-email"].total == 2
+    first = team_valid.rows.iloc[0]
+    assert (first.pair_id, first.thread_id) == ("6e10ec76585c8f684a6236c94a5780a4", "wh_6a841d2b02c9481d")  # the quarter's first question
+    assert f'<td>{first.reply_at_local:%d/%m/%Y %H.%M}</td><td class="num">1.140</td>' in html  # 09.12 → 09.31: 19 working minutes
+    thread = (f'<a href="#t-{first.thread_id}">{first.thread_id}</a>' if f'id="t-{first.thread_id}"' in html
+              else first.thread_id)  # a thread with a transcript in the appendix links to it
+    assert (f'<tr><td>{first.pair_id}</td><td>{thread}</td><td>{first.question_at_local:%d/%m/%Y %H.%M}</td>'
+            f'<td>{first.reply_at_local:%d/%m/%Y %H.%M}</td>') in html
+    assert f'<td>Ya</td><td>Ya</td><td>Ya</td><td>{first.customer_key}</td></tr>' in html
+    wh.dispose()
+
+
+def test_fact_lists_follow_the_report_scope_and_language(demo_duckdb):
+    wh = Warehouse(demo_duckdb)
+    rina = collect_report_data(wh, demo_config(), "2025-Q1", agent_id="rina", lang="en")
+    html = render_html(rina)
+    assert set(rina.fact_lists) == {"f-valid--rina", "f-counted_1wd--rina", "f-valid-whatsapp--rina", "f-valid-email--rina"}
+    assert rina.fact_lists["f-valid--rina"].total == 11  # rina's valid pairs of the quarter
+    assert rina.fact_lists["f-valid--rina"].bi_filter.endswith("and is_valid and agent_id = 'rina' order by question_at, pair_id")
+    assert "and 1 more — query: select * from bi.v_reply_pairs where quarter_start = &#x27;2025-01-01&#x27; and is_valid" in html
+    assert '<a href="#f-valid--rina">' in html and 'id="f-valid"' not in html  # no team list in an agent's report
+    month = collect_report_data(wh, demo_config(), "2025-02")
+    assert month.fact_lists["f-valid"].bi_filter.startswith("select * from bi.v_reply_pairs where month_start = '2025-02-01' and is_valid")
+    assert len(wh.read_df(month.fact_lists["f-valid"].bi_filter)) == month.fact_lists["f-valid"].total > 0
+    wh.dispose()

@@ -60,3 +60,22 @@ NO_ORDERS = "no data: no sales report (orders) loaded"
 NO_RATINGS = "no data: no chat ratings loaded (WhatsApp and e-mail carry no ratings; marketplace exports do)"
 NO_SAMPLE = "no data: no sample validated"
 MARKETS = ("local", "international")
+
+# Issue 17: the reply-pair flag each reply-pair KPI counts (its "basis"), so a report can list the
+# facts behind a figure: the durations average the valid pairs, the response rates count the pairs
+# their stored is_counted_* flag puts in the denominator. A <code>_<channel> code has the same
+# basis restricted to the channel.
+PAIR_BASIS_FLAGS = {"valid": "is_valid", "counted_1wd": "is_counted_1wd", "counted_24h": "is_counted_24h"}
+_BASIS_OF = {**{c: "valid" for c in RESPONSE_CODES if not c.startswith("response_rate")},
+             "response_rate_1wd": "counted_1wd", "response_rate_24h": "counted_24h"}
+
+
+def pair_basis(code: str) -> tuple[str, str | None] | None:
+    """(basis, channel or None) of a reply-pair KPI code, None for any other code."""
+    if code in _BASIS_OF:
+        return _BASIS_OF[code], None
+    for ch in CHANNELS:
+        base = code.removesuffix(f"_{ch}")
+        if base != code and base in _BASIS_OF:
+            return _BASIS_OF[base], ch
+    return None
