@@ -488,3 +488,40 @@ def test_fact_lists_follow_the_report_scope_and_language(demo_duckdb):
     assert month.fact_lists["f-valid"].bi_filter.startswith("select * from bi.v_reply_pairs where month_start = '2025-02-01' and is_valid")
     assert len(wh.read_df(month.fact_lists["f-valid"].bi_filter)) == month.fact_lists["f-valid"].total > 0
     wh.dispose()
+
+
+def test_csat_per_issue_category_section(warehouse_url, tmp_path):
+    """Seed 002's CSAT per issue category from the stored csat_rate_<category> KPIs (the
+    csat_rate_rusak scenario: February has 2 rated rusak chats, one 5 and one 2 stars)."""
+    from kpi_transforms.cli import main
+    from kpi_transforms.core.config import load_config
+
+    case = Path(__file__).resolve().parent / "kpi_scenarios" / "csat_rate_rusak"
+    url = warehouse_url
+    args = ["--config", str(case / "config.yaml"), "--warehouse", url]
+    assert main([*args, "ingest", str(case / "tokopedia_detail_chat.csv"), "--lake", str(tmp_path / "lake")]) == 0
+    wh = Warehouse(url)
+    config = load_config(case / "config.yaml")
+    assert 'id="csat"' not in render_html(collect_report_data(wh, config, "2025-02"))  # no KPI run yet: no section
+    assert main([*args, "kpi", "--period", "2025-02"]) == 0
+    data = collect_report_data(wh, config, "2025-02")
+    html = render_html(data)
+    section = html[html.index('<section id="csat">'):]
+    section = section[:section.index("</section>")]
+    assert re.findall(r"<tr><td>([^<]+)</td>", section) == ["barang kurang", "barang rusak", "salah kirim", "pengiriman telat",
+                                                           "lainnya", "tanpa komplain"]
+    assert '<td>barang rusak</td><td class="num">50</td><td class="num">2</td><td></td>' in section
+    assert '<td>salah kirim</td><td class="num">0</td><td class="num">1</td>' in section
+    assert '<td>tanpa komplain</td><td class="num">100</td><td class="num">1</td>' in section
+    assert ('<td>barang kurang</td><td class="num">—</td><td class="num">0</td>'
+            '<td>tanpa data: tidak ada rating chat komplain kurang dalam periode ini</td>') in section
+    bi = wh.read_df(data.csat_query)  # the BI view gives the same rows
+    assert dict(zip(bi["kpi_code"], bi["value"].astype(float).fillna(-1))) == {
+        "csat_rate_kurang": -1, "csat_rate_rusak": 50.0, "csat_rate_salah_kirim": 0.0, "csat_rate_telat": -1,
+        "csat_rate_lainnya": -1, "csat_rate_no_complaint": 100.0}
+    rina = collect_report_data(wh, config, "2025-02", agent_id="rina", lang="en")
+    section = render_html(rina)
+    section = section[section.index('<section id="csat">'):]
+    assert "<h2>CSAT per issue category</h2>" in section and '<td>damaged</td><td class="num">100</td><td class="num">1</td>' in section
+    assert rina.csat_query.endswith("and agent_id = 'rina'")
+    wh.dispose()

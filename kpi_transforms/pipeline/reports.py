@@ -29,7 +29,7 @@ from kpi_transforms.pipeline.facts import PAIR_COLUMNS
 from kpi_transforms.pipeline.scorecards import compute_scorecards
 from kpi_transforms.present.html import render_html
 from kpi_transforms.present.reply_durations import reply_duration_table, reply_duration_table_en
-from kpi_transforms.metrics.catalogue import PAIR_BASIS_FLAGS, pair_basis
+from kpi_transforms.metrics.catalogue import ISSUE_CATEGORIES, PAIR_BASIS_FLAGS, pair_basis
 from kpi_transforms.present.report_data import FactList, ReportData, fact_anchor
 from kpi_transforms.present.scorecards import render_scorecards
 from kpi_transforms.present.summary import render_summary_html
@@ -164,6 +164,7 @@ def collect_report_data(
     data = ReportData(period, agent_id, lang, config.timezone, durations, scorecards, frt, heat, trend, agents, generated)
     add_drill_down(warehouse, data, pairs)
     add_fact_lists(warehouse, data, pairs)
+    add_csat_by_category(warehouse, data)
     return data
 
 
@@ -207,6 +208,30 @@ def add_drill_down(warehouse: Warehouse, data: ReportData, pairs: pd.DataFrame) 
         {"lo": pd.Timestamp(previous.start).to_pydatetime(), "hi": pd.Timestamp(period.end).to_pydatetime(),
          **({} if agent_id is None else {"a": agent_id})})
     data.complaints = complaint_trend(cases, period, previous)
+
+
+CSAT_CATEGORIES = (*ISSUE_CATEGORIES, "no_complaint")
+
+
+def add_csat_by_category(warehouse: Warehouse, data: ReportData) -> None:
+    """Seed 002's CSAT per issue category: the stored ``csat_rate_<category>`` KPIs of the period
+    (team, or the report's agent) in catalogue order; left out until a KPI run stored them."""
+    period = data.period
+    codes = [f"csat_rate_{c}" for c in CSAT_CATEGORIES]
+    scope = "agent_id is null" if data.agent_id is None else "agent_id = :a"
+    rows = warehouse.read_df(
+        f"select kpi_code, value, basis_count, note from marts.fct_kpi where period_type = :t and period_start = :s"
+        f" and {scope} and kpi_code in ({', '.join(f':c{i}' for i in range(len(codes)))})",
+        {"t": period.period_type, "s": period.start, **({} if data.agent_id is None else {"a": data.agent_id}),
+         **{f"c{i}": c for i, c in enumerate(codes)}})
+    if rows.empty:
+        return
+    rows["category"] = rows["kpi_code"].str.removeprefix("csat_rate_")
+    rows["_order"] = rows["category"].map({c: i for i, c in enumerate(CSAT_CATEGORIES)})
+    data.csat = rows.sort_values("_order", kind="stable")[["category", "value", "basis_count", "note"]].reset_index(drop=True)
+    who = "is_team" if data.agent_id is None else "agent_id = '" + data.agent_id.replace("'", "''") + "'"
+    data.csat_query = (f"select kpi_code, value, basis_count, note from bi.v_kpi where kpi_code like 'csat_rate_%'"
+                       f" and period_type = '{period.period_type}' and period_start = '{period.start:%Y-%m-%d}' and {who}")
 
 
 FACTS_SHOWN = 10  # pairs listed per KPI basis; the rest are named by their bi.v_reply_pairs filter

@@ -24,7 +24,7 @@ from kpi_transforms.metrics.review_sheet import human_duration
 from kpi_transforms.metrics.scorecards import ScorecardResult
 from kpi_transforms.present.report_data import ReportData
 from kpi_transforms.present.scorecards import fmt_compact, iter_scorecards, scorecard_display, total_line
-from kpi_transforms.present.texts import TEXT, WEEKDAYS, frt_bucket_label
+from kpi_transforms.present.texts import TEXT, WEEKDAYS, frt_bucket_label, translate_note
 
 # -- SVG --------------------------------------------------------------------------------------
 
@@ -332,6 +332,14 @@ def _seed002_html(data: ReportData) -> str:
                  ("menit" if lang == "id" and r.unit == "seconds" else "minutes" if r.unit == "seconds" else r.unit, None),
                  (str(int(r.basis_count)), None)] for r in data.aht.itertuples(index=False)]
         parts.append(f'<section id="aht"><h2>{_e(t["aht"])}</h2>{_link_table(t["aht_cols"], rows, numeric={2, 4})}</section>')
+    if data.csat is not None and len(data.csat):
+        names = t["categories"]
+        rows = [[(names.get(r.category, r.category), None),
+                 (fmt_compact(float(r.value), lang, 1) if pd.notna(r.value) else "—", None), (str(int(r.basis_count)), None),
+                 (translate_note(r.note, lang) if isinstance(r.note, str) else "", None)] for r in data.csat.itertuples(index=False)]
+        parts.append(f'<section id="csat"><h2>{_e(t["csat"])}</h2><p class="meta">{_e(t["csat_intro"])}</p>'
+                     f'{_link_table(t["csat_cols"], rows, numeric={1, 2})}'
+                     f'<p class="meta bi-query">{_e(t["csat_query"].format(query=data.csat_query))}</p></section>')
     if data.complaints is not None:
         names = t["categories"]
         rows = [[(names.get(r.category, r.category), None), (str(int(r.n_cases)), None), (str(int(r.n_previous)), None),

@@ -55,6 +55,8 @@ class ReportData:
     frt_channel: pd.DataFrame | None = None  # channel, n_pairs, avg/median business minutes, % ≤ 1 working day
     aht: pd.DataFrame | None = None  # stored aht* KPI rows, when such a KPI exists
     complaints: pd.DataFrame | None = None  # category, n_cases, n_previous, change
+    csat: pd.DataFrame | None = None  # stored csat_rate_<category> rows: category, value, basis_count, note
+    csat_query: str | None = None  # the bi.v_kpi query giving the same rows
     fact_lists: dict | None = None  # anchor -> FactList: the pairs a reply-pair KPI figure counts
 
     def fact_href(self, code: str, agent_id: str | None) -> str | None:

@@ -50,7 +50,10 @@ TEXT = {
         "facts_more": "dan {n} lagi — query: {query}", "facts_all": "semua pasangan di atas; query yang sama: {query}",
         "late": "TERLAMBAT", "unanswered": "belum dijawab",
         "categories": {"kurang": "barang kurang", "rusak": "barang rusak", "salah_kirim": "salah kirim", "telat": "pengiriman telat",
-                       "lainnya": "lainnya"},
+                       "lainnya": "lainnya", "no_complaint": "tanpa komplain"},
+        "csat": "CSAT per kategori masalah", "csat_cols": ["Kategori masalah", "CSAT (% rating 4–5)", "Jumlah rating", "Catatan"],
+        "csat_intro": "Kategori = kasus komplain terakhir thread yang dibuka sebelum rating; chat tanpa kasus = tanpa komplain.",
+        "csat_query": "query yang sama: {query}",
     },
     "en": {
         "title": "Chat KPI report — period {period}", "team": "whole team", "agent": "agent {agent}",
@@ -94,7 +97,10 @@ TEXT = {
         "no_complaints": "No complaint case in this period.",
         "late": "LATE", "unanswered": "unanswered",
         "categories": {"kurang": "items missing", "rusak": "damaged", "salah_kirim": "wrong item sent", "telat": "late delivery",
-                       "lainnya": "other"},
+                       "lainnya": "other", "no_complaint": "no complaint"},
+        "csat": "CSAT per issue category", "csat_cols": ["Issue category", "CSAT (% rated 4–5)", "Ratings", "Note"],
+        "csat_intro": "Category = the thread's latest complaint case opened before the rating; a chat without a case = no complaint.",
+        "csat_query": "the same query: {query}",
     },
 }
 EN_DURATION_COLUMNS = ["Metric", "Result", "Unit", "Basis", "Note"]
@@ -130,6 +136,12 @@ NOTE_PHRASES_ID = [
      r"counted as not ordered so far",
      r"\1 pelanggan di-follow up kurang dari 30 hari sebelum tanggal pesanan terakhir (\2): belum memesan, dihitung belum memesan"),
     (r"mean of the months:", "rata-rata bulanan:"),
+    # csat_rate_<category> (before the generic "no … in the period", which would cut "no data:" in two)
+    (r"no data: no chat ratings of chats without a complaint case in the period",
+     "tanpa data: tidak ada rating chat tanpa kasus komplain dalam periode ini"),
+    (r"no data: no chat ratings of (\S+) complaints in the period", r"tanpa data: tidak ada rating chat komplain \1 dalam periode ini"),
+    (r"chat ratings of chats without a complaint case", "rating chat tanpa kasus komplain"),
+    (r"chat ratings of (\S+) complaints", r"rating chat komplain \1"),
     (r"no (.+?) in the period", r"tidak ada \1 dalam periode ini"),
     (r"valid reply pairs", "pasangan balasan valid"), (r"counted customer queues", "antrean pelanggan yang dihitung"),
     (r"first queues of new customers answered", "antrean pertama pelanggan baru yang dijawab"),
