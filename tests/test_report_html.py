@@ -143,7 +143,8 @@ def test_html_report_is_self_contained(report_html):
                     "Distribusi First Response Time", "Volume pesan per hari dan jam", "Tren bulanan", "Perbandingan agen"):
         assert heading in text
     assert "746,9" in text and "Dibalas dalam 1 hari kerja" in text
-    assert "customer_relations_officer — seluruh tim" in text and "sales_chat — agen lia" in text
+    # template labels of the catalogue since issue 17's label item (were the codes customer_relations_officer / sales_chat)
+    assert "Customer Relations Officer &amp; Order Coordinator — seluruh tim" in text and "Chat penjualan — agen lia" in text
 
 
 def test_html_report_renders_in_headless_chromium(chromium, report_html, tmp_path):
@@ -197,7 +198,7 @@ def test_xlsx_report_has_the_same_tables(demo_duckdb, tmp_path):
     assert durations[0] == ["Metrik", "Hasil", "Satuan", "Dasar Perhitungan", "Catatan"]
     assert durations[1][:3] == ["Rata-rata durasi balas sales", 746.9, "menit"]  # a number since issue 17 (was the text "746,9")
     card = [c.value for row in wb["Scorecard"].iter_rows() for c in row if c.value is not None]
-    assert "sales_chat — seluruh tim" in card and "sales_chat — agen rina" in card
+    assert "Chat penjualan — seluruh tim" in card and "Chat penjualan — agen rina" in card  # template label (was sales_chat)
     totals = [v for v in card if isinstance(v, str) and v.startswith("Total: ")]
     assert len(totals) == 3 and all("bobot template 100" in v for v in totals)  # team, lia, rina
     frt = [[c.value for c in row] for row in wb["Distribusi FRT"].iter_rows(min_row=4, max_row=11)]
@@ -225,7 +226,7 @@ def test_cli_report_formats_and_demo_reports(demo_duckdb, tmp_path):
     done = chatkpi("report", "reply-durations", "--period", "2025-Q1", "--format", "html", "--lang", "en", "--out", str(tmp_path / "d.html"))
     assert done.returncode == 0, done.stderr
     text = (tmp_path / "d.html").read_text(encoding="utf-8")
-    assert "Sales reply durations" in text and "sales_chat — agent lia" in text  # the stored scorecard is shown
+    assert "Sales reply durations" in text and "Sales chat — agent lia" in text  # the stored scorecard is shown
     paths = write_demo_reports(Warehouse(demo_duckdb), demo_config(), tmp_path / "reports")
     summary = ["ringkasan_2025-Q1.pdf"] if find_chromium() else []  # issue 17: the one-page summary, when Chromium can print it
     assert [p.name for p in paths] == ["chatkpi_2025-Q1.html", "chatkpi_2025-Q1.xlsx", *summary, "audit_2025-Q1.xlsx"]
@@ -311,7 +312,7 @@ def test_stored_scorecard_notes_are_never_nan(demo_duckdb):
     wh = Warehouse(demo_duckdb)
     report_data(wh, demo_config(), "scorecard", "2025-Q1")  # computes and stores (null notes)
     html = render_html(collect_report_data(wh, demo_config(), "2025-Q1"))
-    assert "sales_chat — seluruh tim" in html and ">nan<" not in html
+    assert "Chat penjualan — seluruh tim" in html and ">nan<" not in html  # template label (catalogue), not its code
 
 
 def test_html_layout_desktop_400px_and_print(chromium, drill_report, tmp_path):
@@ -414,7 +415,7 @@ def test_aht_per_agent_section_once_the_kpi_is_stored(demo_duckdb):
     assert pd.notna(team["value"]) and team["value"] > 0
     from kpi_transforms.present.scorecards import fmt_compact
 
-    assert f'<td>aht_avg</td><td>tim</td><td class="num">{fmt_compact(team["value"] / 60.0, "id", 1)}</td><td>menit</td>' in section
+    assert f'<td>Rata-rata waktu penanganan (AHT)</td><td>tim</td><td class="num">{fmt_compact(team["value"] / 60.0, "id", 1)}</td><td>menit</td>' in section
 
 
 def test_every_reply_pair_kpi_figure_links_to_the_facts_it_counts(demo_duckdb):
@@ -524,4 +525,32 @@ def test_csat_per_issue_category_section(warehouse_url, tmp_path):
     section = section[section.index('<section id="csat">'):]
     assert "<h2>CSAT per issue category</h2>" in section and '<td>damaged</td><td class="num">100</td><td class="num">1</td>' in section
     assert rina.csat_query.endswith("and agent_id = 'rina'")
+    wh.dispose()
+
+
+def test_indonesian_report_shows_labels_for_templates_and_kpi_codes(demo_duckdb):
+    from kpi_transforms.metrics.catalogue import KPI_CODES, kpi_label, template_label
+    from kpi_transforms.metrics.scorecards import load_templates
+
+    # every catalogue code and shipped template has a label in both languages, defined once in the catalogue
+    assert [c for c in KPI_CODES if kpi_label(c, "id") == c or kpi_label(c, "en") == c] == []
+    assert [n for n in load_templates() if template_label(n, "id") == n] == []
+    assert kpi_label("frt_p90_whatsapp") == "P90 FRT (jam kerja) — WhatsApp"
+    assert kpi_label("csat_rate_salah_kirim", "en") == "CSAT (% rated 4–5) — wrong item sent"
+    assert kpi_label("aht_avg_quote_request") == "Rata-rata waktu penanganan (AHT) — permintaan penawaran"
+    assert kpi_label("my_custom_kpi") == "my_custom_kpi"
+    wh = Warehouse(demo_duckdb)
+    data = report_data(wh, demo_config(), "scorecard", "2025-Q1")
+    id_html = render_html(data)
+    summary = id_html[id_html.index('<section id="scorecard">'):id_html.index("<details")]
+    names = re.findall(r"<tr><td>([^<]+)</td><td>seluruh tim</td>", summary)
+    assert sorted(names) == ["Chat penjualan (sales_chat)",
+                             "Customer Relations Officer &amp; Order Coordinator (customer_relations_officer)",
+                             "Layanan seimbang (kecepatan, kualitas, efisiensi) (balanced_service)"]
+    assert "<h3>Layanan seimbang (kecepatan, kualitas, efisiensi) — seluruh tim</h3>" in id_html
+    assert "<h3>sales_chat" not in id_html
+    # the "without data" line names KPIs by label; a template line without its own label takes the catalogue's
+    assert "Tanpa data: Konversi follow-up customer baru" in id_html
+    en_html = render_html(collect_report_data(wh, demo_config(), "2025-Q1", lang="en"))
+    assert "<h3>Sales chat — whole team</h3>" in en_html and "Without data: Follow-up conversion, new customers" in en_html
     wh.dispose()

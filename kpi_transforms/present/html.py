@@ -20,6 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from kpi_transforms.metrics.catalogue import kpi_label, template_label
 from kpi_transforms.metrics.review_sheet import human_duration
 from kpi_transforms.metrics.scorecards import ScorecardResult
 from kpi_transforms.present.report_data import ReportData
@@ -327,7 +328,7 @@ def _seed002_html(data: ReportData) -> str:
         body = _link_table(t["channel_cols"], rows, numeric={1, 2, 3, 4}) if rows else f"<p>{_e(t['no_data'])}</p>"
         parts.append(f'<section id="channels"><h2>{_e(t["channels"])}</h2>{body}</section>')
     if data.aht is not None and len(data.aht):
-        rows = [[(r.kpi_code, None), (r.agent_id if isinstance(r.agent_id, str) else t["team_short"], None),
+        rows = [[(kpi_label(r.kpi_code, lang), None), (r.agent_id if isinstance(r.agent_id, str) else t["team_short"], None),
                  (fmt_compact(r.value / 60.0 if r.unit == "seconds" else r.value, lang, 1) if pd.notna(r.value) else "—", None),
                  ("menit" if lang == "id" and r.unit == "seconds" else "minutes" if r.unit == "seconds" else r.unit, None),
                  (str(int(r.basis_count)), None)] for r in data.aht.itertuples(index=False)]
@@ -429,8 +430,9 @@ def scorecard_summary(result: ScorecardResult, lang: str = "id") -> pd.DataFrame
     rows = []
     for tpl, agent, _rows, total in iter_scorecards(result):
         has = total["total_points"] is not None and not pd.isna(total["total_points"])
+        label = template_label(tpl.name, lang)
         rows.append([
-            tpl.name, t["agent"].format(agent=agent) if agent else t["team"],
+            f"{label} ({tpl.name})" if label != tpl.name else label, t["agent"].format(agent=agent) if agent else t["team"],
             fmt_compact(total["total_points"], lang, 2) if has else "—",
             f"{fmt_compact(total['weights_with_data'], lang)} / {fmt_compact(total['weights_total'], lang)}",
             fmt_compact(total["total_pct_of_covered"], lang, 1) if has else "—",
@@ -451,7 +453,7 @@ def _scorecard_html(data: ReportData) -> str:
         value_col = display.columns[3]
         lines = total_line(total, data.lang).split("\n")
         opened = " open" if agent is None or data.agent_id else ""
-        parts.append(f"<details{opened}><summary><h3>{_e(tpl.name)} — {_e(who)}</h3></summary>")
+        parts.append(f"<details{opened}><summary><h3>{_e(template_label(tpl.name, data.lang))} — {_e(who)}</h3></summary>")
         if tpl.description(data.lang) != tpl.name:
             # "(seed 000)" names the request the template came from: project jargon, not for readers
             parts.append(f'<p class="meta">{_e(re.sub(r" ?[(]seed [0-9]+[)]", "", tpl.description(data.lang)))}</p>')

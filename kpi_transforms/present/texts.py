@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from kpi_transforms.metrics.catalogue import ISSUE_CATEGORY_LABELS
+
 WEEKDAYS = {"id": ["Sen", "Sel", "Rab", "Kam", "Jum", "Sab", "Min"], "en": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]}
 
 TEXT = {
@@ -49,8 +51,7 @@ TEXT = {
                        "Dihitung 24 jam", "Pelanggan (disamarkan)"],
         "facts_more": "dan {n} lagi — query: {query}", "facts_all": "semua pasangan di atas; query yang sama: {query}",
         "late": "TERLAMBAT", "unanswered": "belum dijawab",
-        "categories": {"kurang": "barang kurang", "rusak": "barang rusak", "salah_kirim": "salah kirim", "telat": "pengiriman telat",
-                       "lainnya": "lainnya", "no_complaint": "tanpa komplain"},
+        "categories": {c: labels[0] for c, labels in ISSUE_CATEGORY_LABELS.items()},
         "csat": "CSAT per kategori masalah", "csat_cols": ["Kategori masalah", "CSAT (% rating 4–5)", "Jumlah rating", "Catatan"],
         "csat_intro": "Kategori = kasus komplain terakhir thread yang dibuka sebelum rating; chat tanpa kasus = tanpa komplain.",
         "csat_query": "query yang sama: {query}",
@@ -96,8 +97,7 @@ TEXT = {
         "complaint_cols": ["Category", "Cases this period", "Cases previous period", "Change"],
         "no_complaints": "No complaint case in this period.",
         "late": "LATE", "unanswered": "unanswered",
-        "categories": {"kurang": "items missing", "rusak": "damaged", "salah_kirim": "wrong item sent", "telat": "late delivery",
-                       "lainnya": "other", "no_complaint": "no complaint"},
+        "categories": {c: labels[1] for c, labels in ISSUE_CATEGORY_LABELS.items()},
         "csat": "CSAT per issue category", "csat_cols": ["Issue category", "CSAT (% rated 4–5)", "Ratings", "Note"],
         "csat_intro": "Category = the thread's latest complaint case opened before the rating; a chat without a case = no complaint.",
         "csat_query": "the same query: {query}",
