@@ -26,11 +26,15 @@ from importlib import import_module
 from types import ModuleType
 from typing import Any
 
-SUITES = ("stg_message", "file_manifest", "fct_reply_pair", "fct_thread")
+from kpi_transforms.core import schema as _schema
 
-ROLES = ("customer", "agent", "bot", "system")
-CHANNELS = ("whatsapp", "email", "marketplace", "other")
+SUITES = ("stg_message", "file_manifest", "fct_reply_pair", "fct_thread", "fct_quote_response", "fct_case", "fct_follow_up")
+
+# The warehouse contract's vocabularies, defined once in kpi_transforms.core.schema.
+ROLES = _schema.ROLES
+CHANNELS = _schema.CHANNELS
 PAIR_STATUSES = ("answered", "unanswered")
+CASE_STATUSES = ("open", "resolved", "unresolved")
 
 
 def suite_module(name: str) -> ModuleType:

@@ -15,7 +15,8 @@ from kpi_transforms.facts.keywords import load_keywords
 from kpi_transforms.pipeline.facts import REPEAT_SQL, rebuild_facts
 from kpi_transforms.pipeline.kpis import compute_period_kpis
 from kpi_transforms.warehouse.engine import Warehouse
-from tests.test_intents import chat, frame, with_intents
+from tests.builders import chat, with_intents
+from tests.builders import chat_frame as frame
 
 TZ = "Asia/Jakarta"
 

@@ -15,7 +15,8 @@ from kpi_transforms.facts.follow_ups import FOLLOW_UP_COLUMNS, fct_follow_up
 from kpi_transforms.facts.reply_pairs import fct_reply_pair
 from kpi_transforms.pipeline.facts import refresh_follow_up_outcomes
 from kpi_transforms.warehouse.engine import Warehouse
-from tests.test_intents import chat, frame
+from tests.builders import chat
+from tests.builders import chat_frame as frame
 
 TZ = "Asia/Jakarta"
 

@@ -33,7 +33,7 @@ from kpi_transforms.facts.intent_text import normalise_many
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV_ACCURACY_MIN = 0.94
-DEV_COMPLAINT_PRECISION_MIN = 0.96
+DEV_COMPLAINT_PRECISION_MIN = 0.95  # the issue's target; 0.96 until the dev split grew by 150 new, harder queues (DECISIONS, issue 14 item 1)
 BASE_ACCURACY_MIN = 0.95  # the hand-written dev queues alone, without their variants
 
 

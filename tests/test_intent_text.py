@@ -52,6 +52,12 @@ from kpi_transforms.facts.intent_text import features, normalise, normalise_many
         ("kurang dari 100", "xlessthan xnum"),
         ("Return customer nih kak", "xreturncustomer nih kak"),
         ("repeat order 100", "xreorder xnum"),
+        ("pesen ulang 150 ya", "xreorder xnum ya"),
+        # "no" naming a number is not a negator; a changed contact is not a remedy ("ganti")
+        ("no hp saya", "nomor hp saya"),
+        ("no saya ganti ya", "xnewcontact ya"),
+        ("ini nomer baru saya", "ini xnewcontact saya"),
+        ("no damage", "no neg_damaged"),
         ("harga bisa kurang gak", "harga xnego xqtag"),
         ("gpp kok", "gapapa kok"),
         ("gjd psn", "tidak neg_jadi pesan"),

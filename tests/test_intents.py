@@ -1,12 +1,11 @@
 """Intents of customer queues and quote responses (SPEC 7) on tiny hand-made chats.
 
 Times are Asia/Jakarta local; Mon 2025-02-10 .. Fri 02-14 has no holiday; hours Mon-Fri 08-17.
-The chat builder :func:`chat` is shared with tests/test_cases.py and tests/test_followups.py.
+The chat builders live in tests/builders.py.
 """
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -17,53 +16,8 @@ from kpi_transforms.facts.keywords import KEYWORDS_ENV, contains_any, load_keywo
 from kpi_transforms.facts.quotes import QUOTE_COLUMNS, fct_quote_response, quote_positions
 from kpi_transforms.facts.reply_pairs import fct_reply_pair
 from kpi_transforms.facts.thread_view import queue_texts, thread_view
-
-TZ = "Asia/Jakarta"
-AGENTS = {"Lia": "lia", "Rina": "rina"}
-
-
-def chat(*lines: str, thread: str = "t1", customer: str | None = None) -> list[dict]:
-    """Rows of one thread from ``"2025-02-10 10:00 | Budi | text"`` lines; senders named in
-    :data:`AGENTS` are human agents, ``Bot`` an auto-reply, anyone else the customer. A text
-    starting with ``<media>`` is a media message."""
-    rows = []
-    for line in lines:
-        when, sender, text = (part.strip() for part in line.split("|", 2))
-        role = "agent" if sender in AGENTS else "bot" if sender == "Bot" else "customer"
-        mtype = "media" if text.startswith("<media>") else "text"
-        rows.append({"when": when, "thread": thread, "role": role, "agent": AGENTS.get(sender, "bot" if role == "bot" else None),
-                     "text": text.removeprefix("<media>").strip(), "type": mtype, "customer": customer or f"name:{thread}"})
-    return rows
-
-
-def frame(*threads: list[dict]) -> pd.DataFrame:
-    """Canonical message frame (SPEC 4 columns) of the given chats."""
-    rows = [row for thread in threads for row in thread]
-    df = pd.DataFrame(rows)
-    local = pd.to_datetime(df["when"], format="ISO8601").astype("datetime64[us]")
-    n = len(df)
-    return pd.DataFrame(
-        {
-            "message_id": [f"{t}-m{i}" for i, t in enumerate(df["thread"])],
-            "thread_id": df["thread"].astype("string"),
-            "thread_name": df["thread"].astype("string"),
-            "channel": "whatsapp",
-            "sent_at": local.dt.tz_localize(TZ).dt.tz_convert("UTC"),
-            "sent_at_local": local,
-            "sender_name": pd.array([None] * n, dtype="string"),
-            "sender_role": df["role"].astype("string"),
-            "agent_id": df["agent"].astype("string"),
-            "customer_id": df["customer"].astype("string"),
-            "is_auto_reply": (df["role"] == "bot").astype(bool),
-            "message_type": df["type"].astype("string"),
-            "text": df["text"].astype("string"),
-            "source_file": "chat.txt",
-            "source_line": np.arange(n, dtype=np.int64),
-            "file_seq": np.ones(n, dtype=np.int64),
-            "batch_id": "b1",
-            "in_holiday_mode": False,
-        }
-    )
+from tests.builders import chat, with_intents
+from tests.builders import chat_frame as frame
 
 
 @pytest.fixture(scope="module")
@@ -74,12 +28,6 @@ def cal() -> BusinessCalendar:
 @pytest.fixture(scope="module")
 def kw():
     return load_keywords()
-
-
-def with_intents(messages: pd.DataFrame, cal: BusinessCalendar, kw, manual=None) -> pd.DataFrame:
-    pairs = fct_reply_pair(messages, cal)
-    pairs["intent"] = queue_intents(messages, pairs, kw, manual)
-    return pairs
 
 
 # --------------------------------------------------------------------------------------------

@@ -261,3 +261,34 @@ def test_shuffled_and_rebatched_files_give_identical_tables(tmp_path_factory, is
     got = _tables(wh)
     wh.dispose()
     assert got == issue14_reference, f"plan {plan}"
+
+
+def test_real_mail_thread_boxes_split_into_eml_files_thread_like_the_mboxes(realdata, tmp_path):
+    """The Mail::Thread test boxes (../shared/realdata/Mail-Thread) as mboxes, and split into
+    one .eml per message loaded in reverse order over several batches: the same threads."""
+    from kpi_transforms.sources.email import split_mbox
+
+    boxes = sorted((realdata / "Mail-Thread").iterdir())
+    emls = {}
+    for box in boxes:
+        for raw in split_mbox(box.read_bytes()):
+            if raw.index:
+                emls[f"{box.name}-{raw.index:03d}.eml"] = raw.data
+    (tmp_path / "mbox").mkdir()
+    for box in boxes:
+        (tmp_path / "mbox" / (box.name + ".mbox")).write_bytes(box.read_bytes())
+    config = parse_config({})
+    whole = Warehouse(f"duckdb:///{tmp_path / 'mbox.duckdb'}")
+    ingest_paths([tmp_path / "mbox"], config, whole, lake_dir=tmp_path / "lake")
+    split = Warehouse(f"duckdb:///{tmp_path / 'eml.duckdb'}")
+    names = sorted(emls, reverse=True)
+    for k in range(0, len(names), 10):
+        folder = tmp_path / f"eml{k}"
+        folder.mkdir()
+        for name in names[k:k + 10]:
+            (folder / name).write_bytes(emls[name])
+        ingest_paths([folder], config, split, lake_dir=tmp_path / "lake")
+    view = "select thread_id, thread_name, n_messages, customer_id from marts.fct_thread order by thread_id"
+    assert len(emls) == 38
+    assert whole.read_df(view).values.tolist() == split.read_df(view).values.tolist()
+    assert len(whole.read_df(view)) == 9

@@ -18,6 +18,11 @@ import pytest
 from kpi_transforms.cli import main
 from kpi_transforms.core.calendar import BusinessCalendar
 from kpi_transforms.core.config import load_config
+from kpi_transforms.facts.cases import fct_case
+from kpi_transforms.facts.follow_ups import fct_follow_up
+from kpi_transforms.facts.intents import queue_intents
+from kpi_transforms.facts.keywords import load_keywords
+from kpi_transforms.facts.quotes import fct_quote_response
 from kpi_transforms.facts.reply_pairs import fct_reply_pair
 from kpi_transforms.facts.threads import fct_thread
 from kpi_transforms.pipeline.ingest import discover, ingest_paths
@@ -481,6 +486,65 @@ def test_nul_detection_reads_only_each_arrays_own_bytes():
     assert _has_nul_byte(base.slice(4, 1)) and not _has_nul_byte(base.slice(0, 0))
     assert _has_nul_byte(pa.chunked_array([base.slice(1, 2), base.slice(0, 1)]))
     assert not _has_nul_byte(pa.array([None, None], pa.string())) and not _has_nul_byte(pa.array(["é", "ü"]))
+
+
+# -- quotes, cases and follow-ups (issue 13: the gate covers every fact table) ---------------
+
+@pytest.fixture(scope="module")
+def case_facts(good):
+    batch, _, pairs, threads = good
+    config = load_config(DEMO / "chatkpi.yaml")
+    calendar, keywords = BusinessCalendar.from_config(config), load_keywords(config)
+    horizon = pd.Timestamp(batch["sent_at"].max())
+    pairs = pairs.assign(intent=queue_intents(batch, pairs, keywords))
+    quotes = fct_quote_response(batch, pairs, calendar, keywords)
+    cases = fct_case(batch, pairs, calendar, keywords, data_horizon=horizon)
+    follow_ups = fct_follow_up(batch, pairs, data_horizon=horizon)
+    return quotes, cases, follow_ups, pairs, threads
+
+
+def test_good_quotes_cases_and_follow_ups_pass(case_facts):
+    quotes, cases, follow_ups, pairs, threads = case_facts
+    assert len(quotes) and len(cases) and len(follow_ups)  # the demo has each kind of fact
+    result = quality.validate_case_facts(quotes, cases, follow_ups, pairs, threads)
+    assert result.success, result.summary()
+    assert {c["suite"] for c in result.checks} == {"fct_quote_response", "fct_case", "fct_follow_up"}
+
+
+def _first(frame: pd.DataFrame, column: str, value) -> pd.DataFrame:
+    frame = frame.copy()
+    frame[column] = frame[column].astype(object)
+    frame.loc[frame.index[0], column] = value
+    return frame
+
+
+CASE_FACT_CASES = {
+    "quote of an unknown queue": (0, lambda f: _first(f, "pair_id", "no-such-pair"),
+                                  {("expect_column_values_to_be_in_set", "pair_in_fct_reply_pair")}),
+    "duplicate quote request": (0, lambda f: pd.concat([f, f.iloc[:1]], ignore_index=True),
+                                {("expect_column_values_to_be_unique", "pair_id")}),
+    "negative quote business seconds": (0, lambda f: f.assign(business_seconds=-1, calendar_seconds=-1),
+                                        {("expect_column_values_to_be_between", "business_seconds"),
+                                         ("expect_column_values_to_be_between", "calendar_seconds")}),
+    "case status unknown": (1, lambda f: _first(f, "status", "closed"), {("expect_column_values_to_be_in_set", "status")}),
+    "case of an unknown thread": (1, lambda f: _first(f, "thread_id", "no-such-thread"),
+                                  {("expect_column_values_to_be_in_set", "thread_in_fct_thread")}),
+    "case without a repeat flag": (1, lambda f: _first(f, "is_repeat", None),
+                                   {("expect_column_values_to_not_be_null", "is_repeat")}),
+    "follow-up without messages": (2, lambda f: f.assign(n_messages=0), {("expect_column_values_to_be_between", "n_messages")}),
+    "duplicate follow-up": (2, lambda f: pd.concat([f, f.iloc[:1]], ignore_index=True),
+                            {("expect_column_values_to_be_unique", "follow_up_id")}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASE_FACT_CASES))
+def test_a_bad_quote_case_or_follow_up_row_is_caught(case_facts, case):
+    quotes, cases, follow_ups, pairs, threads = case_facts
+    which, mutate, expected = CASE_FACT_CASES[case]
+    frames = [quotes, cases, follow_ups]
+    frames[which] = mutate(frames[which])
+    result = quality.validate_case_facts(*frames, pairs, threads)
+    assert not result.success and failed(result) == expected, result.summary()
 
 
 # -- the vectorised evaluator decides exactly as GX does (issue 18 item 1) ------------------

@@ -16,56 +16,9 @@ from kpi_transforms.core.calendar import BusinessCalendar, in_closed_period
 from kpi_transforms.core.config import ClosedPeriod, Config
 from kpi_transforms.facts.ordering import primary_agents
 from kpi_transforms.facts.reply_pairs import PAIR_COLUMNS, fct_reply_pair
+from tests.builders import frame, m, utc  # noqa: F401 - re-exported for older imports
 
 TZ = "Asia/Jakarta"
-
-
-def m(when: str, role: str, agent: str | None = None, *, type: str = "text", auto: bool | None = None,
-      thread: str = "t1", line: int | None = None, file_seq: int = 1, holiday: bool = False,
-      customer: str | None = "c1") -> dict:
-    """One message; ``when`` is local 'YYYY-MM-DD HH:MM[:SS]'."""
-    if agent is None and role in ("agent", "bot"):
-        agent = "bot" if role == "bot" else "a1"
-    return {
-        "when": when, "sender_role": role, "agent_id": agent, "message_type": type,
-        "is_auto_reply": (role == "bot") if auto is None else auto, "thread_id": thread,
-        "source_line": line, "file_seq": file_seq, "in_holiday_mode": holiday, "customer_id": customer,
-    }
-
-
-def frame(*rows: dict) -> pd.DataFrame:
-    """Canonical message frame (SPEC 4 columns) from rows of :func:`m`."""
-    df = pd.DataFrame(list(rows))
-    local = pd.to_datetime(df.pop("when"), format="ISO8601").astype("datetime64[us]")
-    n = len(df)
-    out = pd.DataFrame(
-        {
-            "message_id": [f"{t}-m{i}" for i, t in enumerate(df["thread_id"])],
-            "thread_id": df["thread_id"].astype("str"),
-            "thread_name": ("Chat " + df["thread_id"]).astype("str"),
-            "channel": "whatsapp",
-            "sent_at": local.dt.tz_localize(TZ).dt.tz_convert("UTC"),
-            "sent_at_local": local,
-            "sender_name": pd.array([None] * n, dtype="string"),
-            "sender_role": df["sender_role"].astype("str"),
-            "agent_id": df["agent_id"].astype("string"),
-            "customer_id": df["customer_id"].astype("string"),
-            "is_auto_reply": df["is_auto_reply"].astype(bool),
-            "message_type": df["message_type"].astype("str"),
-            "text": "x",
-            "source_file": "chat.txt",
-            "source_line": [i if v is None or pd.isna(v) else int(v) for i, v in enumerate(df["source_line"])],
-            "file_seq": df["file_seq"].astype("int64"),
-            "batch_id": "b1",
-            "in_holiday_mode": df["in_holiday_mode"].astype(bool),
-        }
-    )
-    out["source_line"] = out["source_line"].astype("int64")
-    return out
-
-
-def utc(local: str) -> pd.Timestamp:
-    return pd.Timestamp(local, tz=TZ).tz_convert("UTC")
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from kpi_transforms.core.calendar import BusinessCalendar
 from kpi_transforms.core.config import Config
 from kpi_transforms.facts.reply_pairs import fct_reply_pair
-from tests.test_reply_pairs import frame, m
+from tests.builders import frame, m
 
 CAL = BusinessCalendar.from_config(Config())
 START = dt.datetime(2025, 2, 3, 7, 0)  # a Monday; random gaps walk over nights and weekends

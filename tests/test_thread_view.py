@@ -20,7 +20,9 @@ from kpi_transforms.facts.keywords import _take, contains_any, first_category
 from kpi_transforms.facts.quotes import fct_quote_response
 from kpi_transforms.facts.reply_pairs import fct_reply_pair
 from kpi_transforms.facts.thread_view import queue_text_array, queue_texts, thread_view
-from tests.test_intents import cal, chat, frame, kw  # noqa: F401 - cal, kw: shared fixtures
+from tests.builders import chat
+from tests.builders import chat_frame as frame
+from tests.test_intents import cal, kw  # noqa: F401 - cal, kw: shared fixtures
 
 TZ = "Asia/Jakarta"
 

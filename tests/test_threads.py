@@ -11,7 +11,7 @@ from kpi_transforms.core.calendar import BusinessCalendar
 from kpi_transforms.core.config import Config
 from kpi_transforms.facts.reply_pairs import fct_reply_pair
 from kpi_transforms.facts.threads import THREAD_COLUMNS, fct_thread
-from tests.test_reply_pairs import frame, m, utc
+from tests.builders import frame, m, utc
 
 
 @pytest.fixture(scope="module")

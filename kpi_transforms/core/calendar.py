@@ -343,8 +343,8 @@ class BusinessCalendar:
             midnight = dt.datetime.combine(day, dt.time())
             closed = []
             for p in self.closed_periods:
-                c0 = int((p.start - midnight).total_seconds())
-                c1 = int((p.end - midnight).total_seconds()) + 60  # inclusive end minute
+                start, end = closed_span(p)
+                c0, c1 = int((start - midnight).total_seconds()), int((end - midnight).total_seconds())
                 if c0 < _DAY and c1 > 0:
                     closed.append((c0, c1))
             intervals = _subtract(intervals, closed)
@@ -578,23 +578,33 @@ class BusinessCalendar:
 
     def working_seconds_of_weekday(self, weekday: int) -> int:
         """Sum of the weekday's configured intervals (0 = Monday), ignoring holidays."""
-        return sum(c - o for o, c in self.business_hours.get(weekday, ()))
+        return working_seconds_of_weekday(self.business_hours, weekday)
+
+    def in_closed_period(self, t: np.ndarray) -> np.ndarray:
+        """For UTC epoch seconds ``t``: inside one of this calendar's closed periods?"""
+        return in_closed_period(t, self.closed_periods, self.timezone)
+
+
+def working_seconds_of_weekday(business_hours: Mapping[int, Iterable[tuple[int, int]]], weekday: int) -> int:
+    """Working seconds of a weekday (0 = Monday) under ``business_hours``: the sum of its
+    intervals, holidays ignored. The one definition (calendar and scorecard targets)."""
+    return sum(c - o for o, c in business_hours.get(weekday, ()))
+
+
+def closed_span(period: ClosedPeriod) -> tuple[dt.datetime, dt.datetime]:
+    """The local half-open span ``[start, end + 1 min)`` a closed period covers: periods are
+    local date-times at minute precision with both ends inclusive (SPEC 5), so one ending
+    ``23:59`` runs to midnight. The one definition (working time and queue validity)."""
+    return period.start, period.end + dt.timedelta(minutes=1)
 
 
 def in_closed_period(t: np.ndarray, closed_periods: Iterable[ClosedPeriod], timezone: str) -> np.ndarray:
-    """For UTC epoch seconds ``t``: is the instant inside one of the closed periods?
-
-    Periods are local date-times at minute precision with both ends inclusive (SPEC 5), so a
-    period covers ``[start, end + 60 s)`` local time: one ending ``23:59`` runs to midnight.
-    """
+    """For UTC epoch seconds ``t``: is the instant inside one of the closed periods
+    (:func:`closed_span`)?"""
     t = np.asarray(t, dtype=np.int64)
     tz = zoneinfo.ZoneInfo(timezone)
     bounds = sorted(
-        (
-            int(p.start.replace(tzinfo=tz).timestamp()),
-            int((p.end + dt.timedelta(minutes=1)).replace(tzinfo=tz).timestamp()),
-        )
-        for p in closed_periods
+        tuple(int(edge.replace(tzinfo=tz).timestamp()) for edge in closed_span(p)) for p in closed_periods
     )
     if not bounds:
         return np.zeros(len(t), dtype=bool)

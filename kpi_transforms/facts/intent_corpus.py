@@ -263,10 +263,14 @@ def known_words_text(base: pd.DataFrame | None = None) -> str:
     """The normaliser's known-word list (``data/intent_words.txt``): every word of the
     hand-written base queues (normalised without spelling correction) seen at least
     :data:`MIN_WORD_COUNT` times, ``word<TAB>count``, most frequent first. Variants are not
-    read: their typos must not become known words."""
+    read: their typos must not become known words. Only ``train`` base queues are read: the
+    spelling corrector is part of the model, and a dev queue's words must not make the dev
+    split's own typos correctable (docs/DECISIONS.md, issue 14)."""
     base = read_base() if base is None else base
     counts: dict[str, int] = {}
     for text in base["text"]:
+        if split_of(text) != "train":
+            continue
         for token in normalise(text, correct=False).split():
             word = token.removeprefix(NEG)
             if word.isalpha() and not word.startswith("x"):

@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-NORMALISER_VERSION = "1"
+NORMALISER_VERSION = "2"
 
 BREAK = "xbr"  # between two messages of a queue
 CLAUSE = "xc"  # between two clauses of a message
@@ -209,6 +209,7 @@ _add("kabari", "kbri", "kabarin", "kbrin", "kabarkan")
 _add("buka", "bka")
 _add("jam", "jm")
 _add("alamat", "almt", "alamt", "almat")
+_add("nomor", "nomer", "nmr", "nmor")
 
 _PARTICLE_NYA_KEEP = frozenset({"punya", "hanya", "tanya", "bertanya", "ditanya", "nanya", "karunya", "sanya", "dunya", "menanya",
                                 "tanyanya", "nyanya", "kenya", "bunya", "penanya"})
@@ -257,6 +258,37 @@ _PHRASES: tuple[tuple[tuple[str, ...], str], ...] = tuple(
                 "ro": "xreorder",
                 "order lagi": "xreorder",
                 "pesan lagi": "xreorder",
+                "pesan ulang": "xreorder",
+                "order ulang": "xreorder",
+                "beli lagi": "xreorder",
+                "beli ulang": "xreorder",
+                # "no" before a contact or document word is "nomor", not a negator
+                "no hp": "nomor hp",
+                "no wa": "nomor wa",
+                "no telp": "nomor telp",
+                "no telepon": "nomor telepon",
+                "no rek": "nomor rekening",
+                "no rekening": "nomor rekening",
+                "no resi": "nomor resi",
+                "no invoice": "nomor invoice",
+                "no po": "nomor po",
+                "no pesanan": "nomor pesanan",
+                "no saya": "nomor saya",
+                "no kantor": "nomor kantor",
+                # a changed contact (a record to update, not a remedy: "ganti" alone reads as one)
+                "ganti nomor": "xnewcontact",
+                "nomor baru": "xnewcontact",
+                "nomor ganti": "xnewcontact",
+                "nomor saya ganti": "xnewcontact",
+                "no saya ganti": "xnewcontact",
+                "ganti no": "xnewcontact",
+                "nomor hp baru": "xnewcontact",
+                "nomor wa baru": "xnewcontact",
+                "ganti email": "xnewcontact",
+                "email baru": "xnewcontact",
+                "ganti rekening": "xnewcontact",
+                "new number": "xnewcontact",
+                "new email": "xnewcontact",
                 "return policy": "xreturnpolicy",
                 "bisa kurang": "xnego",
                 "boleh kurang": "xnego",
@@ -669,4 +701,4 @@ def char_ngrams(spelled: str) -> list[str]:
 
 
 _ALL_MARKERS = _MARKERS | frozenset({BREAK, QTAG, "xping", "xlaugh", "xapprox", "xunsure", "xlessthan", "xmorethan",
-                                     "xreturncustomer", "xreorder", "xreturnpolicy", "xnego"})
+                                     "xreturncustomer", "xreorder", "xreturnpolicy", "xnego", "xnewcontact"})

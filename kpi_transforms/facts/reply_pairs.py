@@ -19,7 +19,6 @@ is a maximal run of customer messages and its reply is the human message right a
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -77,18 +76,6 @@ PAIR_COLUMNS = (
     "is_in_closed_period",
     *RATE_FLAG_COLUMNS,
 )
-
-
-# --------------------------------------------------------------------------------------------
-# Closed periods
-def _closed_period_config(calendar: Any) -> tuple[tuple[Any, ...], str]:
-    """(closed periods, time zone) of the calendar (``BusinessCalendar`` keeps both)."""
-    periods = getattr(calendar, "closed_periods", None)
-    config = getattr(calendar, "config", None)
-    if periods is None and config is not None:
-        periods = getattr(config, "closed_periods", ())
-    timezone = getattr(calendar, "timezone", None) or getattr(config, "timezone", "Asia/Jakarta")
-    return tuple(periods or ()), str(timezone)
 
 
 # --------------------------------------------------------------------------------------------
@@ -194,10 +181,9 @@ def fct_reply_pair(
 
     # validity: answered by a human (always, by construction), non-negative, not in a closed period
     if closed_periods is None:
-        periods, tz = _closed_period_config(calendar)
+        closed = calendar.in_closed_period(q_s)
     else:
-        periods, tz = tuple(closed_periods), _closed_period_config(calendar)[1]
-    closed = in_closed_period(q_s, periods, tz)
+        closed = in_closed_period(q_s, tuple(closed_periods), calendar.timezone)
     if "in_holiday_mode" in messages.columns:
         closed |= bool_mask(messages["in_holiday_mode"].take(q_rows))
     cal_full = np.zeros(len(q_us), dtype=np.int64)

@@ -4,6 +4,9 @@ schema of ``marts.fct_kpi`` and the reasons given when a KPI has no data.
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 import pyarrow as pa
 
 from kpi_transforms.core.schema import ALL_INTENTS, CHANNELS
@@ -55,6 +58,12 @@ KPI_CODES.update({f"csat_rate_{c}": "percent" for c in (*ISSUE_CATEGORIES, "no_c
 RESPONSE_CODES = ("reply_duration_avg", "reply_duration_median", "reply_duration_p90", "frt_avg", "frt_median", "frt_p90",
                   "frt_total_avg", "frt_total_median", "frt_total_p90", "response_rate_1wd", "response_rate_24h")
 KPI_CODES.update({f"{code}_{ch}": KPI_CODES[code] for ch in CHANNELS for code in (*RESPONSE_CODES, "chat_volume")})
+# New-customer, quote and complaint times split by channel the same way (issue 19, item 3).
+SPLIT_CODES = ("frt_new_customer", "frt_new_customer_median", "frt_new_customer_p90",
+               "quote_response_avg", "quote_response_median", "quote_response_p90",
+               "complaint_response_avg", "complaint_response_median", "complaint_response_p90",
+               "complaint_resolution_avg", "complaint_resolution_median", "complaint_resolution_p90")
+KPI_CODES.update({f"{code}_{ch}": KPI_CODES[code] for ch in CHANNELS for code in SPLIT_CODES})
 AUDIT_KPI_CODES = ("response_validated_rate", "response_speed_rate")
 NO_ORDERS = "no data: no sales report (orders) loaded"
 NO_RATINGS = "no data: no chat ratings loaded (WhatsApp and e-mail carry no ratings; marketplace exports do)"
@@ -168,3 +177,16 @@ def kpi_label(code: str, lang: str = "id") -> str:
 def template_label(name: str, lang: str = "id") -> str:
     """The report label of a scorecard template; a custom template shows its name."""
     return _pick(TEMPLATE_LABELS[name], lang) if name in TEMPLATE_LABELS else name
+
+
+def kpi_row(kpi_code: str, period_type: str, period_start: dt.date, agent_id: str | None, value: float | None,
+            basis_count: int, note: str | None, computed_at: Any, unit: str | None = None) -> dict[str, Any]:
+    """One ``marts.fct_kpi`` row (:data:`KPI_SCHEMA`), its unit from the catalogue unless given:
+    the one place a KPI row is spelled out (the KPI step and the audit KPIs use it)."""
+    return {"kpi_code": kpi_code, "period_type": period_type, "period_start": period_start, "agent_id": agent_id,
+            "value": value, "unit": unit or KPI_CODES[kpi_code], "basis_count": int(basis_count), "note": note,
+            "computed_at": computed_at}
+
+
+# Bound parameters naming :data:`AUDIT_KPI_CODES` in SQL: ``kpi_code in (:audit_code_0, :audit_code_1)``.
+AUDIT_CODE_PARAMS = {f"audit_code_{i}": code for i, code in enumerate(AUDIT_KPI_CODES)}

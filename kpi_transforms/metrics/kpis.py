@@ -37,7 +37,7 @@ from kpi_transforms.core.numbers import id_number
 from kpi_transforms.core.periods import Period, _add_months
 from kpi_transforms.core.schema import ALL_INTENTS, CHANNELS
 from kpi_transforms.metrics.catalogue import (AUDIT_KPI_CODES, ISSUE_CATEGORIES, KPI_CODES, KPI_SCHEMA, MARKETS, NO_ORDERS,
-                                              NO_RATINGS, NO_SAMPLE, NO_SURVEYS, RESPONSE_CODES)
+                                              NO_RATINGS, NO_SAMPLE, NO_SURVEYS, RESPONSE_CODES, SPLIT_CODES, kpi_row)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -355,6 +355,22 @@ def channel_kpis(pairs: pd.DataFrame, calendar: BusinessCalendar, sla_minutes: d
     return out
 
 
+def split_channel_kpis(first_queues: pd.DataFrame, quotes: pd.DataFrame, cases: pd.DataFrame) -> list[KpiValue]:
+    """``frt_new_customer*``, ``quote_response_*`` and ``complaint_response_*`` /
+    ``complaint_resolution_*`` per channel (issue 19): ``<code>_<channel>``, the all-channel
+    definition on the facts of that channel's threads (``channel`` column)."""
+    out = []
+    for ch in CHANNELS:
+        values = (new_customer_kpis(_on_channel(first_queues, ch)) + quote_kpis(_on_channel(quotes, ch))
+                  + case_kpis(_on_channel(cases, ch)))
+        out += [dataclasses.replace(v, kpi_code=f"{v.kpi_code}_{ch}") for v in values if v.kpi_code in SPLIT_CODES]
+    return out
+
+
+def _on_channel(frame: pd.DataFrame, channel: str) -> pd.DataFrame:
+    return frame[(frame["channel"].astype(object) == channel).to_numpy(dtype=bool)]
+
+
 def issue_kpis(cases: pd.DataFrame, prev_cases: pd.DataFrame, pairs: pd.DataFrame, prev_pairs: pd.DataFrame,
                prev_label: str) -> list[KpiValue]:
     """Top issues with their trend (seed 002 "10 isu teratas + tren"): ``issues_<category>``
@@ -588,9 +604,9 @@ _EMPTY_COLUMNS = {
               "calendar_seconds", "business_seconds", "question_at", "reply_at", "first_auto_reply_at", "within_24h",
               "within_1_working_day", "is_counted_1wd", "is_pending_1wd", "is_counted_24h", "is_pending_24h"],
     "threads": ["thread_id", "primary_agent_id"],
-    "first_queues": ["thread_id", "agent_id", "status", "is_valid", "business_seconds"],
-    "quotes": ["thread_id", "agent_id", "quote_at", "business_seconds", "is_in_closed_period"],
-    "cases": ["thread_id", "agent_id", "category", "status", "first_response_at", "first_response_business_seconds",
+    "first_queues": ["thread_id", "channel", "agent_id", "status", "is_valid", "business_seconds"],
+    "quotes": ["thread_id", "channel", "agent_id", "quote_at", "business_seconds", "is_in_closed_period"],
+    "cases": ["thread_id", "channel", "agent_id", "category", "status", "first_response_at", "first_response_business_seconds",
               "resolution_business_seconds", "is_repeat", "is_in_closed_period"],
     "follow_ups": ["thread_id", "customer_id", "agent_id", "followed_up_at_local", "segment", "is_ordered"],
     "orders": ["order_date", "amount_idr", "market", "customer", "agent_id"],
@@ -624,6 +640,7 @@ def kpi_values(facts: PeriodFacts, period: Period, calendar: BusinessCalendar, a
     values.append(qa_kpi(_of(facts.qa_reviews, agent), period))
     values.append(cost_kpi(_of(facts.conversations, agent), period, facts.settings, agent))
     values += channel_kpis(pairs, calendar, dict(facts.settings.sla_minutes), facts.horizon)
+    values += split_channel_kpis(_of(facts.first_queues, agent), _of(facts.quotes, agent), _of(facts.cases, agent))
     values += issue_kpis(_of(facts.cases, agent), _of(facts.prev_cases, agent), pairs, _of(facts.prev_pairs, agent),
                          facts.prev_label)
     values += _audit_values(facts.audit, agent)
@@ -681,11 +698,8 @@ def fct_kpi(facts: PeriodFacts, period: Period, calendar: BusinessCalendar) -> p
     computed_at = pd.Timestamp.now(tz="UTC")
     for agent in [None, *period_agents(facts)]:
         for kpi in kpi_values(facts, period, calendar, agent):
-            rows.append(
-                {"kpi_code": kpi.kpi_code, "period_type": period.period_type, "period_start": period.start,
-                 "agent_id": agent, "value": kpi.value, "unit": kpi.unit, "basis_count": int(kpi.basis_count),
-                 "note": kpi.note, "computed_at": computed_at}
-            )
+            rows.append(kpi_row(kpi.kpi_code, period.period_type, period.start, agent, kpi.value, kpi.basis_count,
+                                kpi.note, computed_at, unit=kpi.unit))
     return pd.DataFrame(rows, columns=KPI_SCHEMA.names)
 
 

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from kpi_transforms.core.calendar import working_seconds_of_weekday
 from kpi_transforms.core.config import Config, ConfigError, safe_yaml_load
 from kpi_transforms.core.errors import ChatKpiError
 from kpi_transforms.core.periods import Period, parse_period
@@ -80,7 +81,7 @@ class ScorecardKpi:
         return (self.label_en if lang == "en" else self.label_id) or self.kpi_code
 
     @property
-    def resolved_unit(self) -> str:
+    def resolved_unit(self) -> str | None:
         return self.unit or default_unit(self.kpi_code)
 
 
@@ -99,15 +100,11 @@ class ScorecardTemplate:
         return (self.description_en if lang == "en" else self.description_id) or self.name
 
 
-def default_unit(kpi_code: str) -> str:
-    """The raw unit of a KPI code: the catalogue's, else by the naming of SPEC 8 (seconds, percent, count)."""
-    if kpi_code in KPI_CODES:
-        return KPI_CODES[kpi_code]
-    if kpi_code.startswith("frt_") or kpi_code.endswith(("_avg", "_median", "_p90")):
-        return "seconds"
-    if kpi_code.endswith(("_rate", "_rate_1wd", "_rate_24h", "_qoq")) or "_qoq_" in kpi_code:
-        return "percent"
-    return "count"
+def default_unit(kpi_code: str) -> str | None:
+    """The raw unit of a KPI code as the KPI catalogue states it (:data:`KPI_CODES`, SPEC 8);
+    None for a code the catalogue does not know (a custom template's: give ``unit`` there, or
+    the ``marts.fct_kpi`` row's unit is used). Never guessed from the code's name."""
+    return KPI_CODES.get(kpi_code)
 
 
 def working_day_seconds(config: Config | None) -> float:
@@ -115,9 +112,9 @@ def working_day_seconds(config: Config | None) -> float:
     default); where Monday is closed, the first weekday that has hours."""
     config = config or Config()
     for day in range(7):
-        intervals = config.business_hours.get(day, ())
-        if intervals:
-            return float(sum(end - start for start, end in intervals))
+        seconds = working_seconds_of_weekday(config.business_hours, day)
+        if seconds:
+            return float(seconds)
     return 9 * 3600.0
 
 

@@ -40,7 +40,7 @@ from kpi_transforms.metrics.audit import (
     draw_sample,
     sample_sha256,
 )
-from kpi_transforms.metrics.catalogue import AUDIT_KPI_CODES, KPI_SCHEMA
+from kpi_transforms.metrics.catalogue import AUDIT_KPI_CODES, KPI_SCHEMA, AUDIT_CODE_PARAMS, kpi_row
 from kpi_transforms.metrics.review_sheet import (
     APPROVED_VALUES,
     COL_AGENT,
@@ -452,8 +452,7 @@ def audit_kpis(warehouse: Warehouse, period: Period | str) -> pd.DataFrame:
     now = pd.Timestamp.now(tz="UTC")
 
     def row(code: str, agent: str | None, value: float | None, basis: int, note: str | None) -> dict[str, Any]:
-        return {"kpi_code": code, "period_type": period.period_type, "period_start": period.start, "agent_id": agent,
-                "value": value, "unit": "percent", "basis_count": basis, "note": note, "computed_at": now}
+        return kpi_row(code, period.period_type, period.start, agent, value, basis, note, now)
 
     if sample.empty:
         note = f"no data: no sample validated (no audit sample drawn for {period.label})"
@@ -483,8 +482,8 @@ def audit_kpis(warehouse: Warehouse, period: Period | str) -> pd.DataFrame:
 def _has_audit_kpis(warehouse: Warehouse, period: Period) -> bool:
     n = warehouse.scalar(
         "select count(*) from marts.fct_kpi where period_type = :t and period_start = :s"
-        " and kpi_code in ('response_validated_rate', 'response_speed_rate')",
-        {"t": period.period_type, "s": period.start},
+        " and kpi_code in (:audit_code_0, :audit_code_1)",
+        {"t": period.period_type, "s": period.start, **AUDIT_CODE_PARAMS},
     )
     return bool(n)
 
@@ -499,15 +498,14 @@ def store_audit_kpis(warehouse: Warehouse, period: Period | str) -> pd.DataFrame
         warehouse.lock(conn, "kpi")
         others = warehouse.read_df(
             "select distinct agent_id from marts.fct_kpi where period_type = :t and period_start = :s and agent_id is not null"
-            " and kpi_code not in ('response_validated_rate', 'response_speed_rate')",
-            {"t": period.period_type, "s": period.start}, conn,
+            " and kpi_code not in (:audit_code_0, :audit_code_1)",
+            {"t": period.period_type, "s": period.start, **AUDIT_CODE_PARAMS}, conn,
         )
         missing = sorted(set(others["agent_id"]) - set(frame["agent_id"].dropna()))
         if missing:
             note = "no data: no sample validated (no thread of this agent in the audit sample)"
             extra = pd.DataFrame(
-                [{"kpi_code": c, "period_type": period.period_type, "period_start": period.start, "agent_id": a, "value": None,
-                  "unit": "percent", "basis_count": 0, "note": note, "computed_at": frame["computed_at"].iloc[0]}
+                [kpi_row(c, period.period_type, period.start, a, None, 0, note, frame["computed_at"].iloc[0])
                  for a in missing for c in AUDIT_KPI_CODES],
                 columns=KPI_SCHEMA.names,
             )
@@ -515,8 +513,8 @@ def store_audit_kpis(warehouse: Warehouse, period: Period | str) -> pd.DataFrame
         warehouse.execute(
             conn,
             "delete from marts.fct_kpi where period_type = :t and period_start = :s"
-            " and kpi_code in ('response_validated_rate', 'response_speed_rate')",
-            {"t": period.period_type, "s": period.start},
+            " and kpi_code in (:audit_code_0, :audit_code_1)",
+            {"t": period.period_type, "s": period.start, **AUDIT_CODE_PARAMS},
         )
         warehouse.bulk_insert(conn, "marts.fct_kpi", pa.Table.from_pandas(frame, schema=KPI_SCHEMA, preserve_index=False))
     return frame

@@ -38,7 +38,6 @@ from kpi_transforms.sources.registry import FileResult
 from kpi_transforms.warehouse.engine import Warehouse
 
 CHANNEL = "email"
-_CHUNK = 500
 _META_COLUMNS = ("email_message_id", "thread_key", "root_guess", "sent_at_local", "subject", "customer_sender",
                  "customer_recipient")
 
@@ -63,16 +62,10 @@ class _UnionFind:
 
 
 def _read_in(warehouse: Warehouse, conn: Connection, sql: str, keys: Sequence[str]) -> pd.DataFrame:
-    """``sql`` with ``{keys}`` replaced by bound IN lists of at most 500 keys, results stacked."""
-    frames = []
-    keys = sorted(set(keys))
-    for lo in range(0, len(keys), _CHUNK):
-        part = keys[lo:lo + _CHUNK]
-        names = [f"k{i}" for i in range(len(part))]
-        frames.append(warehouse.read_df(sql.format(keys=", ".join(f":{n}" for n in names)), dict(zip(names, part)), conn=conn))
-    if not frames:  # no keys: the query's columns, no rows
-        return warehouse.read_df(sql.format(keys="null"), conn=conn).iloc[0:0]
-    return pd.concat(frames, ignore_index=True)
+    """``sql``, which joins the key table ``staging.stg_row_key`` (column ``row_key``), with
+    ``keys`` staged there for the statement (no values in the SQL text)."""
+    with warehouse.staged_keys(conn, "staging.stg_row_key", "row_key", sorted(set(keys))):
+        return warehouse.read_df(sql, conn=conn)
 
 
 def _batch_mails(results: Sequence[FileResult]) -> tuple[pd.DataFrame, list[tuple[FileResult, int]]]:
@@ -90,7 +83,10 @@ def _batch_mails(results: Sequence[FileResult]) -> tuple[pd.DataFrame, list[tupl
                 "subject": raw["email_subject"].astype(object),
                 "customer_sender": raw["email_customer_sender"].astype(object),
                 "customer_recipient": raw["email_customer_recipient"].astype(object),
-                "refs": raw["email_refs"].fillna("").astype(str),
+                # ids it references, and for a mail that references none its subject + person
+                # keys (the in-file fallback, kept as pseudo-references so it works across files)
+                "refs": [" ".join(r.split()) + ("\x1f" + k if k else "") for r, k in
+                         zip(raw["email_refs"].fillna("").astype(str), raw["email_subject_keys"].fillna("").astype(str))],
                 "group": f"file:{len(threads) - 1}",
                 "sha256": result.sha256,
             })
@@ -99,6 +95,12 @@ def _batch_mails(results: Sequence[FileResult]) -> tuple[pd.DataFrame, list[tupl
         return pd.DataFrame(), threads
     mails = pd.concat(rows, ignore_index=True)
     return mails, threads
+
+
+def _split_refs(text: str) -> list[str]:
+    """Message ids (space-separated) then subject keys (each after U+001F)."""
+    ids, *keys = text.split("\x1f")
+    return [r for r in ids.split() if r] + [k for k in keys if k]
 
 
 def link_email_threads(
@@ -112,22 +114,22 @@ def link_email_threads(
     mails, threads = _batch_mails(results)
     if mails.empty:
         return [], pd.DataFrame(), pd.DataFrame()
-    refs = {m: [r for r in refs.split() if r] for m, refs in zip(mails["email_message_id"], mails["refs"])}
+    refs = {m: _split_refs(r) for m, r in zip(mails["email_message_id"], mails["refs"])}
     batch_ids = set(mails["email_message_id"])
     all_refs = {r for rs in refs.values() for r in rs}
 
     # stored mails the batch touches: referenced by it, referencing it or what it references
     # (a ticket id no mail has), or the same mail
-    hit = _read_in(warehouse, conn, "select distinct thread_key from marts.email_message where email_message_id in ({keys})",
+    hit = _read_in(warehouse, conn, "select distinct thread_key from marts.email_message where email_message_id in (select row_key from staging.stg_row_key)",
                    sorted(batch_ids | all_refs))
     back = _read_in(warehouse, conn,
                     "select distinct m.thread_key from marts.email_reference r join marts.email_message m"
-                    " on m.email_message_id = r.email_message_id where r.ref_id in ({keys})", sorted(batch_ids | all_refs))
+                    " on m.email_message_id = r.email_message_id where r.ref_id in (select row_key from staging.stg_row_key)", sorted(batch_ids | all_refs))
     keys = sorted(set(hit.get("thread_key", pd.Series(dtype=object))) | set(back.get("thread_key", pd.Series(dtype=object))))
     stored = (_read_in(warehouse, conn, "select " + ", ".join(_META_COLUMNS) + " from marts.email_message"
-                       " where thread_key in ({keys})", keys) if keys else pd.DataFrame())
+                       " where thread_key in (select row_key from staging.stg_row_key)", keys) if keys else pd.DataFrame())
     stored_refs = (_read_in(warehouse, conn, "select email_message_id, ref_id from marts.email_reference"
-                            " where email_message_id in ({keys})", sorted(stored["email_message_id"]))
+                            " where email_message_id in (select row_key from staging.stg_row_key)", sorted(stored["email_message_id"]))
                    if len(stored) else pd.DataFrame(columns=["email_message_id", "ref_id"]))
 
     uf = _UnionFind()
@@ -163,6 +165,8 @@ def link_email_threads(
     conv["customer_id"] = [c if isinstance(c, str) else customer_id_for(n) for c, n in zip(conv["customer_id"], conv["thread_name"])]
     # the batch's raw threads take their conversation's key, name and customer
     for n, (result, k) in enumerate(threads):
+        if not isinstance(result.threads, list):
+            result.threads = list(result.threads)
         channel, _name, raw = result.threads[k]
         c = conv.loc[uf.find(f"file:{n}")]
         raw = raw.copy()
@@ -186,11 +190,9 @@ def link_email_threads(
         moved["thread_key"] = [conv.loc[uf.find("id:" + m), "thread_key"] for m in moved["email_message_id"]]
         moved = moved[moved["thread_key"].to_numpy() != stored["thread_key"].to_numpy()]
         for new_key, ids in moved.groupby("thread_key")["email_message_id"]:
-            for lo in range(0, len(ids), _CHUNK):
-                part = list(ids)[lo:lo + _CHUNK]
-                names = {f"k{i}": v for i, v in enumerate(part)}
-                warehouse.execute(conn, "update marts.email_message set thread_key = :key where email_message_id in ("
-                                  + ", ".join(f":{n}" for n in names) + ")", {"key": new_key, **names})
+            with warehouse.staged_keys(conn, "staging.stg_row_key", "row_key", sorted(ids)):
+                warehouse.execute(conn, "update marts.email_message set thread_key = :key"
+                                  " where email_message_id in (select row_key from staging.stg_row_key)", {"key": new_key})
 
     new_rows = mails[~mails["email_message_id"].isin(set(stored.get("email_message_id", [])))].copy()
     new_rows["thread_key"] = [conv.loc[uf.find("id:" + m), "thread_key"] for m in new_rows["email_message_id"]]

@@ -13,11 +13,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 from sqlalchemy.engine import Connection
 
 from kpi_transforms.core.calendar import BusinessCalendar
 from kpi_transforms.core.config import Config
+from kpi_transforms.core.contracts import contract
 from kpi_transforms.core.schema import MESSAGE_COLUMNS
 from kpi_transforms.facts.cases import fct_case
 from kpi_transforms.facts.follow_ups import fct_follow_up
@@ -31,7 +31,7 @@ from kpi_transforms.facts.threads import THREAD_COLUMNS as _THREAD_TRANSFORM_COL
 from kpi_transforms.facts.threads import fct_thread
 from kpi_transforms.pipeline.customers import refresh_customers, resolve_customers
 from kpi_transforms.pipeline.intent_store import active_intent_model
-from kpi_transforms.quality.gate import DataQualityError, validate_facts
+from kpi_transforms.quality.gate import DataQualityError, validate_case_facts, validate_facts
 from kpi_transforms.warehouse.engine import Warehouse
 
 log = logging.getLogger(__name__)
@@ -110,11 +110,15 @@ def rebuild_case_facts(
     horizon: Any,
     *,
     view: ThreadView | None = None,
+    threads_frame: pd.DataFrame | None = None,
+    dq_results: list | None = None,
 ) -> None:
     """Replace ``fct_quote_response``, ``fct_case`` and ``fct_follow_up`` rows of ``threads``
     (delete + insert inside the caller's transaction), then refresh the cross-thread flags.
     ``view``: :func:`~kpi_transforms.intents.thread_view` of ``messages`` and ``pairs``; built
-    here once for the three transforms when not given."""
+    here once for the three transforms when not given. With ``threads_frame`` (the rebuilt
+    ``fct_thread`` rows) the new rows pass the data-quality gate first; its result is appended
+    to ``dq_results`` and a failure raises :class:`DataQualityError`."""
 
     keywords = load_keywords(config)
     manual = read_manual_case_resolutions(warehouse, conn, threads)
@@ -125,9 +129,16 @@ def rebuild_case_facts(
         "marts.fct_case": fct_case(messages, pairs, calendar, keywords, data_horizon=horizon, manual=manual, view=view),
         "marts.fct_follow_up": fct_follow_up(messages, pairs, data_horizon=horizon, view=view),
     }
+    if threads_frame is not None:
+        gate = validate_case_facts(facts["marts.fct_quote_response"], facts["marts.fct_case"],
+                                   facts["marts.fct_follow_up"], pairs, threads_frame)
+        if dq_results is not None:
+            dq_results.append(gate)
+        if not gate.success:
+            raise DataQualityError(gate)
     for table, frame in facts.items():
         warehouse.delete_where_in(conn, table, "thread_id", list(threads))
-        warehouse.bulk_insert(conn, table, pa.Table.from_pandas(frame, preserve_index=False))
+        warehouse.bulk_insert(conn, table, contract(table).arrow_table(frame))
     refresh_cross_thread_flags(warehouse, conn)
     log.info("rebuilt %d quote responses, %d cases, %d follow-ups",
              *(len(f) for f in facts.values()))
@@ -309,16 +320,14 @@ def rebuild_facts(
 
     warehouse.delete_where_in(conn, "marts.fct_reply_pair", "thread_id", threads)
     warehouse.delete_where_in(conn, "marts.fct_thread", "thread_id", threads)
-    warehouse.bulk_insert(conn, "marts.fct_reply_pair", _arrow(pairs[PAIR_COLUMNS]))
-    warehouse.bulk_insert(conn, "marts.fct_thread", _arrow(thread_facts[THREAD_COLUMNS]))
+    warehouse.bulk_insert(conn, "marts.fct_reply_pair", contract("fct_reply_pair").arrow_table(pairs))
+    warehouse.bulk_insert(conn, "marts.fct_thread", contract("fct_thread").arrow_table(thread_facts))
     # marts.dim_customer rows of these threads' customers, then is_new_customer of all their
     # threads under the one rule (facts.threads.is_new_customer), whichever batch brought them
     refresh_customers(warehouse, conn, config, threads)
     # quotes, cases, follow-ups
-    rebuild_case_facts(warehouse, conn, threads, messages, pairs, config, calendar, horizon, view=view)
+    rebuild_case_facts(warehouse, conn, threads, messages, pairs, config, calendar, horizon, view=view,
+                       threads_frame=thread_facts, dq_results=dq_results)
     log.info("rebuilt facts of %d threads (%d pairs)", len(threads), len(pairs))
     return len(threads)
 
-
-def _arrow(frame: pd.DataFrame) -> pa.Table:
-    return pa.Table.from_pandas(frame, preserve_index=False)

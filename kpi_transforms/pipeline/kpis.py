@@ -45,9 +45,12 @@ def load_period_facts(warehouse: Warehouse, period: Period, config: Config | Non
         " from marts.fct_reply_pair p)"
         " select r.* from ranked r join marts.fct_thread t on t.thread_id = r.thread_id"
         " where r.queue_rank = 1 and t.is_new_customer and r.question_at_local >= :lo and r.question_at_local < :hi", b)
-    quotes = read(
-        "select * from marts.fct_quote_response where question_at_local >= :lo and question_at_local < :hi", b)
-    cases = read("select * from marts.fct_case where opened_at_local >= :lo and opened_at_local < :hi", b)
+    quotes = read(  # with the thread's channel: quote_response_*_<channel>
+        "select q.*, t.channel from marts.fct_quote_response q left join marts.fct_thread t on t.thread_id = q.thread_id"
+        " where q.question_at_local >= :lo and q.question_at_local < :hi", b)
+    cases = read(
+        "select c.*, t.channel from marts.fct_case c left join marts.fct_thread t on t.thread_id = c.thread_id"
+        " where c.opened_at_local >= :lo and c.opened_at_local < :hi", b)
     follow_ups = read(
         "select * from marts.fct_follow_up where followed_up_at_local >= :lo and followed_up_at_local < :hi", b)
 
@@ -56,7 +59,8 @@ def load_period_facts(warehouse: Warehouse, period: Period, config: Config | Non
     n_list = int(warehouse.scalar("select count(*) from marts.ref_customer_list where first_transaction_at is not null", conn=conn) or 0)
     n_ratings = int(warehouse.scalar("select count(*) from marts.fct_chat_rating", conn=conn) or 0)
     n_surveys = int(warehouse.scalar("select count(*) from marts.fct_survey_response", conn=conn) or 0)
-    n_products = int(warehouse.scalar("select count(*) from marts.fct_order_product", conn=conn) or 0)
+    n_products = int(warehouse.scalar(
+        "select count(*) from marts.fct_order_product where product is not null or product_category is not null", conn=conn) or 0)
     sources = Sources(
         has_orders=n_orders > 0,
         order_min=pd.Timestamp(summary["lo"].iloc[0]).date() if n_orders else None,
@@ -111,7 +115,8 @@ def load_period_facts(warehouse: Warehouse, period: Period, config: Config | Non
     if n_products and sources.has_orders:
         product_lines = read(
             "select o.order_id, o.order_date, coalesce(o.customer_id, o.customer_key) as customer, p.product, p.product_category"
-            " from marts.fct_order_product p join marts.fct_order o on o.order_id = p.order_id where o.order_date < :hi",
+            " from marts.fct_order_product p join marts.fct_order o on o.order_id = p.order_id where o.order_date < :hi"
+            " and (p.product is not null or p.product_category is not null)",  # an empty line: listed without products
             {"hi": period.end})
         customers = sorted(set(product_lines["customer"].dropna()))
         owners = _threads_of_customers(warehouse, conn, customers) if customers else pd.DataFrame()
@@ -148,11 +153,15 @@ def _answered(frame: pd.DataFrame) -> pd.Series:
 
 def period_surveys(warehouse: Warehouse, conn, period: Period, config: Config) -> pd.DataFrame:
     """Survey answers of the period with their agent: the primary agent of the thread named,
-    else of the customer's latest thread started on or before the answer's date."""
+    else of the customer's latest thread started on or before the answer's date. The answer's
+    customer key (id, phone, e-mail or ``name:`` key) goes through ``marts.map_customer_key``
+    like a chat's or an order's key, when the KPIs are computed, so a map loaded after the
+    survey still applies; a key nobody maps stays its own customer."""
     answers = warehouse.read_df(
         "select s.survey, s.score, s.scale_min, s.scale_max, s.responded_at_local, t.primary_agent_id,"
-        " coalesce(t.customer_id, s.customer_key) as customer from marts.fct_survey_response s"
+        " coalesce(t.customer_id, k.customer_id, s.customer_key) as customer from marts.fct_survey_response s"
         " left join marts.fct_thread t on t.thread_id = s.thread_id"
+        " left join marts.map_customer_key k on k.customer_key = s.customer_key"
         " where s.responded_at_local >= :lo and s.responded_at_local < :hi", _bounds(period), conn=conn)
     answers["day"] = pd.to_datetime(answers["responded_at_local"]).dt.normalize()
     agents = answers["primary_agent_id"].astype(object).to_numpy()

@@ -97,6 +97,9 @@ def merge_row_tables(warehouse: Warehouse, conn, parsed: list[FileResult], confi
         spec = specs[name]
         batch = pd.concat(pending[name], ignore_index=True)
         batch = pd.DataFrame({col: batch[col] if col in batch else None for col in spec.schema.names})
+        if spec.group is not None:
+            _merge_groups(warehouse, conn, spec, batch)
+            continue
         order = [*spec.precedence, "file_seq", "source_line"]
         types = {field.name: field.type for field in spec.schema}
         ranked = batch.assign(**{f"__p{i}": _sortable(batch[c], types[c]) for i, c in enumerate(order)})
@@ -127,3 +130,39 @@ def merge_row_tables(warehouse: Warehouse, conn, parsed: list[FileResult], confi
 
     refresh_customers(warehouse, conn, config)
     return sorted(threads)
+
+
+def _merge_groups(warehouse: Warehouse, conn, spec, batch: pd.DataFrame) -> None:
+    """Merge a grouped row table (``RowTable.group``, e.g. an order's product lines): per
+    group the file with the highest (``precedence`` columns, ``file_seq``) among the batch's
+    files and the stored rows wins, and its rows replace the stored rows of the group as a
+    whole (a line the winning report no longer lists is deleted). The stored rows of a group
+    all come from one file, so the outcome depends on the files, not on their batching: the
+    same rule as the per-key merge, applied to the group."""
+    group = spec.group
+    order = [*spec.precedence, "file_seq"]
+    types = {field.name: field.type for field in spec.schema}
+    vcols = [f"__v{i}" for i in range(len(order))]
+    ranked = batch.assign(**{f"__v{i}": _sortable(batch[c], types[c]) for i, c in enumerate(order)},
+                          __line=_sortable(batch["source_line"], types["source_line"]))
+    ranked = ranked.sort_values([*vcols, "__line"], kind="stable")
+    best = ranked.drop_duplicates(group, keep="last")[[group, *vcols]]
+    with warehouse.staged_keys(conn, "staging.stg_row_key", "row_key", best[group].astype(str).tolist()):
+        stored = warehouse.read_df(
+            f"select distinct t.{group}, {', '.join('t.' + c for c in order)} from {spec.name} t"
+            f" join staging.stg_row_key k on k.row_key = t.{group}",
+            conn=conn,
+        )
+    versions = best.assign(__new=True)
+    if len(stored):
+        stored_versions = pd.DataFrame({f"__v{i}": _sortable(stored[c], types[c]) for i, c in enumerate(order)})
+        stored_versions[group] = stored[group].astype(str).to_numpy()
+        versions = pd.concat([stored_versions.assign(__new=False), versions], ignore_index=True)
+    versions = versions.sort_values([*vcols, "__new"], kind="stable").drop_duplicates(group, keep="last")
+    won = versions.loc[versions["__new"], [group, *vcols]]
+    if won.empty:
+        return
+    rows = ranked.merge(won, on=[group, *vcols], how="inner").sort_values([group, "__line"], kind="stable")
+    rows = rows.drop_duplicates(spec.key, keep="last")
+    warehouse.delete_where_in(conn, spec.name, group, won[group].astype(str).tolist())
+    warehouse.bulk_insert(conn, spec.name, pa.Table.from_pandas(rows[spec.schema.names], schema=spec.schema, preserve_index=False))

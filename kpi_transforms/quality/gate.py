@@ -523,6 +523,32 @@ def validate_facts(messages: pd.DataFrame, pairs: pd.DataFrame, threads: pd.Data
     ])
 
 
+def validate_case_facts(
+    quotes: pd.DataFrame, cases: pd.DataFrame, follow_ups: pd.DataFrame, pairs: pd.DataFrame, threads: pd.DataFrame
+) -> DQResult:
+    """Gate rebuilt ``fct_quote_response``, ``fct_case`` and ``fct_follow_up`` rows against the
+    pairs and threads of the same rebuild (every fact table the ingest writes is gated)."""
+    quote_frame, case_frame, follow_up_frame = case_fact_frames(quotes, cases, follow_ups, pairs, threads)
+    return _gate("fct_quote_response, fct_case, fct_follow_up", [
+        ("fct_quote_response", quote_frame, {}),
+        ("fct_case", case_frame, {}),
+        ("fct_follow_up", follow_up_frame, {}),
+    ])
+
+
+def case_fact_frames(
+    quotes: pd.DataFrame, cases: pd.DataFrame, follow_ups: pd.DataFrame, pairs: pd.DataFrame, threads: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Quotes, cases and follow-ups plus the computed columns their suites check."""
+    thread_ids = threads["thread_id"] if "thread_id" in threads.columns else pd.Series([], dtype="string")
+    pair_ids = pairs["pair_id"] if "pair_id" in pairs.columns else pd.Series([], dtype="string")
+    quote_frame, case_frame, follow_up_frame = quotes.copy(), cases.copy(), follow_ups.copy()
+    quote_frame["pair_in_fct_reply_pair"] = _members([quote_frame["pair_id"]], pair_ids)[0]
+    for frame in (quote_frame, case_frame, follow_up_frame):
+        frame["thread_in_fct_thread"] = _members([frame["thread_id"]], thread_ids)[0]
+    return quote_frame, case_frame, follow_up_frame
+
+
 def file_frame(files: Sequence[Any]) -> pd.DataFrame:
     """The parse report of ``files`` as the frame suite ``file_manifest`` checks."""
     rows = [

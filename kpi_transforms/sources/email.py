@@ -595,6 +595,21 @@ class Sides:
         return any(domain == d or domain.endswith("." + d) for d in self.domains)
 
 
+_SUBJECT_KEY_SEP = "\x1f"
+
+
+def subject_keys(rec: EmailRecord, sides: Sides) -> list[str]:
+    """The subject + person keys that join a message naming no other message to a thread:
+    ``subject:<normalised, case-folded subject>|<non-company participant>``."""
+    if rec.refs:
+        return []
+    subject = normalise_subject(rec.subject).casefold()
+    if not subject:
+        return []
+    people = [a for a in [rec.sender, *rec.recipients] if a and not sides.is_agent(a)]
+    return [f"subject:{subject}|{person}" for person in dict.fromkeys(people)]
+
+
 def thread_records(records: list[EmailRecord], sides: Sides) -> list[list[EmailRecord]]:
     """Group messages into threads (see the module docstring); each thread in time order,
     threads ordered by their first message."""
@@ -604,12 +619,8 @@ def thread_records(records: list[EmailRecord], sides: Sides) -> list[list[EmailR
         uf.find(node)
         for ref in rec.refs:
             uf.union(node, "id:" + ref)
-        if not rec.refs:
-            subject = normalise_subject(rec.subject).casefold()
-            if subject:
-                people = [a for a in [rec.sender, *rec.recipients] if a and not sides.is_agent(a)]
-                for person in people:
-                    uf.union(node, f"subject:{subject}|{person}")
+        for key in subject_keys(rec, sides):
+            uf.union(node, key)
     groups: dict[str, list[EmailRecord]] = {}
     for rec in records:
         groups.setdefault(uf.find("id:" + rec.message_id), []).append(rec)
@@ -716,6 +727,7 @@ def parse_email(data: bytes, config: Config, *, kind: str | None = None, roster:
                     "email_message_id": rec.message_id,
                     # what cross-file threading needs (kpi_transforms.pipeline.email_threads)
                     "email_refs": " ".join(rec.refs),
+                    "email_subject_keys": _SUBJECT_KEY_SEP.join(subject_keys(rec, sides)),
                     "email_root": rec.root_id,
                     "email_subject": normalise_subject(rec.subject),
                     "email_customer_sender": rec.sender if (rec.sender and not agent_side and not rec.is_system) else None,
@@ -725,7 +737,7 @@ def parse_email(data: bytes, config: Config, *, kind: str | None = None, roster:
         frame = pd.DataFrame(rows)
         frame["local_ts"] = frame["local_ts"].astype("datetime64[us]")
         for col in ("sender", "text", "message_type", "sender_role", "agent_id", "customer_id", "thread_key", "email_message_id",
-                    "email_refs", "email_root", "email_subject", "email_customer_sender", "email_customer_recipient"):
+                    "email_refs", "email_subject_keys", "email_root", "email_subject", "email_customer_sender", "email_customer_recipient"):
             frame[col] = frame[col].astype("string")
         frame["source_line"] = frame["source_line"].astype("int64")
         frame["is_auto_reply"] = frame["is_auto_reply"].astype(bool)

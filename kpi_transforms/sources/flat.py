@@ -149,7 +149,7 @@ def parse_canonical(data: bytes, suffix: str, timezone: str) -> ParseResult:
 
     channel = frame["channel"].astype("string").str.strip().str.lower() if "channel" in frame else pd.Series("other", index=frame.index, dtype="string")
     channel = channel.fillna("other").replace("", "other")
-    reasons = reasons.where(~((reasons == "") & ~channel.isin(CHANNELS)), "unknown channel (whatsapp, email, marketplace, other)")
+    reasons = reasons.where(~((reasons == "") & ~channel.isin(CHANNELS)), "unknown channel (" + ", ".join(CHANNELS) + ")")
 
     out = pd.DataFrame(
         {

@@ -70,6 +70,7 @@ pairs as (
     select pair_id, thread_id, channel, customer_id, agent_id, question_at, question_at_local, n_customer_messages,
            effective_start_at, first_auto_reply_at, reply_at, calendar_seconds, business_seconds, sla_deadline_at,
            within_24h, within_1_working_day, status, is_valid, is_in_closed_period,
+           is_counted_1wd, is_pending_1wd, is_counted_24h, is_pending_24h,
            intent, intent_source, intent_confidence
     from marts.fct_reply_pair
 ),
@@ -99,12 +100,10 @@ final as (
            p.status,
            p.is_valid,
            p.is_in_closed_period,
-           (p.status = 'answered' and p.is_valid)
-             or (p.status = 'unanswered' and not p.is_in_closed_period and p.within_1_working_day is not null) as is_counted_1wd,
-           p.status = 'unanswered' and not p.is_in_closed_period and p.within_1_working_day is null as is_pending_1wd,
-           (p.status = 'answered' and p.is_valid)
-             or (p.status = 'unanswered' and not p.is_in_closed_period and p.within_24h is not null) as is_counted_24h,
-           p.status = 'unanswered' and not p.is_in_closed_period and p.within_24h is null as is_pending_24h,
+           p.is_counted_1wd,  -- stored by the fact build (V013, issue 13): one definition
+           p.is_pending_1wd,
+           p.is_counted_24h,
+           p.is_pending_24h,
            p.intent,
            p.intent_source,
            p.intent_confidence

@@ -154,10 +154,16 @@ PRODUCT_SCHEMA = pa.schema(
 
 
 def _product_lines(good: pd.DataFrame, product: pd.Series, category: pd.Series) -> pd.DataFrame:
-    """The (order, product, category) lines of the kept rows that name a product or category."""
+    """The (order, product, category) lines of the kept rows that name a product or category,
+    and for an order of the report none of whose rows does, one empty line (product and
+    category null, line key ``order_id||``): the report lists the order without products. The
+    lines of one report replace the order's stored lines as a whole (``PRODUCT_TABLE.group``),
+    so the empty line records which report said so; readers skip it."""
     lines = pd.DataFrame({"order_id": good["order_id"].to_numpy(), "product": product.to_numpy(), "product_category": category.to_numpy(),
                           "report_as_of": good["report_as_of"].to_numpy(), "source_line": good["source_line"].to_numpy()})
-    lines = lines[(lines["product"] != "") | (lines["product_category"] != "")].copy()
+    named = (lines["product"] != "") | (lines["product_category"] != "")
+    listed = set(lines.loc[named, "order_id"])
+    lines = lines[named | ~lines["order_id"].isin(listed)].copy()
     lines["product"] = lines["product"].replace("", None)
     lines["product_category"] = lines["product_category"].replace("", None)
     lines["line_key"] = (lines["order_id"] + "|" + lines["product_category"].fillna("").map(normalise_name) + "|"
@@ -228,7 +234,7 @@ def parse_orders(table: Table, config: Config) -> ParseResult:
 
 
 ORDER_TABLE = RowTable("marts.fct_order", "order_id", ORDER_SCHEMA, precedence=("report_as_of",), order=20)
-PRODUCT_TABLE = RowTable("marts.fct_order_product", "line_key", PRODUCT_SCHEMA, precedence=("report_as_of",), order=21)
+PRODUCT_TABLE = RowTable("marts.fct_order_product", "line_key", PRODUCT_SCHEMA, precedence=("report_as_of",), order=21, group="order_id")
 
 
 SOURCE = Source(

@@ -19,9 +19,11 @@ class RowTable:
     """A warehouse table loaded from row files and merged on a natural key.
 
     ``precedence``: columns compared (as a tuple, then ``file_seq`` and ``source_line``) to
-    pick the winning row per key among the stored row and the batch's rows. What a merge
-    changes beyond the table (thread facts to rebuild, customer links) is the pipeline's
-    business (:mod:`kpi_transforms.pipeline.row_tables`).
+    pick the winning row per key among the stored row and the batch's rows. ``group``: a
+    column whose rows are replaced as a whole instead (an order's product lines): per group the
+    file with the highest (``precedence`` columns, ``file_seq``) wins, and its rows replace every
+    stored row of the group. What a merge changes beyond the table (thread facts to rebuild,
+    customer links) is the pipeline's business (:mod:`kpi_transforms.pipeline.row_tables`).
     """
 
     name: str
@@ -29,6 +31,7 @@ class RowTable:
     schema: pa.Schema
     precedence: tuple[str, ...] = ()
     order: int = 50  # merge order inside a batch: identity tables first
+    group: str | None = None
 
 
 def resolve_columns(header: list[str], spec: dict[str, tuple[str, ...]]) -> dict[str, str]:
