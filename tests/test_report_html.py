@@ -554,3 +554,16 @@ def test_indonesian_report_shows_labels_for_templates_and_kpi_codes(demo_duckdb)
     en_html = render_html(collect_report_data(wh, demo_config(), "2025-Q1", lang="en"))
     assert "<h3>Sales chat — whole team</h3>" in en_html and "Without data: Follow-up conversion, new customers" in en_html
     wh.dispose()
+
+
+def test_pair_basis_of_reply_pair_kpi_codes():
+    from kpi_transforms.metrics.catalogue import KPI_CODES, pair_basis
+
+    assert pair_basis("reply_duration_avg") == ("valid", None) and pair_basis("frt_total_p90") == ("valid", None)
+    assert pair_basis("response_rate_1wd") == ("counted_1wd", None)
+    assert pair_basis("response_rate_24h_marketplace") == ("counted_24h", "marketplace")
+    assert pair_basis("frt_median_email") == ("valid", "email")
+    # not reply-pair KPIs: no list of pairs is claimed for them
+    for code in ("frt_new_customer", "frt_new_customer_whatsapp", "chat_volume_whatsapp", "csat_rate_rusak", "aht_avg"):
+        assert pair_basis(code) is None, code
+    assert sum(pair_basis(c) is not None for c in KPI_CODES) == 11 * 5  # RESPONSE_CODES, alone and per channel (4)
