@@ -342,6 +342,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("chatkpi: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `chatkpi … | head`: the reader left; not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except sa.exc.SQLAlchemyError as exc:
         cause = _root_database_error(exc)
         if cause is not None and isinstance(cause, (sa.exc.OperationalError, sa.exc.InterfaceError)):

@@ -69,7 +69,13 @@ def test_intents_evaluate_on_a_new_warehouse_scores_the_shipped_model(tmp_path, 
     new = tmp_path / "new.duckdb"
     assert _main("--warehouse", f"duckdb:///{new}", "intents", "evaluate") == 0
     out = capsys.readouterr().out
-    assert "dev split: 1107 queues, accuracy 94.8 %" in out and new.exists()
+    assert "dev split: 1257 queues, accuracy 94.8 %" in out and new.exists()
+
+
+def test_a_reader_that_leaves_early_is_not_a_bug(tmp_path):
+    done = subprocess.run(f"{Path(sys.executable).with_name('chatkpi')} --warehouse duckdb:///{tmp_path / 'w.duckdb'} intents evaluate | head -1",
+                          shell=True, capture_output=True, text=True, cwd=tmp_path)
+    assert done.stdout.startswith("bundled model ") and "internal error" not in done.stderr and "Traceback" not in done.stderr
 
 
 def test_unknown_agent_version_options_after_and_kpi_formats(tmp_path, capsys):

@@ -143,7 +143,8 @@ def test_html_report_is_self_contained(report_html):
                     "Distribusi First Response Time", "Volume pesan per hari dan jam", "Tren bulanan", "Perbandingan agen"):
         assert heading in text
     assert "746,9" in text and "Dibalas dalam 1 hari kerja" in text
-    assert "customer_relations_officer — seluruh tim" in text and "sales_chat — agen lia" in text
+    # template labels of the catalogue since issue 17's label item (were the codes customer_relations_officer / sales_chat)
+    assert "Customer Relations Officer &amp; Order Coordinator — seluruh tim" in text and "Chat penjualan — agen lia" in text
 
 
 def test_html_report_renders_in_headless_chromium(chromium, report_html, tmp_path):
@@ -197,7 +198,7 @@ def test_xlsx_report_has_the_same_tables(demo_duckdb, tmp_path):
     assert durations[0] == ["Metrik", "Hasil", "Satuan", "Dasar Perhitungan", "Catatan"]
     assert durations[1][:3] == ["Rata-rata durasi balas sales", 746.9, "menit"]  # a number since issue 17 (was the text "746,9")
     card = [c.value for row in wb["Scorecard"].iter_rows() for c in row if c.value is not None]
-    assert "sales_chat — seluruh tim" in card and "sales_chat — agen rina" in card
+    assert "Chat penjualan — seluruh tim" in card and "Chat penjualan — agen rina" in card  # template label (was sales_chat)
     totals = [v for v in card if isinstance(v, str) and v.startswith("Total: ")]
     assert len(totals) == 3 and all("bobot template 100" in v for v in totals)  # team, lia, rina
     frt = [[c.value for c in row] for row in wb["Distribusi FRT"].iter_rows(min_row=4, max_row=11)]
@@ -225,7 +226,7 @@ def test_cli_report_formats_and_demo_reports(demo_duckdb, tmp_path):
     done = chatkpi("report", "reply-durations", "--period", "2025-Q1", "--format", "html", "--lang", "en", "--out", str(tmp_path / "d.html"))
     assert done.returncode == 0, done.stderr
     text = (tmp_path / "d.html").read_text(encoding="utf-8")
-    assert "Sales reply durations" in text and "sales_chat — agent lia" in text  # the stored scorecard is shown
+    assert "Sales reply durations" in text and "Sales chat — agent lia" in text  # the stored scorecard is shown
     paths = write_demo_reports(Warehouse(demo_duckdb), demo_config(), tmp_path / "reports")
     summary = ["ringkasan_2025-Q1.pdf"] if find_chromium() else []  # issue 17: the one-page summary, when Chromium can print it
     assert [p.name for p in paths] == ["chatkpi_2025-Q1.html", "chatkpi_2025-Q1.xlsx", *summary, "audit_2025-Q1.xlsx"]
@@ -293,9 +294,11 @@ def test_html_sla_section_links_to_transcripts(drill_report):
     assert "▶ Q4</span> 22/02 10.10 <b>Dewi Lestari</b>: Kak, acaranya batal, saya mau refund DP <span class=\"late\">belum dijawab</span>" in appendix
     assert "◀ A3</span> 27/01 08.15" in appendix and '<span class="late">TERLAMBAT</span>' in appendix
     channels = html[html.index('<section id="channels">'):html.index('<section id="complaints">')]
-    assert "<td>email</td><td class=\"num\">2</td><td class=\"num\">112,5</td>" in channels
-    assert "<td>whatsapp</td><td class=\"num\">20</td><td class=\"num\">50,8</td><td class=\"num\">19,5</td><td class=\"num\">95</td>" in channels
-    complaints = html[html.index('<section id="complaints">'):html.index('<section id="transcripts">')]
+    # each figure links to the channel's valid pairs (issue 17: every KPI figure links to the facts it counts)
+    assert '<td>email</td><td class="num"><a href="#f-valid-email">2</a></td><td class="num"><a href="#f-valid-email">112,5</a></td>' in channels
+    assert ('<td>whatsapp</td><td class="num"><a href="#f-valid-whatsapp">20</a></td><td class="num"><a href="#f-valid-whatsapp">50,8</a>'
+            '</td><td class="num"><a href="#f-valid-whatsapp">19,5</a></td><td class="num"><a href="#f-valid-whatsapp">95</a></td>') in channels
+    complaints = html[html.index('<section id="complaints">'):html.index('<section id="facts">')]
     assert "<td>barang kurang</td><td class=\"num\">1</td><td class=\"num\">0</td><td class=\"num\">+1</td>" in complaints
     assert 'id="aht"' not in html  # no AHT KPI in the catalogue: no section
     # masked unless asked: the phone-number thread is a pseudonym, the raw number only on request
@@ -309,7 +312,7 @@ def test_stored_scorecard_notes_are_never_nan(demo_duckdb):
     wh = Warehouse(demo_duckdb)
     report_data(wh, demo_config(), "scorecard", "2025-Q1")  # computes and stores (null notes)
     html = render_html(collect_report_data(wh, demo_config(), "2025-Q1"))
-    assert "sales_chat — seluruh tim" in html and ">nan<" not in html
+    assert "Chat penjualan — seluruh tim" in html and ">nan<" not in html  # template label (catalogue), not its code
 
 
 def test_html_layout_desktop_400px_and_print(chromium, drill_report, tmp_path):
@@ -412,4 +415,155 @@ def test_aht_per_agent_section_once_the_kpi_is_stored(demo_duckdb):
     assert pd.notna(team["value"]) and team["value"] > 0
     from kpi_transforms.present.scorecards import fmt_compact
 
-    assert f'<td>aht_avg</td><td>tim</td><td class="num">{fmt_compact(team["value"] / 60.0, "id", 1)}</td><td>menit</td>' in section
+    assert f'<td>Rata-rata waktu penanganan (AHT)</td><td>tim</td><td class="num">{fmt_compact(team["value"] / 60.0, "id", 1)}</td><td>menit</td>' in section
+
+
+def test_every_reply_pair_kpi_figure_links_to_the_facts_it_counts(demo_duckdb):
+    from kpi_transforms.metrics.catalogue import pair_basis
+    from kpi_transforms.pipeline.reports import FACTS_SHOWN
+
+    wh = Warehouse(demo_duckdb)
+    data = report_data(wh, demo_config(), "scorecard", "2025-Q1")  # computes and stores the KPIs and scorecards
+    html = render_html(data)
+    stored = wh.read_df("select kpi_code, agent_id, basis_count from marts.fct_kpi where period_type = 'quarter'"
+                        " and period_start = :s", {"s": data.period.start})
+    basis_count = {(r.kpi_code, r.agent_id if isinstance(r.agent_id, str) else None): int(r.basis_count)
+                   for r in stored.itertuples(index=False)}
+    checked = set()
+    for r in data.scorecards.rows.itertuples(index=False):
+        if pair_basis(r.kpi_code) is None:
+            assert data.fact_href(r.kpi_code, r.agent_id if isinstance(r.agent_id, str) else None) is None
+            continue
+        agent = r.agent_id if isinstance(r.agent_id, str) else None
+        href = data.fact_href(r.kpi_code, agent)
+        fl = data.fact_lists[href[1:]]
+        assert fl.total == basis_count[(r.kpi_code, agent)], (r.kpi_code, agent)  # the list is the KPI's basis
+        assert f'<a href="{href}">' in html and f'<article class="facts" id="{href[1:]}">' in html
+        checked.add(r.kpi_code)
+    assert "frt_avg" in checked  # the only reply-pair KPI of the shipped templates
+    # seed 000's table: the average (and fastest / slowest) link to the valid pairs, the 1-working-day rate to the counted queues
+    durations = html[html.index('<section id="reply-durations">'):html.index('<section id="charts">')]
+    assert durations.count('<a href="#f-valid">') == 3 and durations.count('<a href="#f-counted_1wd">') == 1
+    assert '<td class="num"><a href="#f-counted_1wd">91,3</a></td>' in durations
+    assert data.fact_lists["f-counted_1wd"].total == 23  # "21 dari 23 antrian"
+    team_valid = data.fact_lists["f-valid"]
+    assert team_valid.total == 22 and len(team_valid.rows) == FACTS_SHOWN
+    assert team_valid.bi_filter == ("select * from bi.v_reply_pairs where quarter_start = '2025-01-01' and is_valid"
+                                    " order by question_at, pair_id")
+    assert f"dan {22 - FACTS_SHOWN} lagi — query: {team_valid.bi_filter}".replace("'", "&#x27;") in html
+    # the same keys reach the BI view: its filter returns exactly the listed pairs, then the rest
+    for fl in data.fact_lists.values():
+        bi = wh.read_df(fl.bi_filter)
+        assert len(bi) == fl.total and list(bi["pair_id"][:len(fl.rows)]) == list(fl.rows["pair_id"]), fl.bi_filter
+        assert list(bi["customer_key"][:len(fl.rows)]) == list(fl.rows["customer_key"])
+        assert list(bi["business_seconds"][:len(fl.rows)].fillna(-1)) == list(fl.rows["business_seconds"].fillna(-1))
+    # stored flags, not recomputed: the pairs' fact rows say the same
+    facts = wh.read_df("select pair_id, is_valid, is_counted_1wd, is_counted_24h from marts.fct_reply_pair")
+    merged = data.fact_lists["f-counted_1wd"].rows.merge(facts, on="pair_id", suffixes=("", "_fact"))
+    assert len(merged) == len(data.fact_lists["f-counted_1wd"].rows) and merged["is_counted_1wd_fact"].all()
+    # FRT per channel: every figure of a channel links to that channel's valid pairs
+    channels = html[html.index('<section id="channels">'):html.index('<section id="complaints">')]
+    assert '<td>whatsapp</td><td class="num"><a href="#f-valid-whatsapp">20</a></td>' in channels
+    assert data.fact_lists["f-valid-whatsapp"].total == 20 and data.fact_lists["f-valid-email"].total == 2
+    first = team_valid.rows.iloc[0]
+    assert (first.pair_id, first.thread_id) == ("6e10ec76585c8f684a6236c94a5780a4", "wh_6a841d2b02c9481d")  # the quarter's first question
+    assert f'<td>{first.reply_at_local:%d/%m/%Y %H.%M}</td><td class="num">1.140</td>' in html  # 09.12 → 09.31: 19 working minutes
+    thread = (f'<a href="#t-{first.thread_id}">{first.thread_id}</a>' if f'id="t-{first.thread_id}"' in html
+              else first.thread_id)  # a thread with a transcript in the appendix links to it
+    assert (f'<tr><td>{first.pair_id}</td><td>{thread}</td><td>{first.question_at_local:%d/%m/%Y %H.%M}</td>'
+            f'<td>{first.reply_at_local:%d/%m/%Y %H.%M}</td>') in html
+    assert f'<td>Ya</td><td>Ya</td><td>Ya</td><td>{first.customer_key}</td></tr>' in html
+    wh.dispose()
+
+
+def test_fact_lists_follow_the_report_scope_and_language(demo_duckdb):
+    wh = Warehouse(demo_duckdb)
+    rina = collect_report_data(wh, demo_config(), "2025-Q1", agent_id="rina", lang="en")
+    html = render_html(rina)
+    assert set(rina.fact_lists) == {"f-valid--rina", "f-counted_1wd--rina", "f-valid-whatsapp--rina", "f-valid-email--rina"}
+    assert rina.fact_lists["f-valid--rina"].total == 11  # rina's valid pairs of the quarter
+    assert rina.fact_lists["f-valid--rina"].bi_filter.endswith("and is_valid and agent_id = 'rina' order by question_at, pair_id")
+    assert "and 1 more — query: select * from bi.v_reply_pairs where quarter_start = &#x27;2025-01-01&#x27; and is_valid" in html
+    assert '<a href="#f-valid--rina">' in html and 'id="f-valid"' not in html  # no team list in an agent's report
+    month = collect_report_data(wh, demo_config(), "2025-02")
+    assert month.fact_lists["f-valid"].bi_filter.startswith("select * from bi.v_reply_pairs where month_start = '2025-02-01' and is_valid")
+    assert len(wh.read_df(month.fact_lists["f-valid"].bi_filter)) == month.fact_lists["f-valid"].total > 0
+    wh.dispose()
+
+
+def test_csat_per_issue_category_section(warehouse_url, tmp_path):
+    """Seed 002's CSAT per issue category from the stored csat_rate_<category> KPIs (the
+    csat_rate_rusak scenario: February has 2 rated rusak chats, one 5 and one 2 stars)."""
+    from kpi_transforms.cli import main
+    from kpi_transforms.core.config import load_config
+
+    case = Path(__file__).resolve().parent / "kpi_scenarios" / "csat_rate_rusak"
+    url = warehouse_url
+    args = ["--config", str(case / "config.yaml"), "--warehouse", url]
+    assert main([*args, "ingest", str(case / "tokopedia_detail_chat.csv"), "--lake", str(tmp_path / "lake")]) == 0
+    wh = Warehouse(url)
+    config = load_config(case / "config.yaml")
+    assert 'id="csat"' not in render_html(collect_report_data(wh, config, "2025-02"))  # no KPI run yet: no section
+    assert main([*args, "kpi", "--period", "2025-02"]) == 0
+    data = collect_report_data(wh, config, "2025-02")
+    html = render_html(data)
+    section = html[html.index('<section id="csat">'):]
+    section = section[:section.index("</section>")]
+    assert re.findall(r"<tr><td>([^<]+)</td>", section) == ["barang kurang", "barang rusak", "salah kirim", "pengiriman telat",
+                                                           "lainnya", "tanpa komplain"]
+    assert '<td>barang rusak</td><td class="num">50</td><td class="num">2</td><td></td>' in section
+    assert '<td>salah kirim</td><td class="num">0</td><td class="num">1</td>' in section
+    assert '<td>tanpa komplain</td><td class="num">100</td><td class="num">1</td>' in section
+    assert ('<td>barang kurang</td><td class="num">—</td><td class="num">0</td>'
+            '<td>tanpa data: tidak ada rating chat komplain kurang dalam periode ini</td>') in section
+    bi = wh.read_df(data.csat_query)  # the BI view gives the same rows
+    assert dict(zip(bi["kpi_code"], bi["value"].astype(float).fillna(-1))) == {
+        "csat_rate_kurang": -1, "csat_rate_rusak": 50.0, "csat_rate_salah_kirim": 0.0, "csat_rate_telat": -1,
+        "csat_rate_lainnya": -1, "csat_rate_no_complaint": 100.0}
+    rina = collect_report_data(wh, config, "2025-02", agent_id="rina", lang="en")
+    section = render_html(rina)
+    section = section[section.index('<section id="csat">'):]
+    assert "<h2>CSAT per issue category</h2>" in section and '<td>damaged</td><td class="num">100</td><td class="num">1</td>' in section
+    assert rina.csat_query.endswith("and agent_id = 'rina'")
+    wh.dispose()
+
+
+def test_indonesian_report_shows_labels_for_templates_and_kpi_codes(demo_duckdb):
+    from kpi_transforms.metrics.catalogue import KPI_CODES, kpi_label, template_label
+    from kpi_transforms.metrics.scorecards import load_templates
+
+    # every catalogue code and shipped template has a label in both languages, defined once in the catalogue
+    assert [c for c in KPI_CODES if kpi_label(c, "id") == c or kpi_label(c, "en") == c] == []
+    assert [n for n in load_templates() if template_label(n, "id") == n] == []
+    assert kpi_label("frt_p90_whatsapp") == "P90 FRT (jam kerja) — WhatsApp"
+    assert kpi_label("csat_rate_salah_kirim", "en") == "CSAT (% rated 4–5) — wrong item sent"
+    assert kpi_label("aht_avg_quote_request") == "Rata-rata waktu penanganan (AHT) — permintaan penawaran"
+    assert kpi_label("my_custom_kpi") == "my_custom_kpi"
+    wh = Warehouse(demo_duckdb)
+    data = report_data(wh, demo_config(), "scorecard", "2025-Q1")
+    id_html = render_html(data)
+    summary = id_html[id_html.index('<section id="scorecard">'):id_html.index("<details")]
+    names = re.findall(r"<tr><td>([^<]+)</td><td>seluruh tim</td>", summary)
+    assert sorted(names) == ["Chat penjualan (sales_chat)",
+                             "Customer Relations Officer &amp; Order Coordinator (customer_relations_officer)",
+                             "Layanan seimbang (kecepatan, kualitas, efisiensi) (balanced_service)"]
+    assert "<h3>Layanan seimbang (kecepatan, kualitas, efisiensi) — seluruh tim</h3>" in id_html
+    assert "<h3>sales_chat" not in id_html
+    # the "without data" line names KPIs by label; a template line without its own label takes the catalogue's
+    assert "Tanpa data: Konversi follow-up customer baru" in id_html
+    en_html = render_html(collect_report_data(wh, demo_config(), "2025-Q1", lang="en"))
+    assert "<h3>Sales chat — whole team</h3>" in en_html and "Without data: Follow-up conversion, new customers" in en_html
+    wh.dispose()
+
+
+def test_pair_basis_of_reply_pair_kpi_codes():
+    from kpi_transforms.metrics.catalogue import KPI_CODES, pair_basis
+
+    assert pair_basis("reply_duration_avg") == ("valid", None) and pair_basis("frt_total_p90") == ("valid", None)
+    assert pair_basis("response_rate_1wd") == ("counted_1wd", None)
+    assert pair_basis("response_rate_24h_marketplace") == ("counted_24h", "marketplace")
+    assert pair_basis("frt_median_email") == ("valid", "email")
+    # not reply-pair KPIs: no list of pairs is claimed for them
+    for code in ("frt_new_customer", "frt_new_customer_whatsapp", "chat_volume_whatsapp", "csat_rate_rusak", "aht_avg"):
+        assert pair_basis(code) is None, code
+    assert sum(pair_basis(c) is not None for c in KPI_CODES) == 11 * 5  # RESPONSE_CODES, alone and per channel (4)

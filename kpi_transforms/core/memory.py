@@ -4,7 +4,10 @@ Ingesting a chat text costs far more memory than its bytes: the parser's frames,
 rows, the merge and the facts all hold every message. Measured on the bench exports (1 M
 messages: 1.14 M lines, 88 MB, Δ peak 0.89 GB) and on issue 15's flood of 3.85 M short lines
 (100 MiB, 3.0 GB over the process's start), the cost tracks the number of lines at ~780 bytes
-a line, plus the text itself. :func:`estimate` is that model with a margin.
+a line, plus the text itself. :func:`estimate` is that model with a margin. Each text also
+costs a fixed amount whatever its size (its parse result, canonical frame and lake write):
+20,000 two-line chat files in one batch peaked at 1.59 GB, ~68 KB a file over the start-up, so
+a batch charges ``BYTES_PER_TEXT`` per admitted text as well.
 
 :class:`Budget` admits the chat texts of one batch against the budget: a fresh process's
 start-up (``STARTUP_BYTES``) plus the estimates of the texts admitted so far must stay within
@@ -22,6 +25,7 @@ import dataclasses
 DEFAULT_BUDGET_MB = 1536
 BYTES_PER_LINE = 800
 BYTES_PER_BYTE = 2
+BYTES_PER_TEXT = 80 * 1024  # per admitted text of a batch (measured ~68 KB; see above)
 MIB = 2**20
 STARTUP_BYTES = 256 * MIB  # a fresh chatkpi process before its first file: imports, DuckDB, pandas
 
@@ -62,7 +66,7 @@ class Budget:
 
     def admit(self, n_bytes: int, n_lines: int) -> bool:
         """Charge a text to the batch if it fits beside the texts already admitted."""
-        need = estimate(n_bytes, n_lines)
+        need = estimate(n_bytes, n_lines) + BYTES_PER_TEXT
         if self.defer and self.charged and self.charged + need > self.alone:
             return False
         self.charged += need

@@ -67,6 +67,114 @@ NO_RATINGS = "no data: no chat ratings loaded (WhatsApp and e-mail carry no rati
 NO_SAMPLE = "no data: no sample validated"
 MARKETS = ("local", "international")
 
+# Issue 17: the reply-pair flag each reply-pair KPI counts (its "basis"), so a report can list the
+# facts behind a figure: the durations average the valid pairs, the response rates count the pairs
+# their stored is_counted_* flag puts in the denominator. A <code>_<channel> code has the same
+# basis restricted to the channel.
+PAIR_BASIS_FLAGS = {"valid": "is_valid", "counted_1wd": "is_counted_1wd", "counted_24h": "is_counted_24h"}
+_BASIS_OF = {**{c: "valid" for c in RESPONSE_CODES if not c.startswith("response_rate")},
+             "response_rate_1wd": "counted_1wd", "response_rate_24h": "counted_24h"}
+
+
+def pair_basis(code: str) -> tuple[str, str | None] | None:
+    """(basis, channel or None) of a reply-pair KPI code, None for any other code."""
+    if code in _BASIS_OF:
+        return _BASIS_OF[code], None
+    for ch in CHANNELS:
+        base = code.removesuffix(f"_{ch}")
+        if base != code and base in _BASIS_OF:
+            return _BASIS_OF[base], ch
+    return None
+
+
+# -- labels (issue 17) -------------------------------------------------------------------------
+# What a report shows for a code, in Indonesian and English, defined once here (a template's own
+# `label` still wins for its lines; an unknown code shows as itself).
+# Durations: <base>_avg / _median / _p90 (frt_new_customer is the mean itself) read "<stat> <what>".
+_DURATION_LABELS: dict[str, tuple[str, str]] = {
+    "reply_duration": ("durasi balas (kalender)", "reply time (calendar)"),
+    "frt_new_customer": ("FRT customer baru (jam kerja)", "first response time of new customers (business hours)"),
+    "quote_response": ("waktu kirim penawaran", "quote response time"),
+    "complaint_response": ("respons komplain", "complaint response time"),
+    "complaint_resolution": ("penyelesaian komplain", "complaint resolution time"),
+    "frt": ("FRT (jam kerja)", "first response time (business hours)"),
+    "frt_total": ("FRT termasuk balasan otomatis", "first response incl. auto-replies"),
+    "aht": ("waktu penanganan (AHT)", "handling time (AHT)"),
+    "art": ("waktu penyelesaian (ART)", "resolution time (ART)"),
+}
+_STAT_WORDS = {"avg": ("Rata-rata", "Average"), "median": ("Median", "Median"), "p90": ("P90", "P90")}
+_BASE_LABELS: dict[str, tuple[str, str]] = {
+    "followup_conversion_rate": ("Konversi follow-up customer baru", "Follow-up conversion, new customers"),
+    "repeat_complaint_rate": ("Tingkat komplain berulang", "Repeat complaint rate"),
+    "response_validated_rate": ("Respons tervalidasi (sampel audit)", "Validated responses (audit sample)"),
+    "response_speed_rate": ("Kecepatan respons disetujui (sampel audit)", "Approved response speed (audit sample)"),
+    "response_rate_1wd": ("% dibalas ≤ 1 hari kerja", "% answered ≤ 1 working day"),
+    "response_rate_24h": ("% dibalas ≤ 24 jam", "% answered ≤ 24 h"),
+    "revenue_growth_qoq": ("Pertumbuhan omzet vs kuartal sebelumnya", "Revenue growth vs previous quarter"),
+    "revenue_growth_qoq_local": ("Pertumbuhan omzet lokal vs kuartal sebelumnya", "Local revenue growth vs previous quarter"),
+    "revenue_growth_qoq_international": ("Pertumbuhan omzet internasional vs kuartal sebelumnya",
+                                         "International revenue growth vs previous quarter"),
+    "new_customers": ("Customer baru", "New customers"),
+    "followups_per_month": ("Follow-up per bulan", "Follow-ups per month"),
+    "reorder_rate": ("Tingkat pesan ulang", "Reorder rate"),
+    "csat_rate": ("CSAT (% rating 4–5)", "CSAT (% rated 4–5)"),
+    "resolution_rate": ("Tingkat penyelesaian (rating 3+)", "Resolution rate (rated 3+)"),
+    "chat_volume": ("Volume chat", "Chat volume"),
+    "chats_allocated": ("Chat dialokasikan", "Chats allocated"),
+    "chats_manual": ("Chat ditangani manual", "Chats handled manually"),
+    "fcr_rate": ("First contact resolution", "First contact resolution"),
+    "sla_compliance_rate": ("Kepatuhan SLA", "SLA compliance"),
+    "retention_rate": ("Tingkat retensi", "Retention rate"),
+    "churn_rate": ("Tingkat churn", "Churn rate"),
+    "abandonment_rate": ("Tingkat chat ditinggalkan", "Abandonment rate"),
+    "cost_per_contact": ("Biaya per kontak", "Cost per contact"),
+    "nps_score": ("NPS", "NPS"),
+    "ces_avg": ("Customer Effort Score (rata-rata)", "Customer effort score (mean)"),
+    "upsell_cross_sell_rate": ("Tingkat upsell / cross-sell", "Upsell / cross-sell rate"),
+    "qa_first_reply_rate": ("Skor QA balasan pertama", "QA score of first replies"),
+}
+for _base, (_id, _en) in _DURATION_LABELS.items():
+    for _stat, (_sid, _sen) in _STAT_WORDS.items():
+        _code = _base if (_base, _stat) == ("frt_new_customer", "avg") else f"{_base}_{_stat}"
+        _BASE_LABELS[_code] = (f"{_sid} {_id}", f"{_sen} {_en}")
+CHANNEL_LABELS = {"whatsapp": ("WhatsApp", "WhatsApp"), "email": ("e-mail", "e-mail"),
+                  "marketplace": ("marketplace", "marketplace"), "other": ("lainnya", "other")}
+ISSUE_CATEGORY_LABELS = {"kurang": ("barang kurang", "items missing"), "rusak": ("barang rusak", "damaged"),
+                         "salah_kirim": ("salah kirim", "wrong item sent"), "telat": ("pengiriman telat", "late delivery"),
+                         "lainnya": ("lainnya", "other"), "no_complaint": ("tanpa komplain", "no complaint")}
+INTENT_LABELS = {"complaint": ("komplain", "complaint"), "quote_request": ("permintaan penawaran", "quote request"),
+                 "order": ("pesanan", "order"), "other": ("lainnya", "other")}
+_GROUP_LABELS = {"issues": ("Kasus komplain", "Complaint cases"), "queues": ("Antrean", "Queues")}
+# Shipped scorecard templates (metrics/scorecard_templates.yaml); a custom template shows its name.
+TEMPLATE_LABELS = {"customer_relations_officer": ("Customer Relations Officer & Order Coordinator",
+                                                  "Customer Relations Officer & Order Coordinator"),
+                   "sales_chat": ("Chat penjualan", "Sales chat"),
+                   "balanced_service": ("Layanan seimbang (kecepatan, kualitas, efisiensi)",
+                                        "Balanced service (speed, quality, efficiency)")}
+
+
+def _pick(pair: tuple[str, str], lang: str) -> str:
+    return pair[1] if lang == "en" else pair[0]
+
+
+def kpi_label(code: str, lang: str = "id") -> str:
+    """The report label of a KPI code (``frt_avg_whatsapp`` → "FRT rata-rata (jam kerja) — WhatsApp",
+    ``csat_rate_rusak`` → "CSAT (% rating 4–5) — barang rusak"); an unknown code is returned as is."""
+    if code in _BASE_LABELS:
+        return _pick(_BASE_LABELS[code], lang)
+    for suffixes, labels in ((CHANNELS, CHANNEL_LABELS), (ALL_INTENTS, INTENT_LABELS), (tuple(ISSUE_CATEGORY_LABELS), ISSUE_CATEGORY_LABELS)):
+        for suffix in suffixes:
+            base = code.removesuffix(f"_{suffix}")
+            if base != code and (base in KPI_CODES or base in _GROUP_LABELS):
+                head = _pick(_GROUP_LABELS[base], lang) if base in _GROUP_LABELS else kpi_label(base, lang)
+                return f"{head} — {_pick(labels[suffix], lang)}"
+    return code
+
+
+def template_label(name: str, lang: str = "id") -> str:
+    """The report label of a scorecard template; a custom template shows its name."""
+    return _pick(TEMPLATE_LABELS[name], lang) if name in TEMPLATE_LABELS else name
+
 
 def kpi_row(kpi_code: str, period_type: str, period_start: dt.date, agent_id: str | None, value: float | None,
             basis_count: int, note: str | None, computed_at: Any, unit: str | None = None) -> dict[str, Any]:

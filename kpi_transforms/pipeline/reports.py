@@ -29,7 +29,8 @@ from kpi_transforms.pipeline.facts import PAIR_COLUMNS
 from kpi_transforms.pipeline.scorecards import compute_scorecards
 from kpi_transforms.present.html import render_html
 from kpi_transforms.present.reply_durations import reply_duration_table, reply_duration_table_en
-from kpi_transforms.present.report_data import ReportData
+from kpi_transforms.metrics.catalogue import ISSUE_CATEGORIES, PAIR_BASIS_FLAGS, pair_basis
+from kpi_transforms.present.report_data import FactList, ReportData, fact_anchor
 from kpi_transforms.present.scorecards import render_scorecards
 from kpi_transforms.present.summary import render_summary_html
 from kpi_transforms.present.tables import render_table
@@ -162,6 +163,8 @@ def collect_report_data(
     generated = generated_at if generated_at is not None else pd.Timestamp.now(tz=config.timezone)
     data = ReportData(period, agent_id, lang, config.timezone, durations, scorecards, frt, heat, trend, agents, generated)
     add_drill_down(warehouse, data, pairs)
+    add_fact_lists(warehouse, data, pairs)
+    add_csat_by_category(warehouse, data)
     return data
 
 
@@ -205,6 +208,76 @@ def add_drill_down(warehouse: Warehouse, data: ReportData, pairs: pd.DataFrame) 
         {"lo": pd.Timestamp(previous.start).to_pydatetime(), "hi": pd.Timestamp(period.end).to_pydatetime(),
          **({} if agent_id is None else {"a": agent_id})})
     data.complaints = complaint_trend(cases, period, previous)
+
+
+CSAT_CATEGORIES = (*ISSUE_CATEGORIES, "no_complaint")
+
+
+def add_csat_by_category(warehouse: Warehouse, data: ReportData) -> None:
+    """Seed 002's CSAT per issue category: the stored ``csat_rate_<category>`` KPIs of the period
+    (team, or the report's agent) in catalogue order; left out until a KPI run stored them."""
+    period = data.period
+    codes = [f"csat_rate_{c}" for c in CSAT_CATEGORIES]
+    scope = "agent_id is null" if data.agent_id is None else "agent_id = :a"
+    rows = warehouse.read_df(
+        f"select kpi_code, value, basis_count, note from marts.fct_kpi where period_type = :t and period_start = :s"
+        f" and {scope} and kpi_code in ({', '.join(f':c{i}' for i in range(len(codes)))})",
+        {"t": period.period_type, "s": period.start, **({} if data.agent_id is None else {"a": data.agent_id}),
+         **{f"c{i}": c for i, c in enumerate(codes)}})
+    if rows.empty:
+        return
+    rows["category"] = rows["kpi_code"].str.removeprefix("csat_rate_")
+    rows["_order"] = rows["category"].map({c: i for i, c in enumerate(CSAT_CATEGORIES)})
+    data.csat = rows.sort_values("_order", kind="stable")[["category", "value", "basis_count", "note"]].reset_index(drop=True)
+    who = "is_team" if data.agent_id is None else "agent_id = '" + data.agent_id.replace("'", "''") + "'"
+    data.csat_query = (f"select kpi_code, value, basis_count, note from bi.v_kpi where kpi_code like 'csat_rate_%'"
+                       f" and period_type = '{period.period_type}' and period_start = '{period.start:%Y-%m-%d}' and {who}")
+
+
+FACTS_SHOWN = 10  # pairs listed per KPI basis; the rest are named by their bi.v_reply_pairs filter
+FACT_COLUMNS = ["pair_id", "thread_id", "question_at_local", "reply_at_local", "business_seconds", "is_valid", "is_counted_1wd",
+                "is_counted_24h", "customer_key"]
+
+
+def add_fact_lists(warehouse: Warehouse, data: ReportData, pairs: pd.DataFrame) -> None:
+    """Issue 17: for every reply-pair KPI figure the page shows (scorecard values, FRT per
+    channel), the pairs it counts, selected by the flags stored on ``marts.fct_reply_pair``
+    (``is_valid``, ``is_counted_1wd``, ``is_counted_24h``), at most :data:`FACTS_SHOWN` each.
+    Anchors not listed (no pairs in the period) are simply not linked."""
+    # seed 000's table: its average (and the fastest / slowest picked from them) counts the valid
+    # pairs, its "within 1 working day" the queues counted for response_rate_1wd
+    wanted: set[tuple[str, str | None, str | None]] = {("valid", data.agent_id, None), ("counted_1wd", data.agent_id, None)}
+    if data.scorecards is not None:
+        for r in data.scorecards.rows[["kpi_code", "agent_id"]].itertuples(index=False):
+            if (basis := pair_basis(r.kpi_code)) is not None:
+                wanted.add((basis[0], r.agent_id if isinstance(r.agent_id, str) else data.agent_id, basis[1]))
+    if data.frt_channel is not None:
+        wanted |= {("valid", data.agent_id, ch) for ch in data.frt_channel["channel"]}
+    data.fact_lists = {}
+    if pairs.empty:
+        return
+    period = data.period
+    keys = warehouse.read_df("select pair_id, customer_key from bi.v_reply_pairs where question_at_local >= :lo"
+                             " and question_at_local < :hi", {"lo": pd.Timestamp(period.start).to_pydatetime(),
+                                                              "hi": pd.Timestamp(period.end).to_pydatetime()})
+    facts = pairs.merge(keys, on="pair_id", how="left")
+    facts["reply_at_local"] = facts["reply_at"].dt.tz_convert(data.timezone).dt.tz_localize(None)
+    facts = facts.sort_values(["question_at", "pair_id"], kind="stable")
+    start_col = "quarter_start" if period.period_type == "quarter" else "month_start"
+    for basis, agent, channel in sorted(wanted, key=lambda k: (k[0], k[1] or "", k[2] or "")):
+        flag = PAIR_BASIS_FLAGS[basis]
+        mask = facts[flag].astype("boolean").fillna(False).to_numpy(dtype=bool, copy=True)
+        where = [f"{start_col} = '{period.start:%Y-%m-%d}'", flag]
+        if agent is not None:
+            mask = mask & (facts["agent_id"] == agent).to_numpy(dtype=bool)
+            where.append("agent_id = '" + agent.replace("'", "''") + "'")
+        if channel is not None:
+            mask = mask & (facts["channel"] == channel).to_numpy(dtype=bool)
+            where.append(f"channel = '{channel}'")
+        chosen = facts[mask]
+        data.fact_lists[fact_anchor(basis, agent, channel)] = FactList(
+            basis, agent, channel, chosen.head(FACTS_SHOWN)[FACT_COLUMNS].reset_index(drop=True), len(chosen),
+            "select * from bi.v_reply_pairs where " + " and ".join(where) + " order by question_at, pair_id")
 
 
 def _previous_label(period: Period) -> str:

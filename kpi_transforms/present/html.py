@@ -20,11 +20,12 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from kpi_transforms.metrics.catalogue import kpi_label, template_label
 from kpi_transforms.metrics.review_sheet import human_duration
 from kpi_transforms.metrics.scorecards import ScorecardResult
 from kpi_transforms.present.report_data import ReportData
 from kpi_transforms.present.scorecards import fmt_compact, iter_scorecards, scorecard_display, total_line
-from kpi_transforms.present.texts import TEXT, WEEKDAYS, frt_bucket_label
+from kpi_transforms.present.texts import TEXT, WEEKDAYS, frt_bucket_label, translate_note
 
 # -- SVG --------------------------------------------------------------------------------------
 
@@ -223,6 +224,7 @@ footer{color:#8a94a3;font-size:12px;margin-top:36px}
 ol.transcript{list-style:none;padding:0;margin:6px 0;font-size:14px}ol.transcript li{padding:2px 0;overflow-wrap:anywhere}
 .mark{display:inline-block;min-width:3.2em;font-weight:600;color:#2f6db5}.late{color:#b3261e;font-weight:600}
 article.transcript{border-top:1px solid #e4e8ee;margin-top:14px}
+article.facts table{font-size:12px}article.facts td,article.facts th{overflow-wrap:anywhere}article.facts p.meta{overflow-wrap:anywhere}
 @media (max-width:600px){main{padding:12px 10px 24px}h1{font-size:21px}h2{font-size:17px}
 table{font-size:12px}th,td{padding:4px 5px}td.nowrap,td.num{white-space:normal}td,th{overflow-wrap:anywhere}}
 @page{size:A4;margin:12mm}
@@ -235,14 +237,22 @@ NUMERIC_COLUMNS = {"Hasil", "Result", "Bobot", "Weight", "Capaian %", "Achieveme
 NOWRAP_COLUMNS = {"Target", "Nilai", "Value", "Satuan", "Unit", "Bobot dengan data / total", "Weights with data / total"}
 
 
-def html_table(frame: pd.DataFrame, nodata_column: str | None = None) -> str:
+def html_table(frame: pd.DataFrame, nodata_column: str | None = None, links: Sequence[str | None] | None = None,
+               link_column: str | None = None) -> str:
+    """``links[i]``, when given, makes row i's ``link_column`` cell a link (issue 17: a KPI value
+    to the list of facts it counts)."""
     head = "".join(f"<th>{_e(c)}</th>" for c in frame.columns)
     rows = []
-    for record in frame.to_dict("records"):
+    for i, record in enumerate(frame.to_dict("records")):
         cls = ' class="nodata"' if nodata_column and record.get(nodata_column) in ("—", "") else ""
+        href = links[i] if links is not None and link_column is not None else None
+
+        def inner(c: str, v: object) -> str:
+            return f'<a href="{_e(href)}">{_e(v)}</a>' if href and c == link_column else _e(v)
+
         cells = "".join(
-            f'<td class="num">{_e(v)}</td>' if c in NUMERIC_COLUMNS
-            else f'<td class="nowrap">{_e(v)}</td>' if c in NOWRAP_COLUMNS else f"<td>{_e(v)}</td>"
+            f'<td class="num">{inner(c, v)}</td>' if c in NUMERIC_COLUMNS
+            else f'<td class="nowrap">{inner(c, v)}</td>' if c in NOWRAP_COLUMNS else f"<td>{inner(c, v)}</td>"
             for c, v in record.items()
         )
         rows.append(f"<tr{cls}>{cells}</tr>")
@@ -309,23 +319,76 @@ def _seed002_html(data: ReportData) -> str:
     t, lang = TEXT[data.lang], data.lang
     parts = []
     if data.frt_channel is not None:
-        rows = [[(r.channel, None), (str(int(r.n_pairs)), None), (fmt_compact(r.avg_business_minutes, lang, 1), None),
-                 (fmt_compact(r.median_business_minutes, lang, 1), None), (fmt_compact(r.pct_within_1_working_day, lang, 1), None)]
-                for r in data.frt_channel.itertuples(index=False)]
+        rows = []
+        for r in data.frt_channel.itertuples(index=False):
+            href = data.fact_href(f"frt_avg_{r.channel}", None)  # all four figures count the channel's valid pairs
+            rows.append([(r.channel, None), (str(int(r.n_pairs)), href), (fmt_compact(r.avg_business_minutes, lang, 1), href),
+                         (fmt_compact(r.median_business_minutes, lang, 1), href),
+                         (fmt_compact(r.pct_within_1_working_day, lang, 1), href)])
         body = _link_table(t["channel_cols"], rows, numeric={1, 2, 3, 4}) if rows else f"<p>{_e(t['no_data'])}</p>"
         parts.append(f'<section id="channels"><h2>{_e(t["channels"])}</h2>{body}</section>')
     if data.aht is not None and len(data.aht):
-        rows = [[(r.kpi_code, None), (r.agent_id if isinstance(r.agent_id, str) else t["team_short"], None),
+        rows = [[(kpi_label(r.kpi_code, lang), None), (r.agent_id if isinstance(r.agent_id, str) else t["team_short"], None),
                  (fmt_compact(r.value / 60.0 if r.unit == "seconds" else r.value, lang, 1) if pd.notna(r.value) else "—", None),
                  ("menit" if lang == "id" and r.unit == "seconds" else "minutes" if r.unit == "seconds" else r.unit, None),
                  (str(int(r.basis_count)), None)] for r in data.aht.itertuples(index=False)]
         parts.append(f'<section id="aht"><h2>{_e(t["aht"])}</h2>{_link_table(t["aht_cols"], rows, numeric={2, 4})}</section>')
+    if data.csat is not None and len(data.csat):
+        names = t["categories"]
+        rows = [[(names.get(r.category, r.category), None),
+                 (fmt_compact(float(r.value), lang, 1) if pd.notna(r.value) else "—", None), (str(int(r.basis_count)), None),
+                 (translate_note(r.note, lang) if isinstance(r.note, str) else "", None)] for r in data.csat.itertuples(index=False)]
+        parts.append(f'<section id="csat"><h2>{_e(t["csat"])}</h2><p class="meta">{_e(t["csat_intro"])}</p>'
+                     f'{_link_table(t["csat_cols"], rows, numeric={1, 2})}'
+                     f'<p class="meta bi-query">{_e(t["csat_query"].format(query=data.csat_query))}</p></section>')
     if data.complaints is not None:
         names = t["categories"]
         rows = [[(names.get(r.category, r.category), None), (str(int(r.n_cases)), None), (str(int(r.n_previous)), None),
                  (f"{int(r.change):+d}".replace("+0", "0"), None)] for r in data.complaints.itertuples(index=False)]
         body = _link_table(t["complaint_cols"], rows, numeric={1, 2, 3}) if rows else f"<p>{_e(t['no_complaints'])}</p>"
         parts.append(f'<section id="complaints"><h2>{_e(t["complaints"])}</h2>{body}</section>')
+    return "".join(parts)
+
+
+def _durations_table(data: ReportData) -> str:
+    """Seed 000's table; each figure links to the pairs it counts: the first row (the average)
+    and the fastest / slowest to the valid pairs, the last (within 1 working day) to the queues
+    counted for ``response_rate_1wd``."""
+    n = len(data.durations)
+    codes = ["reply_duration_avg"] * max(n - 1, 0) + ["response_rate_1wd"] if n else []
+    links = [data.fact_href(code, None) for code in codes]
+    return html_table(data.durations, links=links, link_column=data.durations.columns[1])
+
+
+def _facts_html(data: ReportData) -> str:
+    """The appendix the KPI figures link to: per basis and scope, the pairs counted (at most the
+    first few, then the ``bi.v_reply_pairs`` query that returns all of them)."""
+    if not data.fact_lists:
+        return ""
+    t, lang = TEXT[data.lang], data.lang
+    parts = [f'<section id="facts"><h2>{_e(t["facts"])}</h2><p class="meta">{_e(t["facts_intro"])}</p>']
+
+    def flag(v: object) -> str:
+        return "—" if v is None or pd.isna(v) else t["yes"] if bool(v) else t["no"]
+
+    def when(v: object) -> str:
+        return "—" if v is None or pd.isna(v) else pd.Timestamp(v).strftime("%d/%m/%Y %H.%M")
+
+    for anchor, fl in data.fact_lists.items():
+        scope = t["agent"].format(agent=fl.agent_id) if fl.agent_id else t["team"]
+        title = t["facts_title"].format(basis=t["facts_bases"][fl.basis], scope=scope,
+                                        channel=f" · {fl.channel}" if fl.channel else "", n=fl.total)
+        rows = [[(r.pair_id, None), (r.thread_id, _anchor(r.thread_id) if data.transcripts and r.thread_id in data.transcripts else None),
+                 (when(r.question_at_local), None), (when(r.reply_at_local), None),
+                 ("—" if pd.isna(r.business_seconds) else fmt_compact(float(r.business_seconds), lang, 0), None),
+                 (flag(r.is_valid), None), (flag(r.is_counted_1wd), None), (flag(r.is_counted_24h), None),
+                 (r.customer_key if isinstance(r.customer_key, str) else "—", None)]
+                for r in fl.rows.itertuples(index=False)]
+        more = fl.total - len(fl.rows)
+        tail = t["facts_more"].format(n=more, query=fl.bi_filter) if more > 0 else t["facts_all"].format(query=fl.bi_filter)
+        parts.append(f'<article class="facts" id="{_e(anchor)}"><h3>{_e(title)}</h3>'
+                     f'{_link_table(t["facts_cols"], rows, numeric={4}) if rows else ""}<p class="meta">{_e(tail)}</p></article>')
+    parts.append("</section>")
     return "".join(parts)
 
 
@@ -367,8 +430,9 @@ def scorecard_summary(result: ScorecardResult, lang: str = "id") -> pd.DataFrame
     rows = []
     for tpl, agent, _rows, total in iter_scorecards(result):
         has = total["total_points"] is not None and not pd.isna(total["total_points"])
+        label = template_label(tpl.name, lang)
         rows.append([
-            tpl.name, t["agent"].format(agent=agent) if agent else t["team"],
+            f"{label} ({tpl.name})" if label != tpl.name else label, t["agent"].format(agent=agent) if agent else t["team"],
             fmt_compact(total["total_points"], lang, 2) if has else "—",
             f"{fmt_compact(total['weights_with_data'], lang)} / {fmt_compact(total['weights_total'], lang)}",
             fmt_compact(total["total_pct_of_covered"], lang, 1) if has else "—",
@@ -389,11 +453,12 @@ def _scorecard_html(data: ReportData) -> str:
         value_col = display.columns[3]
         lines = total_line(total, data.lang).split("\n")
         opened = " open" if agent is None or data.agent_id else ""
-        parts.append(f"<details{opened}><summary><h3>{_e(tpl.name)} — {_e(who)}</h3></summary>")
+        parts.append(f"<details{opened}><summary><h3>{_e(template_label(tpl.name, data.lang))} — {_e(who)}</h3></summary>")
         if tpl.description(data.lang) != tpl.name:
             # "(seed 000)" names the request the template came from: project jargon, not for readers
             parts.append(f'<p class="meta">{_e(re.sub(r" ?[(]seed [0-9]+[)]", "", tpl.description(data.lang)))}</p>')
-        parts.append(html_table(display, nodata_column=value_col))
+        links = [data.fact_href(code, agent) for code in rows["kpi_code"]]
+        parts.append(html_table(display, nodata_column=value_col, links=links, link_column=value_col))
         parts.append(f'<p class="total">{_e(lines[0])}</p>')
         parts += [f'<p class="missing">{_e(line)}</p>' for line in lines[1:]]
         parts.append("</details>")
@@ -418,7 +483,7 @@ def render_html(data: ReportData, focus: str = "reply-durations") -> str:
     agents_volume = svg_hbar_chart(names, list(data.agents["n_queues"].astype(float)), label=t["agents_volume"], lang=lang,
                                    color="#4f9a6a")
     durations = (f'<section id="reply-durations"><h2>{_e(t["durations"])}</h2>'
-                 f'<p class="meta" id="bases">{_e(t["bases"])}</p>{html_table(data.durations)}</section>')
+                 f'<p class="meta" id="bases">{_e(t["bases"])}</p>{_durations_table(data)}</section>')
     scorecard = f'<section id="scorecard"><h2>{_e(t["scorecard"])}</h2>{_scorecard_html(data)}</section>'
     charts = (
         f'<section id="charts"><h2>{_e(t["charts"])}</h2>'
@@ -433,7 +498,7 @@ def render_html(data: ReportData, focus: str = "reply-durations") -> str:
         f'<figure><figcaption>{_e(t["agents_volume"])}</figcaption>{agents_volume}</figure></div></section>'
     )
     body = scorecard + durations + charts if focus == "scorecard" else durations + charts + scorecard
-    body += _sla_html(data) + _seed002_html(data) + _transcripts_html(data)
+    body += _sla_html(data) + _seed002_html(data) + _facts_html(data) + _transcripts_html(data)
     title = t["title"].format(period=data.period.label)
     generated = t["generated"].format(at=data.generated_at.strftime("%Y-%m-%d %H:%M"), tz=data.timezone)
     return (

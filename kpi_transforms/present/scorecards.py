@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from kpi_transforms.core.numbers import id_number, round_half_up
+from kpi_transforms.metrics.catalogue import kpi_label
 from kpi_transforms.metrics.scorecards import ScorecardResult, ScorecardTemplate
 from kpi_transforms.present.tables import render_table
 from kpi_transforms.present.texts import translate_note
@@ -78,12 +79,15 @@ def fmt_target(row: Mapping[str, Any], lang: str = "id") -> str:
 def scorecard_display(frame: pd.DataFrame, template: ScorecardTemplate | None = None, lang: str = "id") -> pd.DataFrame:
     """The rows of one scorecard (one template, period, agent) as display strings."""
     t = TEXT[lang]
-    labels = {k.kpi_code: k.label(lang) for k in template.kpis} if template else {}
+    # a template's own label wins, else the catalogue's (metrics/catalogue.py kpi_label); the code stays beside it
+    labels = {k.kpi_code: k.label(lang) for k in template.kpis if k.label(lang) != k.kpi_code} if template else {}
     rows = []
     for row in frame.to_dict("records"):
         value = row["value"] if pd.notna(row["value"]) else None
+        code = row["kpi_code"]
+        label = labels.get(code) or kpi_label(code, lang)
         rows.append(
-            [labels.get(row["kpi_code"], row["kpi_code"]) + (f" ({row['kpi_code']})" if labels else ""),
+            [label + (f" ({code})" if label != code else ""),
              fmt_compact(row["weight"], lang), fmt_target(row, lang), fmt_value(value, row["unit"], lang),
              t["none"] if value is None else fmt_compact(row["achievement_pct"], lang, 1),
              t["none"] if value is None else fmt_compact(row["weighted_score"], lang, 2),
@@ -102,7 +106,7 @@ def total_line(total: Mapping[str, Any], lang: str = "id") -> str:
             pct=fmt_compact(total["total_pct_of_covered"], lang, 1), weights=fmt_compact(total["weights_total"], lang),
         )
     if total["kpis_without_data"]:
-        text += "\n" + t["missing"].format(codes=", ".join(total["kpis_without_data"]))
+        text += "\n" + t["missing"].format(codes=", ".join(kpi_label(c, lang) for c in total["kpis_without_data"]))
     return text
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from kpi_transforms.metrics.catalogue import ISSUE_CATEGORY_LABELS
+
 WEEKDAYS = {"id": ["Sen", "Sel", "Rab", "Kam", "Jum", "Sab", "Min"], "en": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]}
 
 TEXT = {
@@ -38,9 +40,21 @@ TEXT = {
         "complaints": "Kategori komplain teratas dan trennya",
         "complaint_cols": ["Kategori", "Kasus periode ini", "Kasus periode sebelumnya", "Perubahan"],
         "no_complaints": "Tidak ada kasus komplain pada periode ini.",
+        "facts": "Lampiran: fakta di balik setiap angka",
+        "facts_intro": "Setiap angka durasi balas, FRT dan tingkat respons menautkan ke daftar pasangan balasan yang dihitungnya "
+                       "(penanda tersimpan di gudang data, tidak dihitung ulang).",
+        "facts_bases": {"valid": "pasangan balasan valid (rata-rata durasi, FRT)",
+                        "counted_1wd": "antrean yang dihitung untuk % dibalas ≤ 1 hari kerja",
+                        "counted_24h": "antrean yang dihitung untuk % dibalas ≤ 24 jam"},
+        "facts_title": "{basis} — {scope}{channel}: {n} pasangan",
+        "facts_cols": ["Pasangan", "Thread", "Pertanyaan", "Jawaban", "Detik jam kerja", "Valid", "Dihitung 1 hari kerja",
+                       "Dihitung 24 jam", "Pelanggan (disamarkan)"],
+        "facts_more": "dan {n} lagi — query: {query}", "facts_all": "semua pasangan di atas; query yang sama: {query}",
         "late": "TERLAMBAT", "unanswered": "belum dijawab",
-        "categories": {"kurang": "barang kurang", "rusak": "barang rusak", "salah_kirim": "salah kirim", "telat": "pengiriman telat",
-                       "lainnya": "lainnya"},
+        "categories": {c: labels[0] for c, labels in ISSUE_CATEGORY_LABELS.items()},
+        "csat": "CSAT per kategori masalah", "csat_cols": ["Kategori masalah", "CSAT (% rating 4–5)", "Jumlah rating", "Catatan"],
+        "csat_intro": "Kategori = kasus komplain terakhir thread yang dibuka sebelum rating; chat tanpa kasus = tanpa komplain.",
+        "csat_query": "query yang sama: {query}",
     },
     "en": {
         "title": "Chat KPI report — period {period}", "team": "whole team", "agent": "agent {agent}",
@@ -70,11 +84,23 @@ TEXT = {
         "channel_cols": ["Channel", "Valid pairs", "Average (business minutes)", "Median (business minutes)", "% ≤ 1 working day"],
         "aht": "Average handling time per agent", "aht_cols": ["KPI", "Agent", "Value", "Unit", "Basis"],
         "complaints": "Top complaint categories and their trend",
+        "facts": "Appendix: the facts behind each figure",
+        "facts_intro": "Every reply-duration, FRT and response-rate figure links to the list of reply pairs it counts "
+                       "(flags stored in the warehouse, not recomputed).",
+        "facts_bases": {"valid": "valid reply pairs (duration averages, FRT)",
+                        "counted_1wd": "queues counted in % answered ≤ 1 working day",
+                        "counted_24h": "queues counted in % answered ≤ 24 h"},
+        "facts_title": "{basis} — {scope}{channel}: {n} pairs",
+        "facts_cols": ["Pair", "Thread", "Question", "Answer", "Business seconds", "Valid", "Counted 1 working day",
+                       "Counted 24 h", "Customer (masked)"],
+        "facts_more": "and {n} more — query: {query}", "facts_all": "all pairs above; the same query: {query}",
         "complaint_cols": ["Category", "Cases this period", "Cases previous period", "Change"],
         "no_complaints": "No complaint case in this period.",
         "late": "LATE", "unanswered": "unanswered",
-        "categories": {"kurang": "items missing", "rusak": "damaged", "salah_kirim": "wrong item sent", "telat": "late delivery",
-                       "lainnya": "other"},
+        "categories": {c: labels[1] for c, labels in ISSUE_CATEGORY_LABELS.items()},
+        "csat": "CSAT per issue category", "csat_cols": ["Issue category", "CSAT (% rated 4–5)", "Ratings", "Note"],
+        "csat_intro": "Category = the thread's latest complaint case opened before the rating; a chat without a case = no complaint.",
+        "csat_query": "the same query: {query}",
     },
 }
 EN_DURATION_COLUMNS = ["Metric", "Result", "Unit", "Basis", "Note"]
@@ -110,6 +136,12 @@ NOTE_PHRASES_ID = [
      r"counted as not ordered so far",
      r"\1 pelanggan di-follow up kurang dari 30 hari sebelum tanggal pesanan terakhir (\2): belum memesan, dihitung belum memesan"),
     (r"mean of the months:", "rata-rata bulanan:"),
+    # csat_rate_<category> (before the generic "no … in the period", which would cut "no data:" in two)
+    (r"no data: no chat ratings of chats without a complaint case in the period",
+     "tanpa data: tidak ada rating chat tanpa kasus komplain dalam periode ini"),
+    (r"no data: no chat ratings of (\S+) complaints in the period", r"tanpa data: tidak ada rating chat komplain \1 dalam periode ini"),
+    (r"chat ratings of chats without a complaint case", "rating chat tanpa kasus komplain"),
+    (r"chat ratings of (\S+) complaints", r"rating chat komplain \1"),
     (r"no (.+?) in the period", r"tidak ada \1 dalam periode ini"),
     (r"valid reply pairs", "pasangan balasan valid"), (r"counted customer queues", "antrean pelanggan yang dihitung"),
     (r"first queues of new customers answered", "antrean pertama pelanggan baru yang dijawab"),

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from kpi_transforms.metrics.catalogue import template_label
 from kpi_transforms.present.report_data import ReportData
 from kpi_transforms.present.scorecards import iter_scorecards, scorecard_display, total_line
 from kpi_transforms.present.texts import TEXT, WEEKDAYS, frt_bucket_label
@@ -151,7 +152,7 @@ def write_xlsx(data: ReportData, path: str | Path) -> Path:
     else:
         for tpl, agent, rows, total in iter_scorecards(data.scorecards):
             who = t["agent"].format(agent=agent) if agent else t["team"]
-            _put(ws, row, 1, f"{tpl.name} — {who}").font = bold
+            _put(ws, row, 1, f"{template_label(tpl.name, data.lang)} — {who}").font = bold
             row = _write_frame(ws, scorecard_display(rows, tpl, data.lang), row + 1, bold)
             for line in total_line(total, data.lang).split("\n"):
                 _put(ws, row, 1, line).font = bold
