@@ -564,6 +564,30 @@ def test_pair_basis_of_reply_pair_kpi_codes():
     assert pair_basis("response_rate_24h_marketplace") == ("counted_24h", "marketplace")
     assert pair_basis("frt_median_email") == ("valid", "email")
     # not reply-pair KPIs: no list of pairs is claimed for them
-    for code in ("frt_new_customer", "frt_new_customer_whatsapp", "chat_volume_whatsapp", "csat_rate_rusak", "aht_avg"):
+    for code in ("chat_volume_whatsapp", "csat_rate_rusak", "aht_avg"):
         assert pair_basis(code) is None, code
-    assert sum(pair_basis(c) is not None for c in KPI_CODES) == 11 * 5  # RESPONSE_CODES, alone and per channel (4)
+    # the new-customer FRT: valid first queues of threads with the stored is_new_customer flag
+    assert pair_basis("frt_new_customer") == ("new_customer", None)
+    assert pair_basis("frt_new_customer_p90_whatsapp") == ("new_customer", "whatsapp")
+    assert sum(pair_basis(c) is not None for c in KPI_CODES) == (11 + 3) * 5  # RESPONSE_CODES and frt_new_customer*, alone and per channel (4)
+
+
+def test_new_customer_frt_links_to_the_first_queues_it_counts(demo_duckdb):
+    wh = Warehouse(demo_duckdb)
+    data = report_data(wh, demo_config(), "scorecard", "2025-Q1")  # computes and stores the KPIs and scorecards
+    html = render_html(data)
+    stored = wh.read_df("select kpi_code, basis_count from marts.fct_kpi where period_type = 'quarter'"
+                        " and period_start = :s and agent_id is null and kpi_code = 'frt_new_customer'", {"s": data.period.start})
+    href = data.fact_href("frt_new_customer", None)
+    assert href == "#f-new_customer"
+    fl = data.fact_lists[href[1:]]
+    assert fl.total == int(stored["basis_count"].iloc[0]) > 0  # the list is the KPI's basis
+    assert f'<a href="{href}">' in html and f'<article class="facts" id="{href[1:]}">' in html
+    bi = wh.read_df(fl.bi_filter)
+    assert len(bi) == fl.total and list(bi["pair_id"][:len(fl.rows)]) == list(fl.rows["pair_id"])
+    # stored flag, not recomputed: every listed pair's thread is a new customer's
+    threads = wh.read_df("select thread_id, is_new_customer from marts.fct_thread")
+    merged = bi.merge(threads, on="thread_id")
+    assert len(merged) == fl.total and merged["is_new_customer"].astype(bool).all() and bi["is_valid"].astype(bool).all()
+    assert bi["thread_id"].is_unique  # one first queue per thread
+    wh.dispose()

@@ -71,9 +71,13 @@ MARKETS = ("local", "international")
 # facts behind a figure: the durations average the valid pairs, the response rates count the pairs
 # their stored is_counted_* flag puts in the denominator. A <code>_<channel> code has the same
 # basis restricted to the channel.
-PAIR_BASIS_FLAGS = {"valid": "is_valid", "counted_1wd": "is_counted_1wd", "counted_24h": "is_counted_24h"}
+# frt_new_customer* average the valid first queues of threads whose stored fct_thread.is_new_customer
+# is true (basis "new_customer": the is_valid flag, restricted to those first queues).
+PAIR_BASIS_FLAGS = {"valid": "is_valid", "counted_1wd": "is_counted_1wd", "counted_24h": "is_counted_24h",
+                    "new_customer": "is_valid"}
 _BASIS_OF = {**{c: "valid" for c in RESPONSE_CODES if not c.startswith("response_rate")},
-             "response_rate_1wd": "counted_1wd", "response_rate_24h": "counted_24h"}
+             "response_rate_1wd": "counted_1wd", "response_rate_24h": "counted_24h",
+             **{c: "new_customer" for c in ("frt_new_customer", "frt_new_customer_median", "frt_new_customer_p90")}}
 
 
 def pair_basis(code: str) -> tuple[str, str | None] | None:

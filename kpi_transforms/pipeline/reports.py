@@ -239,6 +239,14 @@ FACT_COLUMNS = ["pair_id", "thread_id", "question_at_local", "reply_at_local", "
                 "is_counted_24h", "customer_key"]
 
 
+# The first queue of each thread whose stored fct_thread.is_new_customer is true (what
+# pipeline.kpis.load_period_facts gives frt_new_customer*), as a pair_id list.
+NEW_CUSTOMER_FIRST_QUEUES = (
+    "select r.pair_id from (select p.pair_id, p.thread_id, row_number() over (partition by p.thread_id"
+    " order by p.question_at, p.pair_id) as queue_rank from marts.fct_reply_pair p) r"
+    " join marts.fct_thread t on t.thread_id = r.thread_id where r.queue_rank = 1 and t.is_new_customer")
+
+
 def add_fact_lists(warehouse: Warehouse, data: ReportData, pairs: pd.DataFrame) -> None:
     """Issue 17: for every reply-pair KPI figure the page shows (scorecard values, FRT per
     channel), the pairs it counts, selected by the flags stored on ``marts.fct_reply_pair``
@@ -264,10 +272,16 @@ def add_fact_lists(warehouse: Warehouse, data: ReportData, pairs: pd.DataFrame) 
     facts["reply_at_local"] = facts["reply_at"].dt.tz_convert(data.timezone).dt.tz_localize(None)
     facts = facts.sort_values(["question_at", "pair_id"], kind="stable")
     start_col = "quarter_start" if period.period_type == "quarter" else "month_start"
+    if any(w[0] == "new_customer" for w in wanted):  # the same first queues the frt_new_customer KPIs read
+        firsts = warehouse.read_df(NEW_CUSTOMER_FIRST_QUEUES)
+        facts["_new_customer_first"] = facts["pair_id"].isin(set(firsts["pair_id"]))
     for basis, agent, channel in sorted(wanted, key=lambda k: (k[0], k[1] or "", k[2] or "")):
         flag = PAIR_BASIS_FLAGS[basis]
         mask = facts[flag].astype("boolean").fillna(False).to_numpy(dtype=bool, copy=True)
         where = [f"{start_col} = '{period.start:%Y-%m-%d}'", flag]
+        if basis == "new_customer":
+            mask = mask & facts["_new_customer_first"].to_numpy(dtype=bool)
+            where.append(f"pair_id in ({NEW_CUSTOMER_FIRST_QUEUES})")
         if agent is not None:
             mask = mask & (facts["agent_id"] == agent).to_numpy(dtype=bool)
             where.append("agent_id = '" + agent.replace("'", "''") + "'")
