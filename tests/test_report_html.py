@@ -452,7 +452,7 @@ def test_every_reply_pair_kpi_figure_links_to_the_facts_it_counts(demo_duckdb):
                                     " order by question_at, pair_id")
     assert f"dan {22 - FACTS_SHOWN} lagi — query: {team_valid.bi_filter}".replace("'", "&#x27;") in html
     # the same keys reach the BI view: its filter returns exactly the listed pairs, then the rest
-    for fl in data.fact_lists.values():
+    for fl in (fl for fl in data.fact_lists.values() if fl.kind == "pair"):  # case lists: their own test
         bi = wh.read_df(fl.bi_filter)
         assert len(bi) == fl.total and list(bi["pair_id"][:len(fl.rows)]) == list(fl.rows["pair_id"]), fl.bi_filter
         assert list(bi["customer_key"][:len(fl.rows)]) == list(fl.rows["customer_key"])
@@ -569,7 +569,12 @@ def test_pair_basis_of_reply_pair_kpi_codes():
     # the new-customer FRT: valid first queues of threads with the stored is_new_customer flag
     assert pair_basis("frt_new_customer") == ("new_customer", None)
     assert pair_basis("frt_new_customer_p90_whatsapp") == ("new_customer", "whatsapp")
-    assert sum(pair_basis(c) is not None for c in KPI_CODES) == (11 + 3) * 5  # RESPONSE_CODES and frt_new_customer*, alone and per channel (4)
+    # complaint KPIs: the marts.fct_case rows they count
+    assert pair_basis("complaint_response_p90_email") == ("case_response", "email")
+    assert pair_basis("complaint_resolution_avg") == ("case_resolution", None)
+    assert pair_basis("repeat_complaint_rate") == ("case_opened", None)
+    # RESPONSE_CODES, frt_new_customer* and complaint_response / _resolution_*, alone and per channel (4), and repeat_complaint_rate
+    assert sum(pair_basis(c) is not None for c in KPI_CODES) == (11 + 3 + 6) * 5 + 1
 
 
 def test_new_customer_frt_links_to_the_first_queues_it_counts(demo_duckdb):
@@ -590,4 +595,28 @@ def test_new_customer_frt_links_to_the_first_queues_it_counts(demo_duckdb):
     merged = bi.merge(threads, on="thread_id")
     assert len(merged) == fl.total and merged["is_new_customer"].astype(bool).all() and bi["is_valid"].astype(bool).all()
     assert bi["thread_id"].is_unique  # one first queue per thread
+    wh.dispose()
+
+
+def test_complaint_kpis_link_to_the_cases_they_count(demo_duckdb):
+    wh = Warehouse(demo_duckdb)
+    data = report_data(wh, demo_config(), "scorecard", "2025-Q1")  # sales_chat carries the complaint KPIs
+    html = render_html(data)
+    stored = wh.read_df("select kpi_code, basis_count from marts.fct_kpi where period_type = 'quarter'"
+                        " and period_start = :s and agent_id is null", {"s": data.period.start})
+    basis_count = dict(zip(stored["kpi_code"], stored["basis_count"].astype(int)))
+    cases = wh.read_df("select case_id, status, first_response_at, is_in_closed_period from marts.fct_case"
+                       " where opened_at_local >= '2025-01-01' and opened_at_local < '2025-04-01'")
+    assert len(cases) > 0
+    for code, anchor in (("complaint_response_avg", "f-case_response"), ("complaint_resolution_avg", "f-case_resolution"),
+                         ("repeat_complaint_rate", "f-case_opened")):
+        assert data.fact_href(code, None) == "#" + anchor, code
+        fl = data.fact_lists[anchor]
+        assert fl.kind == "case" and fl.total == basis_count[code], code  # the list is the KPI's basis
+        assert f'<a href="#{anchor}">' in html and f'<article class="facts" id="{anchor}">' in html
+        full = wh.read_df(fl.bi_filter)  # the printed query returns the listed cases first, then the rest
+        assert len(full) == fl.total and list(full["case_id"][:len(fl.rows)]) == list(fl.rows["case_id"])
+    assert data.fact_lists["f-case_opened"].total == len(cases)
+    resolved = data.fact_lists["f-case_resolution"]
+    assert set(wh.read_df(resolved.bi_filter)["status"]) <= {"resolved"}  # the stored status, not recomputed
     wh.dispose()

@@ -77,7 +77,14 @@ PAIR_BASIS_FLAGS = {"valid": "is_valid", "counted_1wd": "is_counted_1wd", "count
                     "new_customer": "is_valid"}
 _BASIS_OF = {**{c: "valid" for c in RESPONSE_CODES if not c.startswith("response_rate")},
              "response_rate_1wd": "counted_1wd", "response_rate_24h": "counted_24h",
-             **{c: "new_customer" for c in ("frt_new_customer", "frt_new_customer_median", "frt_new_customer_p90")}}
+             **{c: "new_customer" for c in ("frt_new_customer", "frt_new_customer_median", "frt_new_customer_p90")},
+             **{f"complaint_{w}_{s}": f"case_{w}" for w in ("response", "resolution") for s in ("avg", "median", "p90")},
+             "repeat_complaint_rate": "case_opened"}
+# Bases that list marts.fct_case rows (opened in the period) instead of reply pairs: complaint_response_*
+# averages the cases not in a closed period with a first response, complaint_resolution_* the
+# status 'resolved' ones, repeat_complaint_rate counts every case opened (metrics.kpis.case_kpis).
+CASE_BASIS_WHERE = {"case_response": "not coalesce(c.is_in_closed_period, false) and c.first_response_at is not null",
+                    "case_resolution": "c.status = 'resolved'", "case_opened": "true"}
 
 
 def pair_basis(code: str) -> tuple[str, str | None] | None:

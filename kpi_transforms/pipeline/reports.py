@@ -29,7 +29,7 @@ from kpi_transforms.pipeline.facts import PAIR_COLUMNS
 from kpi_transforms.pipeline.scorecards import compute_scorecards
 from kpi_transforms.present.html import render_html
 from kpi_transforms.present.reply_durations import reply_duration_table, reply_duration_table_en
-from kpi_transforms.metrics.catalogue import ISSUE_CATEGORIES, PAIR_BASIS_FLAGS, pair_basis
+from kpi_transforms.metrics.catalogue import CASE_BASIS_WHERE, ISSUE_CATEGORIES, PAIR_BASIS_FLAGS, pair_basis
 from kpi_transforms.present.report_data import FactList, ReportData, fact_anchor
 from kpi_transforms.present.scorecards import render_scorecards
 from kpi_transforms.present.summary import render_summary_html
@@ -262,9 +262,12 @@ def add_fact_lists(warehouse: Warehouse, data: ReportData, pairs: pd.DataFrame) 
     if data.frt_channel is not None:
         wanted |= {("valid", data.agent_id, ch) for ch in data.frt_channel["channel"]}
     data.fact_lists = {}
+    period = data.period
+    for key in sorted((w for w in wanted if w[0] in CASE_BASIS_WHERE), key=lambda k: (k[0], k[1] or "", k[2] or "")):
+        _add_case_list(warehouse, data, *key)
+    wanted = {w for w in wanted if w[0] not in CASE_BASIS_WHERE}
     if pairs.empty:
         return
-    period = data.period
     keys = warehouse.read_df("select pair_id, customer_key from bi.v_reply_pairs where question_at_local >= :lo"
                              " and question_at_local < :hi", {"lo": pd.Timestamp(period.start).to_pydatetime(),
                                                               "hi": pd.Timestamp(period.end).to_pydatetime()})
@@ -292,6 +295,28 @@ def add_fact_lists(warehouse: Warehouse, data: ReportData, pairs: pd.DataFrame) 
         data.fact_lists[fact_anchor(basis, agent, channel)] = FactList(
             basis, agent, channel, chosen.head(FACTS_SHOWN)[FACT_COLUMNS].reset_index(drop=True), len(chosen),
             "select * from bi.v_reply_pairs where " + " and ".join(where) + " order by question_at, pair_id")
+
+
+CASE_COLUMNS = ["case_id", "thread_id", "category", "opened_at_local", "first_response_business_seconds",
+                "resolution_business_seconds", "status", "is_repeat", "is_in_closed_period"]
+
+
+def _add_case_list(warehouse: Warehouse, data: ReportData, basis: str, agent: str | None, channel: str | None) -> None:
+    """The ``marts.fct_case`` rows opened in the period that a complaint KPI counts (the stored
+    status, first response and closed-period columns, as ``metrics.kpis.case_kpis`` reads them)."""
+    period = data.period
+    where = [f"c.opened_at_local >= '{period.start:%Y-%m-%d}'", f"c.opened_at_local < '{period.end:%Y-%m-%d}'",
+             CASE_BASIS_WHERE[basis]]
+    if agent is not None:
+        where.append("c.agent_id = '" + agent.replace("'", "''") + "'")
+    if channel is not None:
+        where.append(f"t.channel = '{channel}'")
+    query = ("select " + ", ".join(f"c.{c}" for c in CASE_COLUMNS) + ", t.channel from marts.fct_case c"
+             " left join marts.fct_thread t on t.thread_id = c.thread_id where " + " and ".join(where)
+             + " order by c.opened_at_local, c.case_id")
+    cases = warehouse.read_df(query)
+    data.fact_lists[fact_anchor(basis, agent, channel)] = FactList(
+        basis, agent, channel, cases.head(FACTS_SHOWN)[CASE_COLUMNS].reset_index(drop=True), len(cases), query, kind="case")
 
 
 def _previous_label(period: Period) -> str:
