@@ -79,12 +79,16 @@ _BASIS_OF = {**{c: "valid" for c in RESPONSE_CODES if not c.startswith("response
              "response_rate_1wd": "counted_1wd", "response_rate_24h": "counted_24h",
              **{c: "new_customer" for c in ("frt_new_customer", "frt_new_customer_median", "frt_new_customer_p90")},
              **{f"complaint_{w}_{s}": f"case_{w}" for w in ("response", "resolution") for s in ("avg", "median", "p90")},
-             "repeat_complaint_rate": "case_opened"}
+             "repeat_complaint_rate": "case_opened",
+             **{f"quote_response_{s}": "quote_response" for s in ("avg", "median", "p90")}}
 # Bases that list marts.fct_case rows (opened in the period) instead of reply pairs: complaint_response_*
 # averages the cases not in a closed period with a first response, complaint_resolution_* the
 # status 'resolved' ones, repeat_complaint_rate counts every case opened (metrics.kpis.case_kpis).
 CASE_BASIS_WHERE = {"case_response": "not coalesce(c.is_in_closed_period, false) and c.first_response_at is not null",
                     "case_resolution": "c.status = 'resolved'", "case_opened": "true"}
+# quote_response_* average the marts.fct_quote_response rows not in a closed period with a quote
+# (metrics.kpis.quote_kpis).
+QUOTE_BASIS_WHERE = {"quote_response": "not coalesce(q.is_in_closed_period, false) and q.quote_at is not null"}
 
 
 def pair_basis(code: str) -> tuple[str, str | None] | None:

@@ -29,7 +29,7 @@ from kpi_transforms.pipeline.facts import PAIR_COLUMNS
 from kpi_transforms.pipeline.scorecards import compute_scorecards
 from kpi_transforms.present.html import render_html
 from kpi_transforms.present.reply_durations import reply_duration_table, reply_duration_table_en
-from kpi_transforms.metrics.catalogue import CASE_BASIS_WHERE, ISSUE_CATEGORIES, PAIR_BASIS_FLAGS, pair_basis
+from kpi_transforms.metrics.catalogue import CASE_BASIS_WHERE, ISSUE_CATEGORIES, PAIR_BASIS_FLAGS, QUOTE_BASIS_WHERE, pair_basis
 from kpi_transforms.present.report_data import FactList, ReportData, fact_anchor
 from kpi_transforms.present.scorecards import render_scorecards
 from kpi_transforms.present.summary import render_summary_html
@@ -265,7 +265,9 @@ def add_fact_lists(warehouse: Warehouse, data: ReportData, pairs: pd.DataFrame) 
     period = data.period
     for key in sorted((w for w in wanted if w[0] in CASE_BASIS_WHERE), key=lambda k: (k[0], k[1] or "", k[2] or "")):
         _add_case_list(warehouse, data, *key)
-    wanted = {w for w in wanted if w[0] not in CASE_BASIS_WHERE}
+    for key in sorted((w for w in wanted if w[0] in QUOTE_BASIS_WHERE), key=lambda k: (k[0], k[1] or "", k[2] or "")):
+        _add_quote_list(warehouse, data, *key)
+    wanted = {w for w in wanted if w[0] in PAIR_BASIS_FLAGS}
     if pairs.empty:
         return
     keys = warehouse.read_df("select pair_id, customer_key from bi.v_reply_pairs where question_at_local >= :lo"
@@ -317,6 +319,28 @@ def _add_case_list(warehouse: Warehouse, data: ReportData, basis: str, agent: st
     cases = warehouse.read_df(query)
     data.fact_lists[fact_anchor(basis, agent, channel)] = FactList(
         basis, agent, channel, cases.head(FACTS_SHOWN)[CASE_COLUMNS].reset_index(drop=True), len(cases), query, kind="case")
+
+
+QUOTE_COLUMNS = ["pair_id", "thread_id", "question_at_local", "quote_at", "business_seconds", "is_in_closed_period"]
+
+
+def _add_quote_list(warehouse: Warehouse, data: ReportData, basis: str, agent: str | None, channel: str | None) -> None:
+    """The ``marts.fct_quote_response`` rows asked in the period that ``quote_response_*`` averages
+    (the stored quote time and closed-period flag, as ``metrics.kpis.quote_kpis`` reads them)."""
+    period = data.period
+    where = [f"q.question_at_local >= '{period.start:%Y-%m-%d}'", f"q.question_at_local < '{period.end:%Y-%m-%d}'",
+             QUOTE_BASIS_WHERE[basis]]
+    if agent is not None:
+        where.append("q.agent_id = '" + agent.replace("'", "''") + "'")
+    if channel is not None:
+        where.append(f"t.channel = '{channel}'")
+    query = ("select " + ", ".join(f"q.{c}" for c in QUOTE_COLUMNS) + ", t.channel from marts.fct_quote_response q"
+             " left join marts.fct_thread t on t.thread_id = q.thread_id where " + " and ".join(where)
+             + " order by q.question_at_local, q.pair_id")
+    quotes = warehouse.read_df(query)
+    quotes["quote_at_local"] = pd.to_datetime(quotes["quote_at"], utc=True).dt.tz_convert(data.timezone).dt.tz_localize(None)
+    data.fact_lists[fact_anchor(basis, agent, channel)] = FactList(
+        basis, agent, channel, quotes.head(FACTS_SHOWN)[[*QUOTE_COLUMNS, "quote_at_local"]].reset_index(drop=True), len(quotes), query, kind="quote")
 
 
 def _previous_label(period: Period) -> str:
