@@ -27,6 +27,7 @@ from types import ModuleType
 from typing import Any
 
 from kpi_transforms.core import schema as _schema
+from kpi_transforms.core.contracts import contract
 
 SUITES = ("stg_message", "file_manifest", "fct_reply_pair", "fct_thread", "fct_quote_response", "fct_case", "fct_follow_up")
 
@@ -48,6 +49,24 @@ def spec(kind: str, **kwargs: Any) -> dict[str, Any]:
     """One expectation of a suite as data: GX class ``kind`` (e.g. ``ExpectColumnValuesToBeUnique``)
     and its keyword arguments."""
     return {"kind": kind, **kwargs}
+
+
+def not_null(table: str, described: dict[str, str] | None = None, also: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """``ExpectColumnValuesToNotBeNull`` for every NOT NULL column of ``table``'s contract
+    (``kpi_transforms/core/contracts``), in table order, then for the columns ``also`` the gate
+    requires although the warehouse allows null. The fact suites' must-be-set column lists come
+    from here, so a column made NOT NULL in the contract is checked by the gate too (a missing
+    column fails the check). ``described``: column -> the check's description (default: the
+    contract's comment of the column)."""
+    c = contract(table)
+    comments = {col.name: col.comment for col in c.columns}
+    names = [col.name for col in c.columns if col.not_null] + [n for n in also if n not in c.names or not c.columns[c.names.index(n)].not_null]
+    described = described or {}
+    return [
+        spec("ExpectColumnValuesToNotBeNull", column=name,
+             description=described.get(name) or f"NOT NULL in the contract of {c.table}: {comments.get(name, '')}".rstrip(": "))
+        for name in names
+    ]
 
 
 def build(entries: list[dict[str, Any]]) -> list:

@@ -8,7 +8,7 @@ Computed columns (prepared by ``kpi_transforms.quality``):
 
 from __future__ import annotations
 
-from . import CASE_STATUSES, build, spec as _E
+from . import CASE_STATUSES, build, not_null, spec as _E
 
 NAME = "fct_case"
 ID_COLUMNS = ["case_id", "thread_id"]
@@ -18,13 +18,11 @@ PARAMETERS = ()
 # The suite as data: GX builds its objects from it (expectations()), and the gate's
 # vectorised evaluator reads the same entries without importing GX.
 SPEC = [
-    _E("ExpectColumnValuesToNotBeNull", column="case_id", description="Every case has its deterministic id."),
+    *not_null(NAME, {"case_id": "Every case has its deterministic id.", "opened_at": "Every case has its opening time.",
+                     "category": "Every case has a category (the keyword file's, else lainnya).",
+                     "is_repeat": "The repeat flag is always set."}),
     _E("ExpectColumnValuesToBeUnique", column="case_id", description="One row per case."),
-    _E("ExpectColumnValuesToNotBeNull", column="opened_at", description="Every case has its opening time."),
     _E("ExpectColumnValuesToBeInSet", column="status", value_set=list(CASE_STATUSES), description="open | resolved | unresolved."),
-    _E("ExpectColumnValuesToNotBeNull",
-        column="category", description="Every case has a category (the keyword file's, else lainnya).",
-    ),
     _E("ExpectColumnValuesToNotBeNull",
         column="resolved_at", row_condition=("==", "status", "resolved"), description="A resolved case has its resolution time.",
     ),
@@ -42,7 +40,6 @@ SPEC = [
     _E("ExpectColumnValuesToBeBetween",
         column="resolution_business_seconds", min_value=0, description="Business durations are not negative.",
     ),
-    _E("ExpectColumnValuesToNotBeNull", column="is_repeat", description="The repeat flag is always set."),
     _E("ExpectColumnValuesToBeInSet",
         column="thread_in_fct_thread", value_set=[True], description="Every case's thread exists in fct_thread.",
     ),

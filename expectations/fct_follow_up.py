@@ -9,7 +9,7 @@ Computed columns (prepared by ``kpi_transforms.quality``):
 
 from __future__ import annotations
 
-from . import build, spec as _E
+from . import build, not_null, spec as _E
 
 NAME = "fct_follow_up"
 ID_COLUMNS = ["follow_up_id", "thread_id"]
@@ -19,9 +19,8 @@ PARAMETERS = ()
 # The suite as data: GX builds its objects from it (expectations()), and the gate's
 # vectorised evaluator reads the same entries without importing GX.
 SPEC = [
-    _E("ExpectColumnValuesToNotBeNull", column="follow_up_id", description="Every follow-up has its deterministic id."),
+    *not_null(NAME, {"follow_up_id": "Every follow-up has its deterministic id.", "followed_up_at": "Every follow-up has its time."}),
     _E("ExpectColumnValuesToBeUnique", column="follow_up_id", description="One row per follow-up."),
-    _E("ExpectColumnValuesToNotBeNull", column="followed_up_at", description="Every follow-up has its time."),
     _E("ExpectColumnValuesToBeBetween", column="n_messages", min_value=1, description="A follow-up is at least one message."),
     _E("ExpectColumnPairValuesAToBeGreaterThanB",
         column_A="customer_replied_at", column_B="followed_up_at", ignore_row_if="either_value_is_missing",

@@ -9,7 +9,7 @@ Computed columns (prepared by ``kpi_transforms.quality``):
 
 from __future__ import annotations
 
-from . import build, spec as _E
+from . import build, not_null, spec as _E
 
 NAME = "fct_quote_response"
 ID_COLUMNS = ["pair_id", "thread_id"]
@@ -19,9 +19,9 @@ PARAMETERS = ()
 # The suite as data: GX builds its objects from it (expectations()), and the gate's
 # vectorised evaluator reads the same entries without importing GX.
 SPEC = [
-    _E("ExpectColumnValuesToNotBeNull", column="pair_id", description="Every quote request is a queue."),
+    *not_null(NAME, {"pair_id": "Every quote request is a queue.", "question_at": "Every quote request has its time.",
+                     "is_in_closed_period": "The closed-period flag is always set."}),
     _E("ExpectColumnValuesToBeUnique", column="pair_id", description="One row per quote-request queue."),
-    _E("ExpectColumnValuesToNotBeNull", column="question_at", description="Every quote request has its time."),
     _E("ExpectColumnPairValuesAToBeGreaterThanB",
         column_A="quote_at", column_B="question_at", or_equal=True, ignore_row_if="either_value_is_missing",
         description="A quote never comes before its request.",
@@ -32,7 +32,6 @@ SPEC = [
         column_A="calendar_seconds", column_B="business_seconds", or_equal=True, ignore_row_if="either_value_is_missing",
         description="Working time inside a span never exceeds the span.",
     ),
-    _E("ExpectColumnValuesToNotBeNull", column="is_in_closed_period", description="The closed-period flag is always set."),
     _E("ExpectColumnValuesToBeInSet",
         column="pair_in_fct_reply_pair", value_set=[True], description="Every quote request is a queue of fct_reply_pair.",
     ),

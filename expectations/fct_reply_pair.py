@@ -10,7 +10,7 @@ Computed columns (prepared by ``kpi_transforms.quality`` from the other frames o
 
 from __future__ import annotations
 
-from . import CHANNELS, PAIR_STATUSES, build, spec as _E
+from . import CHANNELS, PAIR_STATUSES, build, not_null, spec as _E
 
 NAME = "fct_reply_pair"
 ID_COLUMNS = ["pair_id", "thread_id"]
@@ -20,7 +20,9 @@ PARAMETERS = ()
 # The suite as data: GX builds its objects from it (expectations()), and the gate's
 # vectorised evaluator reads the same entries without importing GX.
 SPEC = [
-    _E("ExpectColumnValuesToNotBeNull", column="pair_id", description="Every queue has its deterministic id."),
+    *not_null(NAME, {"pair_id": "Every queue has its deterministic id."},
+              # stored nullable (added by V013 to existing rows) but set on every rebuilt queue
+              also=("is_counted_1wd", "is_pending_1wd", "is_counted_24h", "is_pending_24h")),
     _E("ExpectColumnValuesToBeUnique", column="pair_id", description="One row per queue."),
     _E("ExpectColumnValuesToBeUnique",
         column="reply_message_id", description="One human reply closes at most one queue (SPEC 6)."
@@ -45,12 +47,6 @@ SPEC = [
         column_A="calendar_seconds", column_B="business_seconds", or_equal=True,
         ignore_row_if="either_value_is_missing",
         description="Working time inside a span never exceeds the span: business_seconds <= calendar_seconds.",
-    ),
-    *(
-        _E("ExpectColumnValuesToNotBeNull",
-            column=flag, description="Response-rate flags are stored on every queue (facts.reply_pairs.rate_flags)."
-        )
-        for flag in ("is_counted_1wd", "is_pending_1wd", "is_counted_24h", "is_pending_24h")
     ),
     _E("ExpectColumnValuesToBeInSet",
         column="thread_in_fct_thread", value_set=[True],

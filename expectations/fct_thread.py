@@ -11,7 +11,7 @@ Computed columns (prepared by ``kpi_transforms.quality``):
 
 from __future__ import annotations
 
-from . import CHANNELS, build, spec as _E
+from . import CHANNELS, build, not_null, spec as _E
 
 NAME = "fct_thread"
 ID_COLUMNS = ["thread_id"]
@@ -21,7 +21,7 @@ PARAMETERS = ("expected_rows",)
 # The suite as data: GX builds its objects from it (expectations()), and the gate's
 # vectorised evaluator reads the same entries without importing GX.
 SPEC = [
-    _E("ExpectColumnValuesToNotBeNull", column="thread_id", description="Every thread has its key."),
+    *not_null(NAME, {"thread_id": "Every thread has its key."}),
     _E("ExpectColumnValuesToBeUnique", column="thread_id", description="One row per thread."),
     _E("ExpectColumnValuesToBeInSet", column="channel", value_set=list(CHANNELS), description="Channels of SPEC 4."),
     _E("ExpectTableRowCountToEqual",

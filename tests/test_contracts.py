@@ -4,10 +4,12 @@ column comments; and the bulk loads' Arrow schemas come from them."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pyarrow as pa
 import pytest
 
-from kpi_transforms.core.contracts import ARROW_TYPES, FACT_TABLES, contract
+from kpi_transforms.core.contracts import ARROW_TYPES, TABLES, contract
 from kpi_transforms.warehouse.engine import Warehouse
 
 # information_schema.columns.data_type -> contract type, per engine
@@ -15,6 +17,7 @@ _TYPES = {
     "varchar": "varchar", "character varying": "varchar", "timestamp with time zone": "timestamptz",
     "timestamp": "timestamp", "timestamp without time zone": "timestamp", "bigint": "bigint", "integer": "integer",
     "boolean": "boolean", "double": "double", "double precision": "double", "date": "date",
+    "smallint": "smallint", "decimal(18,2)": "decimal(18,2)",
 }
 
 
@@ -27,7 +30,8 @@ def _actual(wh: Warehouse, table: str) -> tuple[list[tuple], str | None]:
         comment = wh.scalar("select comment from duckdb_tables() where schema_name = :s and table_name = :t", {"s": schema, "t": name})
     else:
         cols = wh.read_df(
-            "select c.column_name, c.data_type, c.is_nullable = 'YES' as is_nullable,"
+            "select c.column_name, case when c.data_type = 'numeric'"
+            " then 'decimal(' || c.numeric_precision || ',' || c.numeric_scale || ')' else c.data_type end as data_type, c.is_nullable = 'YES' as is_nullable,"
             " col_description((c.table_schema || '.' || c.table_name)::regclass, c.ordinal_position) as comment"
             " from information_schema.columns c where c.table_schema = :s and c.table_name = :t order by c.ordinal_position",
             {"s": schema, "t": name})
@@ -36,7 +40,7 @@ def _actual(wh: Warehouse, table: str) -> tuple[list[tuple], str | None]:
     return rows, comment
 
 
-@pytest.mark.parametrize("table", FACT_TABLES)
+@pytest.mark.parametrize("table", TABLES)
 def test_the_warehouse_equals_the_contract_on_both_engines(warehouse_url, table):
     wh = Warehouse(warehouse_url)
     wh.init()
@@ -60,3 +64,44 @@ def test_arrow_schema_and_table_follow_the_contract():
     assert {f.type for f in schema} <= set(ARROW_TYPES.values())
     with pytest.raises(KeyError):
         contract("fct_nothing")
+
+
+def test_a_comment_edited_in_the_contract_reaches_the_warehouse_without_a_migration(warehouse_url, monkeypatch):
+    """init applies the contracts' comments after the migrations, only where they differ."""
+    from kpi_transforms.warehouse import engine
+
+    wh = Warehouse(warehouse_url)
+    wh.init()
+    try:
+        with wh.begin() as conn:
+            assert wh._apply_contract_comments(conn) == []  # as the contracts say: nothing written
+        original = contract("fct_case")
+        table_text = "Edited: one row per complaint case, it's the contract's text now."
+        column_text = "Edited status: open | resolved | unresolved (:not_a_bind_param)."
+        edited = dataclasses.replace(
+            original, comment=table_text,
+            columns=tuple(dataclasses.replace(c, comment=column_text) if c.name == "status" else c for c in original.columns))
+        monkeypatch.setattr(engine, "contract", lambda name: edited if name.split(".")[-1] == "fct_case" else contract(name))
+        assert wh.init() == []  # no migration applied
+        rows, comment = _actual(wh, "marts.fct_case")
+        assert comment == table_text
+        comments = {r[0]: r[3] for r in rows}
+        assert comments["status"] == column_text
+        assert comments["category"] == original.columns[original.names.index("category")].comment  # the others untouched
+        monkeypatch.undo()
+        with wh.begin() as conn:
+            assert wh._apply_contract_comments(conn) == ["marts.fct_case", "marts.fct_case.status"]  # back to the YAML
+        rows, comment = _actual(wh, "marts.fct_case")
+        assert comment == original.comment and {r[0]: r[3] for r in rows} == {c.name: c.comment for c in original.columns}
+    finally:
+        wh.dispose()
+
+
+def test_every_marts_table_has_a_contract(duckdb_url):
+    wh = Warehouse(duckdb_url)
+    wh.init()
+    try:
+        tables = set(wh.read_df("select table_name from duckdb_tables() where schema_name = 'marts'")["table_name"])
+    finally:
+        wh.dispose()
+    assert tables == set(TABLES)

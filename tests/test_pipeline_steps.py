@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from kpi_transforms.core.config import load_config
+from kpi_transforms.metrics.catalogue import KPI_CODES
 from kpi_transforms.pipeline.ingest import ingest_paths
 from kpi_transforms.pipeline.staging import find_new_files, stage_file
 from kpi_transforms.pipeline.readiness import (
@@ -128,14 +129,14 @@ def test_late_data_makes_computed_periods_stale(warehouse, config):
     assert report.messages_new == 4
     assert batch_periods(warehouse, report.batch_id) == ["2025-03", "2025-04", "2025-Q1", "2025-Q2"]
     assert stale_periods(warehouse) == ["2025-Q1", "2025-03", "2025-04"]  # 2025-Q2 was never computed
-    assert kpi_step(warehouse, config, "2025-03") == {"period": "2025-03", "rows": 114, "with_value": 48}
+    assert kpi_step(warehouse, config, "2025-03") == {"period": "2025-03", "rows": 3 * len(KPI_CODES), "with_value": 163}
     assert stale_periods(warehouse) == ["2025-Q1", "2025-04"]
     assert stale_periods(warehouse, period_types=("quarter",)) == ["2025-Q1"]
 
 
 def test_period_steps_rerun_to_the_same_rows_and_files(warehouse, config, tmp_path):
     ingest_paths([DEMO / "landing" / "2025-03"], config, warehouse)
-    assert kpi_step(warehouse, config, "2025-Q1") == {"period": "2025-Q1", "rows": 114, "with_value": 81}
+    assert kpi_step(warehouse, config, "2025-Q1") == {"period": "2025-Q1", "rows": 3 * len(KPI_CODES), "with_value": 265}
     kpis = warehouse.read_df("select kpi_code, agent_id, value from marts.fct_kpi order by 1, 2")
     sample = audit_sample_step(warehouse, "2025-Q1")  # the DAG's order: the sample, then the scorecards
     assert sample["threads"] > 0 and sample["reused"] is False
@@ -148,7 +149,7 @@ def test_period_steps_rerun_to_the_same_rows_and_files(warehouse, config, tmp_pa
     html = (out / "chatkpi_2025-Q1.html").read_text(encoding="utf-8")
 
     # everything again: same rows, the stored sample kept, the same report, no stray files
-    assert kpi_step(warehouse, config, "2025-Q1") == {"period": "2025-Q1", "rows": 114, "with_value": 81}
+    assert kpi_step(warehouse, config, "2025-Q1") == {"period": "2025-Q1", "rows": 3 * len(KPI_CODES), "with_value": 265}
     assert warehouse.read_df("select kpi_code, agent_id, value from marts.fct_kpi order by 1, 2").equals(kpis)
     assert audit_sample_step(warehouse, "2025-Q1") == {**sample, "reused": True}
     assert scorecard_step(warehouse, config, "2025-Q1")["rows"] == cards["rows"]

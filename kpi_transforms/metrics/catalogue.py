@@ -9,15 +9,12 @@ from typing import Any
 
 import pyarrow as pa
 
+from kpi_transforms.core.contracts import contract
 from kpi_transforms.core.schema import ALL_INTENTS, CHANNELS
 
-KPI_SCHEMA = pa.schema(
-    [
-        ("kpi_code", pa.string()), ("period_type", pa.string()), ("period_start", pa.date32()),
-        ("agent_id", pa.string()), ("value", pa.float64()), ("unit", pa.string()),
-        ("basis_count", pa.int64()), ("note", pa.string()), ("computed_at", pa.timestamp("us", tz="UTC")),
-    ]
-)
+# marts.fct_kpi is described once, in its contract (core/contracts/fct_kpi.yaml) and V004.
+KPI_CONTRACT = contract("fct_kpi")
+KPI_SCHEMA: pa.Schema = KPI_CONTRACT.arrow_schema()
 
 # code -> unit, in the order rows are written (SPEC 8 catalogue plus the _median / _p90 codes).
 KPI_CODES: dict[str, str] = {
@@ -183,9 +180,9 @@ def kpi_row(kpi_code: str, period_type: str, period_start: dt.date, agent_id: st
             basis_count: int, note: str | None, computed_at: Any, unit: str | None = None) -> dict[str, Any]:
     """One ``marts.fct_kpi`` row (:data:`KPI_SCHEMA`), its unit from the catalogue unless given:
     the one place a KPI row is spelled out (the KPI step and the audit KPIs use it)."""
-    return {"kpi_code": kpi_code, "period_type": period_type, "period_start": period_start, "agent_id": agent_id,
-            "value": value, "unit": unit or KPI_CODES[kpi_code], "basis_count": int(basis_count), "note": note,
-            "computed_at": computed_at}
+    values = (kpi_code, period_type, period_start, agent_id, value, unit or KPI_CODES[kpi_code], int(basis_count), note,
+              computed_at)
+    return dict(zip(KPI_CONTRACT.names, values, strict=True))
 
 
 # Bound parameters naming :data:`AUDIT_KPI_CODES` in SQL: ``kpi_code in (:audit_code_0, :audit_code_1)``.

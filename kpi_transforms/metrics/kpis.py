@@ -36,7 +36,7 @@ from kpi_transforms.core.config import KpiSettings
 from kpi_transforms.core.numbers import id_number
 from kpi_transforms.core.periods import Period, _add_months
 from kpi_transforms.core.schema import ALL_INTENTS, CHANNELS
-from kpi_transforms.metrics.catalogue import (AUDIT_KPI_CODES, ISSUE_CATEGORIES, KPI_CODES, KPI_SCHEMA, MARKETS, NO_ORDERS,
+from kpi_transforms.metrics.catalogue import (AUDIT_KPI_CODES, ISSUE_CATEGORIES, KPI_CODES, KPI_CONTRACT, MARKETS, NO_ORDERS,
                                               NO_RATINGS, NO_SAMPLE, NO_SURVEYS, RESPONSE_CODES, SPLIT_CODES, kpi_row)
 
 
@@ -700,7 +700,7 @@ def fct_kpi(facts: PeriodFacts, period: Period, calendar: BusinessCalendar) -> p
         for kpi in kpi_values(facts, period, calendar, agent):
             rows.append(kpi_row(kpi.kpi_code, period.period_type, period.start, agent, kpi.value, kpi.basis_count,
                                 kpi.note, computed_at, unit=kpi.unit))
-    return pd.DataFrame(rows, columns=KPI_SCHEMA.names)
+    return pd.DataFrame(rows, columns=KPI_CONTRACT.names)
 
 
 def _order_agents(orders: pd.DataFrame, threads: pd.DataFrame, timezone: str, date_col: str) -> np.ndarray:

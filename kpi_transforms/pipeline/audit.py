@@ -40,7 +40,7 @@ from kpi_transforms.metrics.audit import (
     draw_sample,
     sample_sha256,
 )
-from kpi_transforms.metrics.catalogue import AUDIT_KPI_CODES, KPI_SCHEMA, AUDIT_CODE_PARAMS, kpi_row
+from kpi_transforms.metrics.catalogue import AUDIT_KPI_CODES, KPI_CONTRACT, AUDIT_CODE_PARAMS, kpi_row
 from kpi_transforms.metrics.review_sheet import (
     APPROVED_VALUES,
     COL_AGENT,
@@ -456,7 +456,7 @@ def audit_kpis(warehouse: Warehouse, period: Period | str) -> pd.DataFrame:
 
     if sample.empty:
         note = f"no data: no sample validated (no audit sample drawn for {period.label})"
-        return pd.DataFrame([row(c, None, None, 0, note) for c in AUDIT_KPI_CODES], columns=KPI_SCHEMA.names)
+        return pd.DataFrame([row(c, None, None, 0, note) for c in AUDIT_KPI_CODES], columns=KPI_CONTRACT.names)
     validations = warehouse.read_df("select agent_id, thread_id, approved from audit.validation where period = :p", {"p": period.label})
     firsts = _first_queues(warehouse, period)
     frame = sample[["agent_id", "thread_id"]].merge(validations, on=["agent_id", "thread_id"], how="left")
@@ -476,7 +476,7 @@ def audit_kpis(warehouse: Warehouse, period: Period | str) -> pd.DataFrame:
         note = f"{reviewed} of {sampled} reviewed" if reviewed < sampled else None
         out.append(row("response_validated_rate", agent, 100.0 * int(g["ok"].sum()) / reviewed, reviewed, note))
         out.append(row("response_speed_rate", agent, 100.0 * int(g["ok_fast"].sum()) / reviewed, reviewed, note))
-    return pd.DataFrame(out, columns=KPI_SCHEMA.names)
+    return pd.DataFrame(out, columns=KPI_CONTRACT.names)
 
 
 def _has_audit_kpis(warehouse: Warehouse, period: Period) -> bool:
@@ -507,7 +507,7 @@ def store_audit_kpis(warehouse: Warehouse, period: Period | str) -> pd.DataFrame
             extra = pd.DataFrame(
                 [kpi_row(c, period.period_type, period.start, a, None, 0, note, frame["computed_at"].iloc[0])
                  for a in missing for c in AUDIT_KPI_CODES],
-                columns=KPI_SCHEMA.names,
+                columns=KPI_CONTRACT.names,
             )
             frame = pd.concat([frame, extra], ignore_index=True)
         warehouse.execute(
@@ -516,5 +516,5 @@ def store_audit_kpis(warehouse: Warehouse, period: Period | str) -> pd.DataFrame
             " and kpi_code in (:audit_code_0, :audit_code_1)",
             {"t": period.period_type, "s": period.start, **AUDIT_CODE_PARAMS},
         )
-        warehouse.bulk_insert(conn, "marts.fct_kpi", pa.Table.from_pandas(frame, schema=KPI_SCHEMA, preserve_index=False))
+        warehouse.bulk_insert(conn, "marts.fct_kpi", KPI_CONTRACT.arrow_table(frame))
     return frame

@@ -9,12 +9,11 @@ import functools
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from kpi_transforms.core.calendar import BusinessCalendar
 from kpi_transforms.core.config import Config
 from kpi_transforms.core.periods import Period, _add_months, parse_period
-from kpi_transforms.metrics.catalogue import KPI_SCHEMA
+from kpi_transforms.metrics.catalogue import KPI_CONTRACT
 from kpi_transforms.metrics.conversations import conversations
 from kpi_transforms.metrics.kpis import PeriodFacts, Sources, _order_agents, fct_kpi
 from kpi_transforms.pipeline.audit import audit_kpis
@@ -232,5 +231,5 @@ def compute_period_kpis(warehouse: Warehouse, config: Config, period_text: str) 
             "delete from marts.fct_kpi where period_type = :t and period_start = :s",
             {"t": period.period_type, "s": period.start},
         )
-        warehouse.bulk_insert(conn, "marts.fct_kpi", pa.Table.from_pandas(frame, schema=KPI_SCHEMA, preserve_index=False))
+        warehouse.bulk_insert(conn, "marts.fct_kpi", KPI_CONTRACT.arrow_table(frame))
     return frame

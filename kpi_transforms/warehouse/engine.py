@@ -2,7 +2,8 @@
 
 Dialect differences live here and nowhere else: bulk loads go through Arrow registration on
 DuckDB and ``COPY ... FROM STDIN`` on PostgreSQL, never row by row. DDL is applied from the
-versioned files under ``sql/migrations``.
+versioned files under ``sql/migrations``; the table and column comments of the tables with a
+contract (``kpi_transforms/core/contracts``) come from the contract, applied after them.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from kpi_transforms.core.contracts import TABLES as CONTRACT_TABLES
+from kpi_transforms.core.contracts import contract
 from kpi_transforms.core.errors import ChatKpiError
 from kpi_transforms.warehouse.bulk import _binary_copy_supported, _BinaryCopyStream, _CsvStream, _pg_column_types
 
@@ -167,7 +170,56 @@ class Warehouse:
                     {"v": version, "n": file.name},
                 )
                 applied_now.append(file.name)
+            self._apply_contract_comments(conn)
         return applied_now
+
+    def _current_comments(self, conn: Connection) -> dict[tuple[str, str | None], str | None]:
+        """The comments of the marts tables (column None) and of their columns, as they are."""
+        if self.dialect == "duckdb":
+            sql = (
+                "select schema_name || '.' || table_name as t, null as c, comment from duckdb_tables() where schema_name = 'marts'"
+                " union all select c.schema_name || '.' || c.table_name, c.column_name, c.comment from duckdb_columns() c"
+                " join duckdb_tables() t on t.schema_name = c.schema_name and t.table_name = c.table_name"
+                " where c.schema_name = 'marts'"
+            )
+        else:
+            sql = (
+                "select n.nspname || '.' || c.relname as t, null as c, obj_description(c.oid, 'pg_class') as comment"
+                " from pg_class c join pg_namespace n on n.oid = c.relnamespace"
+                " where n.nspname = 'marts' and c.relkind in ('r', 'p')"
+                " union all select n.nspname || '.' || c.relname, a.attname, col_description(c.oid, a.attnum)"
+                " from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace"
+                " where n.nspname = 'marts' and c.relkind in ('r', 'p') and a.attnum > 0 and not a.attisdropped"
+            )
+        frame = self.read_df(sql, conn=conn)
+        return {(str(r.t), None if r.c is None or pd.isna(r.c) else str(r.c)): (None if r.comment is None or pd.isna(r.comment) else str(r.comment))
+                for r in frame.itertuples(index=False)}
+
+    def _apply_contract_comments(self, conn: Connection) -> list[str]:
+        """Set the table and column comments of every table with a contract to the contract's
+        text (issue 13: a column is described once, in its contract), on both engines, after the
+        migrations: a comment edited in the YAML reaches the warehouse at the next ``init``
+        without a migration. Only comments that differ are written (``init`` runs often), and
+        only tables and columns that exist (tests/test_contracts.py checks the columns equal).
+        Tables only: DuckDB's ``create or replace view`` drops a view's comments. Returns the
+        objects commented, ``table`` or ``table.column``."""
+        current = self._current_comments(conn)
+        done: list[str] = []
+        for name in CONTRACT_TABLES:
+            c = contract(name)
+            if (c.table, None) not in current:
+                continue  # not made by the migrations (yet)
+            for column, text in [(None, c.comment)] + [(col.name, col.comment) for col in c.columns]:
+                key = (c.table, column)
+                if key not in current or current[key] == text:
+                    continue
+                target = c.table if column is None else f"{c.table}.{column}"
+                if not _IDENT.match(c.table) or not (column is None or _IDENT.match(column)):
+                    raise WarehouseError(f"contract of {c.table}: bad identifier {target!r}")
+                literal = "'" + text.replace("'", "''").replace(":", "\\:") + "'"
+                self.execute(conn, f"comment on {'table' if column is None else 'column'} {target} is {literal}")
+                done.append(target)
+        return done
 
     def _dialect_sql(self, text: str) -> str:
         """The dialect differences of the DDL files, all here: a file whose first line is

@@ -1,11 +1,14 @@
-"""Declarative contracts of the warehouse's fact tables (issue 13): one YAML file per table in
+"""Declarative contracts of the warehouse's marts tables (issue 13): one YAML file per table in
 this folder with its grain, its columns in table order, their types, NOT NULL and comments.
 
 A column is described once, here. The fact build's bulk loads take their Arrow schema from
 :meth:`Contract.arrow_schema` (so a frame whose dtypes drifted is cast or refused before it
-reaches either engine), and ``tests/test_contracts.py`` checks that the warehouse's actual
-columns, types and comments (what the migrations made) equal the contract on DuckDB and
-PostgreSQL. A migration that adds a column changes the contract in the same commit.
+reaches either engine); ``Warehouse.init`` writes the table and column comments from here after
+the migrations (so a comment is edited here, not in a migration); the fact suites' not-null
+checks come from the NOT NULL columns (``expectations.not_null``); and
+``tests/test_contracts.py`` checks that the warehouse's actual columns, types, NOT NULL and
+comments equal the contract on DuckDB and PostgreSQL, and that every marts table has one. A
+migration that adds a column or a table changes the contracts in the same commit.
 """
 
 from __future__ import annotations
@@ -19,6 +22,12 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 FACT_TABLES = ("fct_reply_pair", "fct_thread", "fct_quote_response", "fct_case", "fct_follow_up")
+# every table with a contract: the fact tables, then the KPI table and the other marts tables
+OTHER_TABLES = ("fct_message", "dim_customer", "ref_customer_list", "fct_order", "fct_order_product", "fct_chat_rating",
+                "map_customer_key", "fct_scorecard",
+                "fct_survey_response", "email_message", "email_reference", "intent_model_version",
+                "manual_case_resolution", "manual_intent_label")
+TABLES = (*FACT_TABLES, "fct_kpi", *OTHER_TABLES)
 
 # contract type -> Arrow type of the bulk loads
 ARROW_TYPES = {
@@ -27,6 +36,8 @@ ARROW_TYPES = {
     "timestamp": pa.timestamp("us"),
     "bigint": pa.int64(),
     "integer": pa.int32(),
+    "smallint": pa.int16(),
+    "decimal(18,2)": pa.decimal128(18, 2),
     "boolean": pa.bool_(),
     "double": pa.float64(),
     "date": pa.date32(),
@@ -69,7 +80,7 @@ def contract(table: str) -> Contract:
     name = table.split(".")[-1]
     path = HERE / f"{name}.yaml"
     if not path.is_file():
-        raise KeyError(f"no contract for table {table!r} (known: {', '.join(FACT_TABLES)})")
+        raise KeyError(f"no contract for table {table!r} (known: {', '.join(TABLES)})")
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     columns = tuple(
         Column(str(c["name"]), str(c["type"]), str(c["comment"]), bool(c.get("not_null", False))) for c in raw["columns"]
