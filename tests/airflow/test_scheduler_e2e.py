@@ -104,7 +104,7 @@ def scenario(tmp_path_factory):
         stack.cli("dags", "trigger", "chatkpi_quarterly", "--logical-date", "2025-04-08T07:00:00+07:00")
 
         # 1. fresh deployment: everything catches up, the KPI runs wait for the daily load
-        out["daily"] = stack.wait("the daily run", _finished(stack, "chatkpi_daily"), timeout=240)
+        out["daily"] = stack.wait("the daily run", _finished(stack, "chatkpi_daily"), timeout=600)  # generous: a loaded CI machine
         out["q1"] = stack.wait("quarterly 2025-Q1", _finished(stack, "chatkpi_quarterly", interval_start=Q1_START, run_type="scheduled"), timeout=300)
         out["manual"] = stack.wait("the manual quarterly run", _finished(stack, "chatkpi_quarterly", run_type="manual"), timeout=300)
         out["january"] = stack.wait("monthly 2025-01", _finished(stack, "chatkpi_monthly", interval_start=JANUARY_START), timeout=300)
@@ -117,7 +117,7 @@ def scenario(tmp_path_factory):
         (landing / "2025-04" / "broken.txt").write_bytes(b"hello\x00\x01\x02\xff\xfe binary")
         n_daily, n_recompute = len(stack.runs("chatkpi_daily")), len(stack.runs("chatkpi_recompute"))
         stack.cli("dags", "trigger", "chatkpi_daily")
-        out["late_daily"] = stack.wait("the late daily run", _finished(stack, "chatkpi_daily", after=n_daily), timeout=240)
+        out["late_daily"] = stack.wait("the late daily run", _finished(stack, "chatkpi_daily", after=n_daily), timeout=600)
         out["recompute"] = stack.wait("the recompute run", _finished(stack, "chatkpi_recompute", after=n_recompute), timeout=300)
 
         out["xcom"] = {
