@@ -239,3 +239,47 @@ def test_dag_steps_commit_with_the_load_and_a_retry_after_the_commit_finishes_th
     assert warehouse.scalar("select count(*) from marts.fct_message") == 9
     assert len(proposal["files"]) == 3
     warehouse.dispose()
+
+
+def test_imap_units_carry_the_warehouse_content_so_a_uidvalidity_change_lands_nothing_again(tmp_path, duckdb_url, monkeypatch):
+    """After a UIDVALIDITY change the folder is read again; the planned IMAP unit carries the
+    hashes of everything the warehouse has loaded or rejected, and the extractor gets them, so
+    mail already loaded is not written to the landing folder a second time (S3 units dedupe by
+    key + ETag and carry none)."""
+    import hashlib
+
+    from kpi_transforms.extract.common import ExtractResult
+    from kpi_transforms.pipeline.ingest import ingest_paths
+
+    config = parse_config({
+        "timezone": "Asia/Jakarta", "agents": [{"id": "dewi", "names": ["Dewi CS"]}],
+        "landing_dir": str(tmp_path / "landing"),
+        "extract": {"imap": [{"name": "sales", "host": "imap.example.co.id", "folders": ["INBOX"]}],
+                    "s3": [{"name": "gudang", "bucket": "b"}]},
+    })
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    good = landing / "WhatsApp Chat with Pelanggan 01.txt"
+    good.write_bytes(export_text(1, "Pelanggan 01"))
+    bad = landing / "rusak.txt"
+    bad.write_bytes(b"\x00\x01 bukan chat")
+    warehouse = Warehouse(duckdb_url)
+    ingest_paths([landing], config, warehouse)
+    expected = sorted(hashlib.sha256(p.read_bytes()).hexdigest() for p in (good, bad))
+    assert warehouse.scalar("select count(*) from audit.rejected_file") == 1
+
+    settings = extraction.extract_settings(config)
+    inbox, s3 = plan_units(warehouse, settings)
+    assert inbox["known_sha256"] == expected and "known_sha256" not in s3
+    json.dumps(inbox)
+
+    seen = {}
+
+    def fake_extract(source, out_dir, checkpoints, *, credentials=None, known_sha256=()):
+        seen["known"] = sorted(known_sha256)
+        return ExtractResult("imap", source.name)
+
+    monkeypatch.setattr(extraction, "extract_imap", fake_extract)
+    extraction.extract_unit(inbox, settings, tmp_path / "out")
+    assert seen["known"] == expected
+    warehouse.dispose()

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Connection
 
@@ -68,32 +69,40 @@ def _read_in(warehouse: Warehouse, conn: Connection, sql: str, keys: Sequence[st
         return warehouse.read_df(sql, conn=conn)
 
 
+_RAW_COLUMNS = ["email_message_id", "email_root", "local_ts", "email_subject", "email_customer_sender",
+                "email_customer_recipient", "email_refs", "email_subject_keys"]
+
+
 def _batch_mails(results: Sequence[FileResult]) -> tuple[pd.DataFrame, list[tuple[FileResult, int]]]:
-    """One row per e-mail of the batch's raw frames (first copy wins) and the raw threads."""
-    rows, threads = [], []
+    """One row per e-mail of the batch's raw frames (first copy wins) and the raw threads.
+    The frames are concatenated once and converted once (a frame per file cost ~3 ms each)."""
+    pieces, groups, shas, threads = [], [], [], []
     for result in results:
         for k, (channel, _name, raw) in enumerate(result.threads or []):
             if channel != CHANNEL or "email_message_id" not in raw.columns or raw.empty:
                 continue
             threads.append((result, k))
-            frame = pd.DataFrame({
-                "email_message_id": raw["email_message_id"].astype(str),
-                "root_guess": raw["email_root"].astype(str),
-                "sent_at_local": raw["local_ts"].astype("datetime64[us]"),
-                "subject": raw["email_subject"].astype(object),
-                "customer_sender": raw["email_customer_sender"].astype(object),
-                "customer_recipient": raw["email_customer_recipient"].astype(object),
-                # ids it references, and for a mail that references none its subject + person
-                # keys (the in-file fallback, kept as pseudo-references so it works across files)
-                "refs": [" ".join(r.split()) + ("\x1f" + k if k else "") for r, k in
-                         zip(raw["email_refs"].fillna("").astype(str), raw["email_subject_keys"].fillna("").astype(str))],
-                "group": f"file:{len(threads) - 1}",
-                "sha256": result.sha256,
-            })
-            rows.append(frame)
-    if not rows:
+            pieces.append(raw[_RAW_COLUMNS])
+            groups.append((f"file:{len(threads) - 1}", len(raw)))
+            shas.append(result.sha256)
+    if not pieces:
         return pd.DataFrame(), threads
-    mails = pd.concat(rows, ignore_index=True)
+    raw = pd.concat(pieces, ignore_index=True)
+    sizes = [n for _g, n in groups]
+    mails = pd.DataFrame({
+        "email_message_id": raw["email_message_id"].astype(str),
+        "root_guess": raw["email_root"].astype(str),
+        "sent_at_local": raw["local_ts"].astype("datetime64[us]"),
+        "subject": raw["email_subject"].astype(object),
+        "customer_sender": raw["email_customer_sender"].astype(object),
+        "customer_recipient": raw["email_customer_recipient"].astype(object),
+        # ids it references, and for a mail that references none its subject + person
+        # keys (the in-file fallback, kept as pseudo-references so it works across files)
+        "refs": [" ".join(r.split()) + ("\x1f" + k if k else "") for r, k in
+                 zip(raw["email_refs"].fillna("").astype(str), raw["email_subject_keys"].fillna("").astype(str))],
+        "group": np.repeat(np.array([g for g, _n in groups], dtype=object), sizes),
+        "sha256": np.repeat(np.array(shas, dtype=object), sizes),
+    })
     return mails, threads
 
 

@@ -94,10 +94,24 @@ def plan_units(warehouse: Warehouse, settings: ExtractSettings, only: Iterable[s
     :func:`extract_unit` without the extraction opening the warehouse)."""
     warehouse.init()
     out = []
-    for unit in units_of(settings, only):
+    units = units_of(settings, only)
+    known = known_content(warehouse) if any(unit["kind"] == "imap" for unit in units) else []
+    for unit in units:
         stored = read_checkpoints(warehouse, unit["kind"], unit["source"], folder=unit["folder"])
-        out.append({**unit, "checkpoints": [dataclasses.asdict(cp) for cp in stored.values()]})
+        planned = {**unit, "checkpoints": [dataclasses.asdict(cp) for cp in stored.values()]}
+        if unit["kind"] == "imap":
+            # a UIDVALIDITY change re-reads the folder: mail already loaded is not landed again
+            planned["known_sha256"] = known
+        out.append(planned)
     return out
+
+
+def known_content(warehouse: Warehouse) -> list[str]:
+    """The content hashes the warehouse has processed (loaded or rejected), sorted."""
+    with warehouse.begin() as conn:
+        loaded = warehouse.read_df("select file_sha256 from audit.file_manifest", conn=conn)["file_sha256"]
+        rejected = warehouse.read_df("select file_sha256 from audit.rejected_file", conn=conn)["file_sha256"]
+    return sorted(set(loaded.tolist()) | set(rejected.tolist()))
 
 
 def source_of(settings: ExtractSettings, unit: dict):
@@ -132,7 +146,8 @@ def extract_unit(
     started = time.perf_counter()
     if unit["kind"] == "imap":
         source = dataclasses.replace(source, folders=(unit["folder"],))
-        result = extract_imap(source, out_dir, checkpoints, credentials=imap_credentials)
+        result = extract_imap(source, out_dir, checkpoints, credentials=imap_credentials,
+                              known_sha256=unit.get("known_sha256", ()))
     else:
         client = make_client(source, access_key=s3_keys[0], secret_key=s3_keys[1]) if s3_keys else None
         result = extract_s3(source, out_dir, checkpoints, client=client)

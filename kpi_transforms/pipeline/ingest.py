@@ -126,14 +126,14 @@ def ingest_paths(
     files = discover_with_roots(paths)
     known_shas, hints, _ = _known(warehouse)
     parsed: list[FileResult] = []
-    seen_in_batch: set[str] = set()
+    known_or_seen = set(known_shas)  # grows with the batch (a union per file was O(files x known))
     budget = Budget.from_mb(config.memory_budget_mb)
     for path, root in files:
-        results = list(parse_file(path, config, known_shas=known_shas | seen_in_batch, date_order_hints=hints, root=root,
-                                  budget=budget))
+        results = list(parse_file(path, config, known_shas=known_or_seen,
+                                  date_order_hints=hints, root=root, budget=budget))
         for result in results:
             if result.status != "skipped":
-                seen_in_batch.add(result.sha256)
+                known_or_seen.add(result.sha256)
             parsed.append(result)
         if on_parsed:
             on_parsed(path, results, len(files))

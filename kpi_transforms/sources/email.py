@@ -51,6 +51,7 @@ from email import policy
 from email.message import EmailMessage
 from html.parser import HTMLParser
 
+import numpy as np
 import pandas as pd
 
 from kpi_transforms.core.config import Config
@@ -669,6 +670,30 @@ def _attachment_note(names: Iterable[str]) -> str:
     return "[attachment: " + ", ".join(names) + "]"
 
 
+_STRING_COLUMNS = frozenset({"sender", "text", "message_type", "sender_role", "agent_id", "customer_id", "thread_key",
+                             "email_message_id", "email_refs", "email_subject_keys", "email_root", "email_subject",
+                             "email_customer_sender", "email_customer_recipient"})
+
+
+def _typed_frame(rows: list[dict]) -> pd.DataFrame:
+    """The raw frame of a thread's rows, each column built once in its final type (a frame of
+    object columns converted column by column cost ~4 ms a file)."""
+    columns = {}
+    for col in rows[0]:
+        values = [row[col] for row in rows]
+        if col == "local_ts":
+            columns[col] = pd.Series(values).astype("datetime64[us]")
+        elif col in _STRING_COLUMNS:
+            columns[col] = pd.array(values, dtype="string")
+        elif col == "source_line":
+            columns[col] = np.array(values, dtype="int64")
+        elif col == "is_auto_reply":
+            columns[col] = np.array(values, dtype=bool)
+        else:
+            columns[col] = values
+    return pd.DataFrame(columns)
+
+
 def parse_email(data: bytes, config: Config, *, kind: str | None = None, roster: Roster | None = None) -> ParsedEmail:
     """Parse an mbox or a single message into threads of raw messages (for
     :func:`kpi_transforms.model.canonical_messages`) plus quarantined messages.
@@ -734,15 +759,10 @@ def parse_email(data: bytes, config: Config, *, kind: str | None = None, roster:
                     "email_customer_recipient": next((a for a in rec.recipients if not sides.is_agent(a)), None),
                 }
             )
-        frame = pd.DataFrame(rows)
-        frame["local_ts"] = frame["local_ts"].astype("datetime64[us]")
-        for col in ("sender", "text", "message_type", "sender_role", "agent_id", "customer_id", "thread_key", "email_message_id",
-                    "email_refs", "email_subject_keys", "email_root", "email_subject", "email_customer_sender", "email_customer_recipient"):
-            frame[col] = frame[col].astype("string")
-        frame["source_line"] = frame["source_line"].astype("int64")
-        frame["is_auto_reply"] = frame["is_auto_reply"].astype(bool)
+        frame = _typed_frame(rows)
         # thread order = time, then file position (canonical_messages keeps this order)
-        frame = frame.sort_values(["local_ts", "source_line"], kind="stable").reset_index(drop=True)
+        if len(frame) > 1:
+            frame = frame.sort_values(["local_ts", "source_line"], kind="stable").reset_index(drop=True)
         threads.append((CHANNEL, name, frame))
     rejected_frame = pd.DataFrame(rejected, columns=["source_line", "raw", "reason"])
     rejected_frame["source_line"] = rejected_frame["source_line"].astype("int64")

@@ -4,8 +4,8 @@ against an empty DuckDB warehouse and a landing folder holding the March 2025 dr
 
 The scenario of issue 16, point 1: unpause everything on a fresh deployment. The daily run
 loads the drop while the monthly / quarterly catch-up starts; the KPI runs wait for the load
-(data horizon) and compute 2025-Q1 from the loaded data: 114 KPI rows, 81 with a value (not 38
-with 3 as before). Then, with the same stack:
+(data horizon) and compute 2025-Q1 from the loaded data: one KPI row per catalogue code for the
+team and each agent, 265 of them with a value (not 3 as before). Then, with the same stack:
 
 - a manual trigger through the CLI (``airflow dags trigger --logical-date 2025-04-08T07:00+07:00``)
   computes 2025-Q1, the period its logical date names;
@@ -29,8 +29,13 @@ from pathlib import Path
 
 import pytest
 
+from kpi_transforms.metrics.catalogue import KPI_CODES
 from tests.airflow.conftest import DEMO
 from tests.airflow.realscheduler import AirflowStack
+
+# 2025-Q1 from the March drop: every catalogue code for the team and the two agents (issue 19
+# grew the catalogue; DECISIONS.md, issue 19 section 14), 265 rows with a value.
+Q1_KPIS = {"period": "2025-Q1", "rows": 3 * len(KPI_CODES), "with_value": 265}
 
 pytestmark = pytest.mark.scheduler
 
@@ -99,7 +104,7 @@ def scenario(tmp_path_factory):
         stack.cli("dags", "trigger", "chatkpi_quarterly", "--logical-date", "2025-04-08T07:00:00+07:00")
 
         # 1. fresh deployment: everything catches up, the KPI runs wait for the daily load
-        out["daily"] = stack.wait("the daily run", _finished(stack, "chatkpi_daily"), timeout=240)
+        out["daily"] = stack.wait("the daily run", _finished(stack, "chatkpi_daily"), timeout=600)  # generous: a loaded CI machine
         out["q1"] = stack.wait("quarterly 2025-Q1", _finished(stack, "chatkpi_quarterly", interval_start=Q1_START, run_type="scheduled"), timeout=300)
         out["manual"] = stack.wait("the manual quarterly run", _finished(stack, "chatkpi_quarterly", run_type="manual"), timeout=300)
         out["january"] = stack.wait("monthly 2025-01", _finished(stack, "chatkpi_monthly", interval_start=JANUARY_START), timeout=300)
@@ -112,7 +117,7 @@ def scenario(tmp_path_factory):
         (landing / "2025-04" / "broken.txt").write_bytes(b"hello\x00\x01\x02\xff\xfe binary")
         n_daily, n_recompute = len(stack.runs("chatkpi_daily")), len(stack.runs("chatkpi_recompute"))
         stack.cli("dags", "trigger", "chatkpi_daily")
-        out["late_daily"] = stack.wait("the late daily run", _finished(stack, "chatkpi_daily", after=n_daily), timeout=240)
+        out["late_daily"] = stack.wait("the late daily run", _finished(stack, "chatkpi_daily", after=n_daily), timeout=600)
         out["recompute"] = stack.wait("the recompute run", _finished(stack, "chatkpi_recompute", after=n_recompute), timeout=300)
 
         out["xcom"] = {
@@ -185,9 +190,9 @@ def test_every_run_succeeded(scenario):
 
 
 def test_kpi_runs_wait_for_the_daily_load(scenario):
-    """Issue 16, point 1: 2025-Q1 is computed from the loaded data (114 rows, 81 with a value),
+    """Issue 16, point 1: 2025-Q1 is computed from the loaded data (:data:`Q1_KPIS`),
     after the daily load committed, although both were started together."""
-    assert scenario["xcom"]["q1_kpis"] == {"period": "2025-Q1", "rows": 114, "with_value": 81}
+    assert scenario["xcom"]["q1_kpis"] == Q1_KPIS
     assert scenario["xcom"]["q1_wait"] == "2025-Q1"
     load_end = next(t["end_date"] for t in scenario["tis"]["daily"] if t["task_id"] == "load_batch")
     kpi_start = next(t["start_date"] for t in scenario["tis"]["q1"] if t["task_id"] == "compute_kpis")
@@ -197,7 +202,7 @@ def test_kpi_runs_wait_for_the_daily_load(scenario):
     assert wait["state"] == "success"
     q1 = warehouse_rows(scenario["url"], "select count(*) as n, count(value) as v from marts.fct_kpi"
                         " where period_type = 'quarter' and period_start = date '2025-01-01'")
-    assert (int(q1["n"][0]), int(q1["v"][0])) == (114, 81)
+    assert (int(q1["n"][0]), int(q1["v"][0])) == (Q1_KPIS["rows"], Q1_KPIS["with_value"])
 
 
 def test_every_step_ran_as_its_own_task(scenario):
@@ -218,7 +223,7 @@ def test_manual_trigger_computes_the_period_of_its_logical_date(scenario):
     manual = scenario["manual"]
     assert manual["run_type"] == "manual" and manual["logical_date"].startswith("2025-04-08 00:00:00")
     assert scenario["xcom"]["manual_wait"] == "2025-Q1"
-    assert scenario["xcom"]["manual_kpis"] == {"period": "2025-Q1", "rows": 114, "with_value": 81}
+    assert scenario["xcom"]["manual_kpis"] == Q1_KPIS
 
 
 def test_mapped_parse_tasks_are_named_after_their_files(scenario):
@@ -247,7 +252,7 @@ def test_late_data_recomputes_the_periods_it_touches(scenario):
     assert "2025-Q1" in stale and set(stale) <= set(late["periods"])
     assert "2025-01" not in stale  # computed, but the late batch did not touch it
     assert set(scenario["recompute_kpis"]) == set(stale)  # mapped tasks named after the period
-    assert scenario["recompute_kpis"]["2025-Q1"] == {"period": "2025-Q1", "rows": 114, "with_value": 81}
+    assert scenario["recompute_kpis"]["2025-Q1"] == Q1_KPIS
     after = warehouse_rows(
         scenario["url"],
         "select (select min(computed_at) from marts.fct_kpi where period_type = 'quarter' and period_start = date '2025-01-01')"
