@@ -71,9 +71,24 @@ MARKETS = ("local", "international")
 # facts behind a figure: the durations average the valid pairs, the response rates count the pairs
 # their stored is_counted_* flag puts in the denominator. A <code>_<channel> code has the same
 # basis restricted to the channel.
-PAIR_BASIS_FLAGS = {"valid": "is_valid", "counted_1wd": "is_counted_1wd", "counted_24h": "is_counted_24h"}
+# frt_new_customer* average the valid first queues of threads whose stored fct_thread.is_new_customer
+# is true (basis "new_customer": the is_valid flag, restricted to those first queues).
+PAIR_BASIS_FLAGS = {"valid": "is_valid", "counted_1wd": "is_counted_1wd", "counted_24h": "is_counted_24h",
+                    "new_customer": "is_valid"}
 _BASIS_OF = {**{c: "valid" for c in RESPONSE_CODES if not c.startswith("response_rate")},
-             "response_rate_1wd": "counted_1wd", "response_rate_24h": "counted_24h"}
+             "response_rate_1wd": "counted_1wd", "response_rate_24h": "counted_24h",
+             **{c: "new_customer" for c in ("frt_new_customer", "frt_new_customer_median", "frt_new_customer_p90")},
+             **{f"complaint_{w}_{s}": f"case_{w}" for w in ("response", "resolution") for s in ("avg", "median", "p90")},
+             "repeat_complaint_rate": "case_opened",
+             **{f"quote_response_{s}": "quote_response" for s in ("avg", "median", "p90")}}
+# Bases that list marts.fct_case rows (opened in the period) instead of reply pairs: complaint_response_*
+# averages the cases not in a closed period with a first response, complaint_resolution_* the
+# status 'resolved' ones, repeat_complaint_rate counts every case opened (metrics.kpis.case_kpis).
+CASE_BASIS_WHERE = {"case_response": "not coalesce(c.is_in_closed_period, false) and c.first_response_at is not null",
+                    "case_resolution": "c.status = 'resolved'", "case_opened": "true"}
+# quote_response_* average the marts.fct_quote_response rows not in a closed period with a quote
+# (metrics.kpis.quote_kpis).
+QUOTE_BASIS_WHERE = {"quote_response": "not coalesce(q.is_in_closed_period, false) and q.quote_at is not null"}
 
 
 def pair_basis(code: str) -> tuple[str, str | None] | None:

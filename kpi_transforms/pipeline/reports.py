@@ -29,7 +29,7 @@ from kpi_transforms.pipeline.facts import PAIR_COLUMNS
 from kpi_transforms.pipeline.scorecards import compute_scorecards
 from kpi_transforms.present.html import render_html
 from kpi_transforms.present.reply_durations import reply_duration_table, reply_duration_table_en
-from kpi_transforms.metrics.catalogue import ISSUE_CATEGORIES, PAIR_BASIS_FLAGS, pair_basis
+from kpi_transforms.metrics.catalogue import CASE_BASIS_WHERE, ISSUE_CATEGORIES, PAIR_BASIS_FLAGS, QUOTE_BASIS_WHERE, pair_basis
 from kpi_transforms.present.report_data import FactList, ReportData, fact_anchor
 from kpi_transforms.present.scorecards import render_scorecards
 from kpi_transforms.present.summary import render_summary_html
@@ -239,6 +239,14 @@ FACT_COLUMNS = ["pair_id", "thread_id", "question_at_local", "reply_at_local", "
                 "is_counted_24h", "customer_key"]
 
 
+# The first queue of each thread whose stored fct_thread.is_new_customer is true (what
+# pipeline.kpis.load_period_facts gives frt_new_customer*), as a pair_id list.
+NEW_CUSTOMER_FIRST_QUEUES = (
+    "select r.pair_id from (select p.pair_id, p.thread_id, row_number() over (partition by p.thread_id"
+    " order by p.question_at, p.pair_id) as queue_rank from marts.fct_reply_pair p) r"
+    " join marts.fct_thread t on t.thread_id = r.thread_id where r.queue_rank = 1 and t.is_new_customer")
+
+
 def add_fact_lists(warehouse: Warehouse, data: ReportData, pairs: pd.DataFrame) -> None:
     """Issue 17: for every reply-pair KPI figure the page shows (scorecard values, FRT per
     channel), the pairs it counts, selected by the flags stored on ``marts.fct_reply_pair``
@@ -254,9 +262,14 @@ def add_fact_lists(warehouse: Warehouse, data: ReportData, pairs: pd.DataFrame) 
     if data.frt_channel is not None:
         wanted |= {("valid", data.agent_id, ch) for ch in data.frt_channel["channel"]}
     data.fact_lists = {}
+    period = data.period
+    for key in sorted((w for w in wanted if w[0] in CASE_BASIS_WHERE), key=lambda k: (k[0], k[1] or "", k[2] or "")):
+        _add_case_list(warehouse, data, *key)
+    for key in sorted((w for w in wanted if w[0] in QUOTE_BASIS_WHERE), key=lambda k: (k[0], k[1] or "", k[2] or "")):
+        _add_quote_list(warehouse, data, *key)
+    wanted = {w for w in wanted if w[0] in PAIR_BASIS_FLAGS}
     if pairs.empty:
         return
-    period = data.period
     keys = warehouse.read_df("select pair_id, customer_key from bi.v_reply_pairs where question_at_local >= :lo"
                              " and question_at_local < :hi", {"lo": pd.Timestamp(period.start).to_pydatetime(),
                                                               "hi": pd.Timestamp(period.end).to_pydatetime()})
@@ -264,10 +277,16 @@ def add_fact_lists(warehouse: Warehouse, data: ReportData, pairs: pd.DataFrame) 
     facts["reply_at_local"] = facts["reply_at"].dt.tz_convert(data.timezone).dt.tz_localize(None)
     facts = facts.sort_values(["question_at", "pair_id"], kind="stable")
     start_col = "quarter_start" if period.period_type == "quarter" else "month_start"
+    if any(w[0] == "new_customer" for w in wanted):  # the same first queues the frt_new_customer KPIs read
+        firsts = warehouse.read_df(NEW_CUSTOMER_FIRST_QUEUES)
+        facts["_new_customer_first"] = facts["pair_id"].isin(set(firsts["pair_id"]))
     for basis, agent, channel in sorted(wanted, key=lambda k: (k[0], k[1] or "", k[2] or "")):
         flag = PAIR_BASIS_FLAGS[basis]
         mask = facts[flag].astype("boolean").fillna(False).to_numpy(dtype=bool, copy=True)
         where = [f"{start_col} = '{period.start:%Y-%m-%d}'", flag]
+        if basis == "new_customer":
+            mask = mask & facts["_new_customer_first"].to_numpy(dtype=bool)
+            where.append(f"pair_id in ({NEW_CUSTOMER_FIRST_QUEUES})")
         if agent is not None:
             mask = mask & (facts["agent_id"] == agent).to_numpy(dtype=bool)
             where.append("agent_id = '" + agent.replace("'", "''") + "'")
@@ -278,6 +297,50 @@ def add_fact_lists(warehouse: Warehouse, data: ReportData, pairs: pd.DataFrame) 
         data.fact_lists[fact_anchor(basis, agent, channel)] = FactList(
             basis, agent, channel, chosen.head(FACTS_SHOWN)[FACT_COLUMNS].reset_index(drop=True), len(chosen),
             "select * from bi.v_reply_pairs where " + " and ".join(where) + " order by question_at, pair_id")
+
+
+CASE_COLUMNS = ["case_id", "thread_id", "category", "opened_at_local", "first_response_business_seconds",
+                "resolution_business_seconds", "status", "is_repeat", "is_in_closed_period"]
+
+
+def _add_case_list(warehouse: Warehouse, data: ReportData, basis: str, agent: str | None, channel: str | None) -> None:
+    """The ``marts.fct_case`` rows opened in the period that a complaint KPI counts (the stored
+    status, first response and closed-period columns, as ``metrics.kpis.case_kpis`` reads them)."""
+    period = data.period
+    where = [f"c.opened_at_local >= '{period.start:%Y-%m-%d}'", f"c.opened_at_local < '{period.end:%Y-%m-%d}'",
+             CASE_BASIS_WHERE[basis]]
+    if agent is not None:
+        where.append("c.agent_id = '" + agent.replace("'", "''") + "'")
+    if channel is not None:
+        where.append(f"t.channel = '{channel}'")
+    query = ("select " + ", ".join(f"c.{c}" for c in CASE_COLUMNS) + ", t.channel from marts.fct_case c"
+             " left join marts.fct_thread t on t.thread_id = c.thread_id where " + " and ".join(where)
+             + " order by c.opened_at_local, c.case_id")
+    cases = warehouse.read_df(query)
+    data.fact_lists[fact_anchor(basis, agent, channel)] = FactList(
+        basis, agent, channel, cases.head(FACTS_SHOWN)[CASE_COLUMNS].reset_index(drop=True), len(cases), query, kind="case")
+
+
+QUOTE_COLUMNS = ["pair_id", "thread_id", "question_at_local", "quote_at", "business_seconds", "is_in_closed_period"]
+
+
+def _add_quote_list(warehouse: Warehouse, data: ReportData, basis: str, agent: str | None, channel: str | None) -> None:
+    """The ``marts.fct_quote_response`` rows asked in the period that ``quote_response_*`` averages
+    (the stored quote time and closed-period flag, as ``metrics.kpis.quote_kpis`` reads them)."""
+    period = data.period
+    where = [f"q.question_at_local >= '{period.start:%Y-%m-%d}'", f"q.question_at_local < '{period.end:%Y-%m-%d}'",
+             QUOTE_BASIS_WHERE[basis]]
+    if agent is not None:
+        where.append("q.agent_id = '" + agent.replace("'", "''") + "'")
+    if channel is not None:
+        where.append(f"t.channel = '{channel}'")
+    query = ("select " + ", ".join(f"q.{c}" for c in QUOTE_COLUMNS) + ", t.channel from marts.fct_quote_response q"
+             " left join marts.fct_thread t on t.thread_id = q.thread_id where " + " and ".join(where)
+             + " order by q.question_at_local, q.pair_id")
+    quotes = warehouse.read_df(query)
+    quotes["quote_at_local"] = pd.to_datetime(quotes["quote_at"], utc=True).dt.tz_convert(data.timezone).dt.tz_localize(None)
+    data.fact_lists[fact_anchor(basis, agent, channel)] = FactList(
+        basis, agent, channel, quotes.head(FACTS_SHOWN)[[*QUOTE_COLUMNS, "quote_at_local"]].reset_index(drop=True), len(quotes), query, kind="quote")
 
 
 def _previous_label(period: Period) -> str:

@@ -374,18 +374,36 @@ def _facts_html(data: ReportData) -> str:
     def when(v: object) -> str:
         return "—" if v is None or pd.isna(v) else pd.Timestamp(v).strftime("%d/%m/%Y %H.%M")
 
+    def seconds(v: object) -> str:
+        return "—" if v is None or pd.isna(v) else fmt_compact(float(v), lang, 0)
+
     for anchor, fl in data.fact_lists.items():
         scope = t["agent"].format(agent=fl.agent_id) if fl.agent_id else t["team"]
-        title = t["facts_title"].format(basis=t["facts_bases"][fl.basis], scope=scope,
-                                        channel=f" · {fl.channel}" if fl.channel else "", n=fl.total)
+        title = t[{"case": "facts_case_title", "quote": "facts_quote_title"}.get(fl.kind, "facts_title")].format(
+            basis=t["facts_bases"][fl.basis], scope=scope, channel=f" · {fl.channel}" if fl.channel else "", n=fl.total)
+        more = fl.total - len(fl.rows)
+        tail = t["facts_more"].format(n=more, query=fl.bi_filter) if more > 0 else t["facts_all"].format(query=fl.bi_filter)
+        if fl.kind == "case":
+            rows = [[(r.case_id, None), (r.thread_id, _anchor(r.thread_id) if data.transcripts and r.thread_id in data.transcripts else None),
+                     (str(r.category), None), (when(r.opened_at_local), None), (seconds(r.first_response_business_seconds), None),
+                     (seconds(r.resolution_business_seconds), None), (str(r.status), None), (flag(r.is_repeat), None),
+                     (flag(r.is_in_closed_period), None)] for r in fl.rows.itertuples(index=False)]
+            parts.append(f'<article class="facts" id="{_e(anchor)}"><h3>{_e(title)}</h3>'
+                         f'{_link_table(t["facts_case_cols"], rows, numeric={4, 5}) if rows else ""}<p class="meta">{_e(tail)}</p></article>')
+            continue
+        if fl.kind == "quote":
+            rows = [[(r.pair_id, None), (r.thread_id, _anchor(r.thread_id) if data.transcripts and r.thread_id in data.transcripts else None),
+                     (when(r.question_at_local), None), (when(r.quote_at_local), None), (seconds(r.business_seconds), None),
+                     (flag(r.is_in_closed_period), None)] for r in fl.rows.itertuples(index=False)]
+            parts.append(f'<article class="facts" id="{_e(anchor)}"><h3>{_e(title)}</h3>'
+                         f'{_link_table(t["facts_quote_cols"], rows, numeric={4}) if rows else ""}<p class="meta">{_e(tail)}</p></article>')
+            continue
         rows = [[(r.pair_id, None), (r.thread_id, _anchor(r.thread_id) if data.transcripts and r.thread_id in data.transcripts else None),
                  (when(r.question_at_local), None), (when(r.reply_at_local), None),
                  ("—" if pd.isna(r.business_seconds) else fmt_compact(float(r.business_seconds), lang, 0), None),
                  (flag(r.is_valid), None), (flag(r.is_counted_1wd), None), (flag(r.is_counted_24h), None),
                  (r.customer_key if isinstance(r.customer_key, str) else "—", None)]
                 for r in fl.rows.itertuples(index=False)]
-        more = fl.total - len(fl.rows)
-        tail = t["facts_more"].format(n=more, query=fl.bi_filter) if more > 0 else t["facts_all"].format(query=fl.bi_filter)
         parts.append(f'<article class="facts" id="{_e(anchor)}"><h3>{_e(title)}</h3>'
                      f'{_link_table(t["facts_cols"], rows, numeric={4}) if rows else ""}<p class="meta">{_e(tail)}</p></article>')
     parts.append("</section>")

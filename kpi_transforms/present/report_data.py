@@ -25,6 +25,7 @@ class FactList:
     rows: pd.DataFrame  # pair_id, thread_id, question_at_local, reply_at_local, business_seconds, is_valid, is_counted_1wd, is_counted_24h, customer_key
     total: int
     bi_filter: str
+    kind: str = "pair"  # "case" / "quote": rows are marts.fct_case / fct_quote_response columns (reports.CASE_COLUMNS / QUOTE_COLUMNS)
 
 
 def fact_anchor(basis: str, agent_id: str | None, channel: str | None) -> str:
