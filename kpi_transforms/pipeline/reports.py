@@ -4,10 +4,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -299,6 +302,16 @@ def add_fact_lists(warehouse: Warehouse, data: ReportData, pairs: pd.DataFrame) 
             "select * from bi.v_reply_pairs where " + " and ".join(where) + " order by question_at, pair_id")
 
 
+def _shown_query(query: str, params: dict[str, Any]) -> str:
+    """The query as a BI user would type it: the bound values written in as SQL literals (for
+    display only; the report itself runs ``query`` with ``params`` bound)."""
+    def literal(value: Any) -> str:
+        if isinstance(value, dt.datetime):
+            value = f"{value:%Y-%m-%d}" if value.time() == dt.time() else f"{value:%Y-%m-%d %H:%M:%S}"
+        return "'" + str(value).replace("'", "''") + "'"
+    return re.sub(r":([a-z_]+)\b", lambda m: literal(params[m.group(1)]) if m.group(1) in params else m.group(0), query)
+
+
 CASE_COLUMNS = ["case_id", "thread_id", "category", "opened_at_local", "first_response_business_seconds",
                 "resolution_business_seconds", "status", "is_repeat", "is_in_closed_period"]
 
@@ -307,18 +320,21 @@ def _add_case_list(warehouse: Warehouse, data: ReportData, basis: str, agent: st
     """The ``marts.fct_case`` rows opened in the period that a complaint KPI counts (the stored
     status, first response and closed-period columns, as ``metrics.kpis.case_kpis`` reads them)."""
     period = data.period
-    where = [f"c.opened_at_local >= '{period.start:%Y-%m-%d}'", f"c.opened_at_local < '{period.end:%Y-%m-%d}'",
-             CASE_BASIS_WHERE[basis]]
+    where = ["c.opened_at_local >= :lo", "c.opened_at_local < :hi", CASE_BASIS_WHERE[basis]]
+    params: dict[str, Any] = {"lo": dt.datetime.combine(period.start, dt.time()), "hi": dt.datetime.combine(period.end, dt.time())}
     if agent is not None:
-        where.append("c.agent_id = '" + agent.replace("'", "''") + "'")
+        where.append("c.agent_id = :agent")
+        params["agent"] = agent
     if channel is not None:
-        where.append(f"t.channel = '{channel}'")
+        where.append("t.channel = :channel")
+        params["channel"] = channel
     query = ("select " + ", ".join(f"c.{c}" for c in CASE_COLUMNS) + ", t.channel from marts.fct_case c"
              " left join marts.fct_thread t on t.thread_id = c.thread_id where " + " and ".join(where)
              + " order by c.opened_at_local, c.case_id")
-    cases = warehouse.read_df(query)
+    cases = warehouse.read_df(query, params)
     data.fact_lists[fact_anchor(basis, agent, channel)] = FactList(
-        basis, agent, channel, cases.head(FACTS_SHOWN)[CASE_COLUMNS].reset_index(drop=True), len(cases), query, kind="case")
+        basis, agent, channel, cases.head(FACTS_SHOWN)[CASE_COLUMNS].reset_index(drop=True), len(cases),
+        _shown_query(query, params), kind="case")
 
 
 QUOTE_COLUMNS = ["pair_id", "thread_id", "question_at_local", "quote_at", "business_seconds", "is_in_closed_period"]
@@ -328,19 +344,22 @@ def _add_quote_list(warehouse: Warehouse, data: ReportData, basis: str, agent: s
     """The ``marts.fct_quote_response`` rows asked in the period that ``quote_response_*`` averages
     (the stored quote time and closed-period flag, as ``metrics.kpis.quote_kpis`` reads them)."""
     period = data.period
-    where = [f"q.question_at_local >= '{period.start:%Y-%m-%d}'", f"q.question_at_local < '{period.end:%Y-%m-%d}'",
-             QUOTE_BASIS_WHERE[basis]]
+    where = ["q.question_at_local >= :lo", "q.question_at_local < :hi", QUOTE_BASIS_WHERE[basis]]
+    params: dict[str, Any] = {"lo": dt.datetime.combine(period.start, dt.time()), "hi": dt.datetime.combine(period.end, dt.time())}
     if agent is not None:
-        where.append("q.agent_id = '" + agent.replace("'", "''") + "'")
+        where.append("q.agent_id = :agent")
+        params["agent"] = agent
     if channel is not None:
-        where.append(f"t.channel = '{channel}'")
+        where.append("t.channel = :channel")
+        params["channel"] = channel
     query = ("select " + ", ".join(f"q.{c}" for c in QUOTE_COLUMNS) + ", t.channel from marts.fct_quote_response q"
              " left join marts.fct_thread t on t.thread_id = q.thread_id where " + " and ".join(where)
              + " order by q.question_at_local, q.pair_id")
-    quotes = warehouse.read_df(query)
+    quotes = warehouse.read_df(query, params)
     quotes["quote_at_local"] = pd.to_datetime(quotes["quote_at"], utc=True).dt.tz_convert(data.timezone).dt.tz_localize(None)
     data.fact_lists[fact_anchor(basis, agent, channel)] = FactList(
-        basis, agent, channel, quotes.head(FACTS_SHOWN)[[*QUOTE_COLUMNS, "quote_at_local"]].reset_index(drop=True), len(quotes), query, kind="quote")
+        basis, agent, channel, quotes.head(FACTS_SHOWN)[[*QUOTE_COLUMNS, "quote_at_local"]].reset_index(drop=True), len(quotes),
+        _shown_query(query, params), kind="quote")
 
 
 def _previous_label(period: Period) -> str:
