@@ -36,8 +36,7 @@ REVIEWED = {
     ("email_threads.py", "_read_in"): "only bound-parameter placeholders :k0 .. :kN generated in code (or null)",
     ("email_threads.py", "link_email_threads"): "only bound-parameter placeholders :k0 .. :kN generated in code",
     ("reports.py", "add_csat_by_category"): "only bound-parameter placeholders :c0 .. :cN generated in code",
-    ("reports.py", "_add_case_list"): "column names of the CASE_COLUMNS constant, WHERE fragments that are literals; values bound",
-    ("reports.py", "_add_quote_list"): "column names of the QUOTE_COLUMNS constant, WHERE fragments that are literals; values bound",
+    ("reports.py", "_period_rows"): "table, alias, column and WHERE texts from the case / quote list constants; values bound",
     ("row_tables.py", "_merge_groups"): "table / group / key names of the RowTable constants in sources/tables/",
     ("engine.py", "_apply_contract_comments"): "COMMENT ON takes no bind parameters: names checked against _IDENT, the text"
                                                " from the shipped contracts written as a quoted literal",

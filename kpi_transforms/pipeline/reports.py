@@ -316,25 +316,33 @@ CASE_COLUMNS = ["case_id", "thread_id", "category", "opened_at_local", "first_re
                 "resolution_business_seconds", "status", "is_repeat", "is_in_closed_period"]
 
 
-def _add_case_list(warehouse: Warehouse, data: ReportData, basis: str, agent: str | None, channel: str | None) -> None:
-    """The ``marts.fct_case`` rows opened in the period that a complaint KPI counts (the stored
-    status, first response and closed-period columns, as ``metrics.kpis.case_kpis`` reads them)."""
+def _period_rows(warehouse: Warehouse, data: ReportData, table: str, f: str, columns: list[str], time_column: str, key: str,
+                 basis_where: str, agent: str | None, channel: str | None) -> tuple[pd.DataFrame, str]:
+    """Rows of ``table`` (alias ``f``, as ``basis_where`` names it) in the report's period that a
+    KPI basis counts, with their thread's channel, and the same query as a BI user would type it.
+    Table, alias, columns and ``basis_where`` are code constants; the values are bound."""
     period = data.period
-    where = ["c.opened_at_local >= :lo", "c.opened_at_local < :hi", CASE_BASIS_WHERE[basis]]
+    where = [f"{f}.{time_column} >= :lo", f"{f}.{time_column} < :hi", basis_where]
     params: dict[str, Any] = {"lo": dt.datetime.combine(period.start, dt.time()), "hi": dt.datetime.combine(period.end, dt.time())}
     if agent is not None:
-        where.append("c.agent_id = :agent")
+        where.append(f"{f}.agent_id = :agent")
         params["agent"] = agent
     if channel is not None:
         where.append("t.channel = :channel")
         params["channel"] = channel
-    query = ("select " + ", ".join(f"c.{c}" for c in CASE_COLUMNS) + ", t.channel from marts.fct_case c"
-             " left join marts.fct_thread t on t.thread_id = c.thread_id where " + " and ".join(where)
-             + " order by c.opened_at_local, c.case_id")
-    cases = warehouse.read_df(query, params)
+    query = ("select " + ", ".join(f"{f}.{c}" for c in columns) + f", t.channel from {table} {f}"
+             f" left join marts.fct_thread t on t.thread_id = {f}.thread_id where " + " and ".join(where)
+             + f" order by {f}.{time_column}, {f}.{key}")
+    return warehouse.read_df(query, params), _shown_query(query, params)
+
+
+def _add_case_list(warehouse: Warehouse, data: ReportData, basis: str, agent: str | None, channel: str | None) -> None:
+    """The ``marts.fct_case`` rows opened in the period that a complaint KPI counts (the stored
+    status, first response and closed-period columns, as ``metrics.kpis.case_kpis`` reads them)."""
+    cases, shown = _period_rows(warehouse, data, "marts.fct_case", "c", CASE_COLUMNS, "opened_at_local", "case_id",
+                                CASE_BASIS_WHERE[basis], agent, channel)
     data.fact_lists[fact_anchor(basis, agent, channel)] = FactList(
-        basis, agent, channel, cases.head(FACTS_SHOWN)[CASE_COLUMNS].reset_index(drop=True), len(cases),
-        _shown_query(query, params), kind="case")
+        basis, agent, channel, cases.head(FACTS_SHOWN)[CASE_COLUMNS].reset_index(drop=True), len(cases), shown, kind="case")
 
 
 QUOTE_COLUMNS = ["pair_id", "thread_id", "question_at_local", "quote_at", "business_seconds", "is_in_closed_period"]
@@ -343,23 +351,12 @@ QUOTE_COLUMNS = ["pair_id", "thread_id", "question_at_local", "quote_at", "busin
 def _add_quote_list(warehouse: Warehouse, data: ReportData, basis: str, agent: str | None, channel: str | None) -> None:
     """The ``marts.fct_quote_response`` rows asked in the period that ``quote_response_*`` averages
     (the stored quote time and closed-period flag, as ``metrics.kpis.quote_kpis`` reads them)."""
-    period = data.period
-    where = ["q.question_at_local >= :lo", "q.question_at_local < :hi", QUOTE_BASIS_WHERE[basis]]
-    params: dict[str, Any] = {"lo": dt.datetime.combine(period.start, dt.time()), "hi": dt.datetime.combine(period.end, dt.time())}
-    if agent is not None:
-        where.append("q.agent_id = :agent")
-        params["agent"] = agent
-    if channel is not None:
-        where.append("t.channel = :channel")
-        params["channel"] = channel
-    query = ("select " + ", ".join(f"q.{c}" for c in QUOTE_COLUMNS) + ", t.channel from marts.fct_quote_response q"
-             " left join marts.fct_thread t on t.thread_id = q.thread_id where " + " and ".join(where)
-             + " order by q.question_at_local, q.pair_id")
-    quotes = warehouse.read_df(query, params)
+    quotes, shown = _period_rows(warehouse, data, "marts.fct_quote_response", "q", QUOTE_COLUMNS, "question_at_local", "pair_id",
+                                 QUOTE_BASIS_WHERE[basis], agent, channel)
     quotes["quote_at_local"] = pd.to_datetime(quotes["quote_at"], utc=True).dt.tz_convert(data.timezone).dt.tz_localize(None)
     data.fact_lists[fact_anchor(basis, agent, channel)] = FactList(
         basis, agent, channel, quotes.head(FACTS_SHOWN)[[*QUOTE_COLUMNS, "quote_at_local"]].reset_index(drop=True), len(quotes),
-        _shown_query(query, params), kind="quote")
+        shown, kind="quote")
 
 
 def _previous_label(period: Period) -> str:
