@@ -131,9 +131,10 @@ def ingest_paths(
     parsed: list[FileResult] = []
     known_or_seen = set(known_shas)  # grows with the batch (a union per file was O(files x known))
     budget = Budget.from_mb(config.memory_budget_mb)
+    roster = Roster.from_config(config)
     for path, root in files:
         results = list(parse_file(path, config, known_shas=known_or_seen,
-                                  date_order_hints=hints, root=root, budget=budget))
+                                  date_order_hints=hints, root=root, budget=budget, roster=roster))
         for result in results:
             if result.status != "skipped":
                 known_or_seen.add(result.sha256)
