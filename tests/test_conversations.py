@@ -7,7 +7,7 @@ import pandas as pd
 
 from kpi_transforms.core.calendar import BusinessCalendar
 from kpi_transforms.core.config import Config
-from kpi_transforms.metrics.conversations import conversations
+from kpi_transforms.facts.conversations import conversations
 
 CAL = BusinessCalendar.from_config(Config())
 
