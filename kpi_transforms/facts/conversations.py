@@ -128,7 +128,7 @@ def thread_conversations(messages: pd.DataFrame, horizon: pd.Timestamp | None, c
         "conversation_id": m["message_id"].astype(str).to_numpy()[st],
         "thread_id": thread[st],
         "channel": m["channel"].astype(str).to_numpy()[st],
-        "customer": _thread_customer(m, thread)[st],
+        "customer": _thread_customer(m, thread, thread[st]),
         "agent_id": np.where(has_reply, agents[np.minimum(fr, n - 1)], primary[st]),
         "start_s": ts[st],
         "first_reply_s": np.where(has_reply, ts[np.minimum(fr, n - 1)], np.nan),
@@ -191,11 +191,15 @@ def _seconds(values: pd.Series) -> np.ndarray:
     return out
 
 
-def _thread_customer(m: pd.DataFrame, thread: np.ndarray) -> np.ndarray:
-    """Per message row: the thread's first customer_id, else ``thread:<thread_id>``."""
-    firsts = m.dropna(subset=["customer_id"]).drop_duplicates("thread_id").set_index("thread_id")["customer_id"].astype(str)
-    out = pd.Series(thread).map(firsts)
-    return out.where(out.notna(), "thread:" + pd.Series(thread)).to_numpy(dtype=object)
+def _thread_customer(m: pd.DataFrame, thread: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Per thread id of ``wanted``: the thread's first customer_id (in the row order of ``m``,
+    whose thread ids are ``thread``), else ``thread:<thread_id>``."""
+    cid = m["customer_id"].astype(object).to_numpy()
+    known = np.flatnonzero(pd.notna(cid))
+    firsts = pd.Series(cid[known], index=thread[known])
+    firsts = firsts[~firsts.index.duplicated(keep="first")].astype(str)
+    out = pd.Series(wanted).map(firsts)
+    return out.where(out.notna(), "thread:" + pd.Series(wanted)).to_numpy(dtype=object)
 
 
 def _next_after(left: pd.DataFrame, left_on: str, right: pd.DataFrame, right_on: str, by: list[str],
