@@ -569,7 +569,7 @@ def test_pair_basis_of_reply_pair_kpi_codes():
     assert pair_basis("response_rate_24h_marketplace") == ("counted_24h", "marketplace")
     assert pair_basis("frt_median_email") == ("valid", "email")
     # not reply-pair KPIs: no list of pairs is claimed for them
-    for code in ("chat_volume_whatsapp", "csat_rate_rusak", "aht_avg"):
+    for code in ("chat_volume_whatsapp", "csat_rate_rusak", "cost_per_contact"):  # aht_avg has one since issue 13/17
         assert pair_basis(code) is None, code
     # the new-customer FRT: valid first queues of threads with the stored is_new_customer flag
     assert pair_basis("frt_new_customer") == ("new_customer", None)
@@ -581,7 +581,14 @@ def test_pair_basis_of_reply_pair_kpi_codes():
     assert pair_basis("quote_response_median_whatsapp") == ("quote_response", "whatsapp")
     # RESPONSE_CODES, frt_new_customer*, complaint_response / _resolution_* and quote_response_*, alone and per
     # channel (4), and repeat_complaint_rate
-    assert sum(pair_basis(c) is not None for c in KPI_CODES) == (11 + 3 + 6 + 3) * 5 + 1
+    # issue 13/17: the stored conversations (marts.fct_conversation) and the SLA flag of the queues
+    assert pair_basis("aht_p90") == ("conv_resolved", None) and pair_basis("art_avg") == ("conv_resolved", None)
+    assert pair_basis("aht_avg_other") == ("conv_resolved_other", None)  # an intent, not the channel "other"
+    assert pair_basis("fcr_rate_email") == ("conv_fcr", "email") and pair_basis("abandonment_rate") == ("conv_decided", None)
+    assert pair_basis("sla_compliance_rate_whatsapp") == ("counted_sla", "whatsapp")
+    # ... plus aht_* / art_* (6), aht_avg_<intent> (4), fcr_rate and sla_compliance_rate alone and per channel (5 + 5),
+    # abandonment_rate
+    assert sum(pair_basis(c) is not None for c in KPI_CODES) == (11 + 3 + 6 + 3) * 5 + 1 + 6 + 4 + 5 + 5 + 1
 
 
 def test_new_customer_frt_links_to_the_first_queues_it_counts(demo_duckdb):
