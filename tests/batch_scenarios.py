@@ -32,7 +32,7 @@ FIXTURES = ROOT / "tests" / "fixtures"
 # columns that differ between two runs of the same input
 RUN_COLUMNS = {"batch_id", "loaded_at", "rejected_at", "started_at", "finished_at", "built_at", "created_at",
                "updated_at", "computed_at", "validated_at", "run_at", "lake_path"}
-TABLES = ["marts.fct_message", "marts.fct_reply_pair", "marts.fct_thread", "marts.fct_case", "marts.fct_quote_response",
+TABLES = ["marts.fct_message", "marts.fct_reply_pair", "marts.fct_thread", "marts.fct_conversation", "marts.fct_case", "marts.fct_quote_response",
           "marts.fct_follow_up", "marts.dim_customer", "marts.email_message", "marts.email_reference",
           "marts.fct_order", "marts.fct_chat_rating", "audit.file_manifest", "audit.rejected_file", "audit.rejected_row"]
 
