@@ -10,6 +10,7 @@ out of the comparison and listed.
 
     .venv/bin/python bench/fact_hashes.py --out before.json
     .venv/bin/python bench/fact_hashes.py --compare before.json
+    .venv/bin/python bench/fact_hashes.py --compare before.json --results after.json  # two saved runs
 """
 
 from __future__ import annotations
@@ -141,21 +142,30 @@ def run(name: str, config: Path | None, batches: list[list[Path]], url: str, lak
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", help="write the hashes as JSON")
-    ap.add_argument("--compare", help="compare with hashes written earlier")
+    ap.add_argument("--compare", help="compare with hashes written earlier (runs only the datasets they hold)")
+    ap.add_argument("--results", help="with --compare: the new hashes from this file (written by --out), nothing run")
     ap.add_argument("--engines", default="duckdb,postgresql")
     ap.add_argument("--bench-messages", type=int, default=100_000)
     ap.add_argument("--only", help="substring of the dataset names to run")
     ap.add_argument("--workdir", default=str(Path(tempfile.gettempdir()) / "chatkpi-fact-hashes"))
     args = ap.parse_args()
+    if args.results:
+        if not args.compare:
+            ap.error("--results needs --compare")
+        return compare(json.loads(Path(args.compare).read_text(encoding="utf-8")),
+                       json.loads(Path(args.results).read_text(encoding="utf-8")))
     work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
     # file paths are stored as given: compare them relative to the checkout and the work folder
     _PREFIXES[:] = [(str(ROOT) + "/", "<repo>/"), (str(work.resolve()) + "/", "<work>/")]
     results: dict[str, dict] = {}
     admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    before = json.loads(Path(args.compare).read_text(encoding="utf-8")) if args.compare else None
     for name, (config, batches) in datasets(work, args.bench_messages).items():
         if args.only and args.only not in name:
             continue
+        if before is not None and not any(k.startswith(name + "@") for k in before):
+            continue  # a dataset added after the snapshot has nothing to compare with
         for engine in args.engines.split(","):
             lake = work / "lake" / uuid.uuid4().hex
             if engine == "duckdb":
@@ -177,7 +187,7 @@ def main() -> int:
     if args.out:
         Path(args.out).write_text(json.dumps(results, indent=1, sort_keys=True), encoding="utf-8")
     if args.compare:
-        return compare(json.loads(Path(args.compare).read_text(encoding="utf-8")), results)
+        return compare(before, results)
     return 0
 
 
