@@ -90,7 +90,9 @@ def periods(engine: sa.Engine) -> list[str]:
     return [str(m) for m in months] + quarters
 
 
-def table_hashes(engine: sa.Engine) -> dict[str, dict]:
+def table_hashes(engine: sa.Engine, keep: Path | None = None) -> dict[str, dict]:
+    """Per table: rows, columns, a hash per column and of the rows. ``keep``: also write each
+    table's compared cells there as CSV (sorted by its key), to find which rows differ."""
     out = {}
     with engine.connect() as conn:
         for table in TABLES:
@@ -101,6 +103,9 @@ def table_hashes(engine: sa.Engine) -> dict[str, dict]:
             order = sorted(range(len(frame)), key=lambda i: tuple(cells[k][i] for k in keys))
             rows = ["\x1f".join(cells[c][i] for c in cols) for i in order]
             per_column = {c: hashlib.sha256("\n".join(cells[c][i] for i in order).encode()).hexdigest()[:16] for c in cols}
+            if keep is not None:
+                keep.mkdir(parents=True, exist_ok=True)
+                pd.DataFrame({c: [cells[c][i] for i in order] for c in cols}, columns=cols).to_csv(keep / f"{table}.csv", index=False)
             out[table] = {"rows": len(frame), "columns": cols, "per_column": per_column,
                           "hash": hashlib.sha256("\n".join(rows).encode()).hexdigest()[:16]}
     return out
@@ -129,14 +134,14 @@ def _cell(value) -> str:
     return str(value)
 
 
-def run(name: str, config: Path | None, batches: list[list[Path]], url: str, lake: Path) -> dict:
+def run(name: str, config: Path | None, batches: list[list[Path]], url: str, lake: Path, keep: Path | None = None) -> dict:
     base = (["--config", str(config)] if config else []) + ["--warehouse", url]
     for batch in batches:
         chatkpi([*base, "ingest", *map(str, batch), "--lake", str(lake)])
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)  # no connection held while the CLI runs
     for period in periods(engine):
         chatkpi([*base, "kpi", "--period", period])
-    return table_hashes(engine)
+    return table_hashes(engine, keep)
 
 
 def main() -> int:
@@ -147,6 +152,7 @@ def main() -> int:
     ap.add_argument("--engines", default="duckdb,postgresql")
     ap.add_argument("--bench-messages", type=int, default=100_000)
     ap.add_argument("--only", help="substring of the dataset names to run")
+    ap.add_argument("--keep", help="also write every table's compared cells as CSV under KEEP/<dataset>@<engine>/")
     ap.add_argument("--workdir", default=str(Path(tempfile.gettempdir()) / "chatkpi-fact-hashes"))
     args = ap.parse_args()
     if args.results:
@@ -170,7 +176,7 @@ def main() -> int:
             lake = work / "lake" / uuid.uuid4().hex
             if engine == "duckdb":
                 db = work / f"{uuid.uuid4().hex}.duckdb"
-                results[f"{name}@duckdb"] = run(name, config, batches, f"duckdb:///{db}", lake)
+                results[f"{name}@duckdb"] = run(name, config, batches, f"duckdb:///{db}", lake, _kept(args.keep, name, engine))
                 db.unlink(missing_ok=True)
             else:
                 dbname = f"chatkpi_hash_{uuid.uuid4().hex[:12]}"
@@ -178,7 +184,7 @@ def main() -> int:
                     conn.execute(sa.text(f'create database "{dbname}"'))
                 try:
                     url = PG_ADMIN.rsplit("/", 1)[0] + "/" + dbname
-                    results[f"{name}@postgresql"] = run(name, config, batches, url, lake)
+                    results[f"{name}@postgresql"] = run(name, config, batches, url, lake, _kept(args.keep, name, engine))
                 finally:
                     with admin.connect() as conn:
                         conn.execute(sa.text(f'drop database if exists "{dbname}" with (force)'))
@@ -189,6 +195,10 @@ def main() -> int:
     if args.compare:
         return compare(before, results)
     return 0
+
+
+def _kept(keep: str | None, name: str, engine: str) -> Path | None:
+    return None if keep is None else Path(keep) / f"{name.replace('/', '__')}@{engine}"
 
 
 def compare(before: dict, after: dict) -> int:
