@@ -23,8 +23,10 @@ $(STAMP): requirements.lock pyproject.toml
 demo: $(STAMP)
 	$(BIN)/chatkpi demo
 
+# Two test workers (pytest-xdist): the machines have two cores; TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
 
 # --install-refs: the reference libraries (whatstk, businesstimedelta; pinned) go into their
 # own .venv-bench/, never into .venv, so the table always carries the ratios.

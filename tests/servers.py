@@ -14,6 +14,7 @@ skips with a message; with ``CI=true`` a missing server is a failure.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import shutil
@@ -89,13 +90,37 @@ def find_dovecot(install: bool = True) -> str | None:
             return candidate
     if not install or os.geteuid() != 0 or shutil.which("apt-get") is None:
         return None
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for cmd in (["apt-get", "install", "-y", "-q", "dovecot-imapd"],
-                ["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "dovecot-imapd"]):
-        subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=600, check=False)
-        if os.access("/usr/sbin/dovecot", os.X_OK) and cmd[1] == "install":
+    with apt_lock():
+        if os.access("/usr/sbin/dovecot", os.X_OK):  # installed by another test worker meanwhile
             return "/usr/sbin/dovecot"
+        for cmd in (["apt-get", "install", "-y", "-q", "dovecot-imapd"],
+                    ["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "dovecot-imapd"]):
+            subprocess.run(apt_command(cmd), env=APT_ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           timeout=600, check=False)
+            if os.access("/usr/sbin/dovecot", os.X_OK) and cmd[1] == "install":
+                return "/usr/sbin/dovecot"
     return None
+
+
+APT_ENV = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+
+
+def apt_command(cmd: list[str]) -> list[str]:
+    """An apt-get command that waits for dpkg's lock instead of failing on it."""
+    return [cmd[0], "-o", "DPkg::Lock::Timeout=900", *cmd[1:]]
+
+
+@contextlib.contextmanager
+def apt_lock():
+    """One apt-get at a time across the parallel test workers (pytest-xdist) of this machine."""
+    import fcntl
+
+    with open(os.path.join(tempfile.gettempdir(), "chatkpi-tests-apt.lock"), "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def self_signed_certificate(folder: Path) -> tuple[Path, Path]:

@@ -351,3 +351,36 @@ def test_table_extends_lazily_in_both_directions():
     assert local(second) == "2019-07-08 08:00:00"
     assert c.business_seconds(t2019, t2025) == cal().business_seconds(t2019, t2025)
     assert local(c.next_working_start(t2025)) == "2025-01-13 08:00:00"
+
+
+def test_the_shipped_holiday_table_equals_the_installed_library():
+    """Issue 18: the default calendar (ID, public + government) reads its dates from
+    kpi_transforms/data/holidays.json instead of importing `holidays` in every process. The table
+    must be what the pinned library says; after a lock update regenerate it with
+    kpi_transforms.core.holiday_table.write_table()."""
+    import importlib.metadata
+    import json
+
+    from kpi_transforms.core import holiday_table
+
+    raw = json.loads(holiday_table.TABLE.read_text(encoding="utf-8"))
+    assert raw["holidays_version"] == importlib.metadata.version("holidays"), "regenerate the table: write_table()"
+    years = range(raw["first_year"], raw["last_year"] + 1)
+    assert {dt.date.fromisoformat(d) for d in raw["dates"]} == holiday_table.library_dates("ID", ("public", "government"), years)
+    # answered from the table for the default config; another category set goes to the library
+    assert holiday_table.lookup("ID", ("public", "government"), [2025]) == holiday_table.library_dates("ID", ("public", "government"), [2025])
+    assert dt.date(2025, 8, 17) in holiday_table.lookup("ID", ("public", "government"), [2025])
+    assert holiday_table.lookup("ID", ("public",), [2025]) is None
+    assert holiday_table.lookup("ID", ("public", "government"), [1980]) is None
+
+
+def test_a_calendar_from_the_shipped_table_equals_one_from_the_library(monkeypatch):
+    from kpi_transforms.core import holiday_table
+
+    shipped = BusinessCalendar()
+    monkeypatch.setattr(holiday_table, "lookup", lambda *a, **k: None)
+    monkeypatch.setattr(holiday_table, "covers", lambda *a, **k: False)
+    library = BusinessCalendar()
+    for year in (2019, 2024, 2025, 2026):
+        days = [dt.date(year, 1, 1) + dt.timedelta(days=k) for k in range(365)]
+        assert [shipped.is_working_day(d) for d in days] == [library.is_working_day(d) for d in days]

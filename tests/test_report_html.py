@@ -27,6 +27,7 @@ from kpi_transforms.pipeline.reports import (
     write_summary_pdf,
 )
 from kpi_transforms.present.summary import render_summary_html, traffic_light
+from tests.servers import APT_ENV, apt_command, apt_lock
 from kpi_transforms.present.html import render_html
 from kpi_transforms.warehouse.engine import Warehouse
 from tests.test_bi_views import DEMO, demo_config, demo_duckdb  # noqa: F401 - fixture
@@ -53,12 +54,14 @@ def chromium() -> str:
     elif hasattr(os, "geteuid") and os.geteuid() != 0:
         why = "installing chromium needs root (apt-get install -y chromium)"
     if why is None:
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
-            done = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, env=env)
-            if done.returncode != 0:
-                why = f"{' '.join(cmd)} failed: {(done.stderr or done.stdout).strip().splitlines()[-1:]}"
-                break
+        with apt_lock():
+            for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
+                if _find_chromium():  # installed by another test worker meanwhile
+                    break
+                done = subprocess.run(apt_command(cmd), capture_output=True, text=True, timeout=1800, env=APT_ENV)
+                if done.returncode != 0:
+                    why = f"{' '.join(cmd)} failed: {(done.stderr or done.stdout).strip().splitlines()[-1:]}"
+                    break
         found = _find_chromium()
         if found:
             return found

@@ -50,6 +50,7 @@ from typing import Any
 
 import numpy as np
 
+from kpi_transforms.core import holiday_table
 from kpi_transforms.core.config import ClosedPeriod, Config
 
 __all__ = ["BusinessCalendar", "NEVER", "HORIZON_YEARS", "to_epoch_seconds"]
@@ -289,7 +290,7 @@ class BusinessCalendar:
         self.extra_closed = frozenset(extra_closed)
         self.extra_open = frozenset(extra_open)
         self.closed_periods = tuple(sorted(closed_periods, key=lambda p: (p.start, p.end)))
-        if self.holiday_country:
+        if self.holiday_country and not holiday_table.covers(self.holiday_country, self.holiday_categories):
             self._holidays_for(range(0))  # fail now on an unknown country or category
         self._table: _Table | None = None
 
@@ -316,6 +317,9 @@ class BusinessCalendar:
     def _holidays_for(self, years: range) -> set[dt.date]:
         if not self.holiday_country:
             return set()
+        shipped = holiday_table.lookup(self.holiday_country, self.holiday_categories, years)
+        if shipped is not None:
+            return shipped
         import holidays
 
         try:

@@ -96,7 +96,7 @@ def _parse_keywords(raw: Mapping[str, Any], where: str, base: Keywords | None = 
 @functools.lru_cache(maxsize=16)
 def _load(default: str, override: str | None, mtimes: tuple[float, ...]) -> Keywords:
     del mtimes  # part of the cache key only
-    base = _parse_keywords(yaml.safe_load(Path(default).read_text(encoding="utf-8")) or {}, default)
+    base = _parse_keywords(yaml.load(Path(default).read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}, default)
     if override is None:
         return base
     try:

@@ -8,8 +8,6 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from kpi_transforms.core.numbers import id_number
 from kpi_transforms.metrics.audit import SampleResult
@@ -56,11 +54,14 @@ class IngestProgress:
         self.out = out or sys.stdout
         self.interactive = sys.stderr.isatty() if interactive is None else interactive
         self.done = 0
-        self._bar: Progress | None = None
+        self._bar = None  # a rich Progress on a terminal (rich is imported only then)
         self._task = None
 
     def __enter__(self) -> IngestProgress:
         if self.interactive:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
             self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                                  console=Console(stderr=True), transient=True)
             self._bar.__enter__()

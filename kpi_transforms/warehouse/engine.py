@@ -162,8 +162,7 @@ class Warehouse:
                 version = int(file.name[1:].split("__")[0])
                 if version in done:
                     continue
-                for statement in split_statements(self._dialect_sql(file.read_text(encoding="utf-8"))):
-                    self.execute(conn, statement)
+                self._run_script(conn, split_statements(self._dialect_sql(file.read_text(encoding="utf-8"))))
                 self.execute(
                     conn,
                     "insert into audit.schema_version values (:v, :n, current_timestamp)",
@@ -205,6 +204,7 @@ class Warehouse:
         objects commented, ``table`` or ``table.column``."""
         current = self._current_comments(conn)
         done: list[str] = []
+        statements: list[str] = []
         for name in CONTRACT_TABLES:
             c = contract(name)
             if (c.table, None) not in current:
@@ -216,10 +216,28 @@ class Warehouse:
                 target = c.table if column is None else f"{c.table}.{column}"
                 if not _IDENT.match(c.table) or not (column is None or _IDENT.match(column)):
                     raise WarehouseError(f"contract of {c.table}: bad identifier {target!r}")
-                literal = "'" + text.replace("'", "''").replace(":", "\\:") + "'"
-                self.execute(conn, f"comment on {'table' if column is None else 'column'} {target} is {literal}")
+                literal = "'" + text.replace("'", "''") + "'"
+                statements.append(f"comment on {'table' if column is None else 'column'} {target} is {literal}")
                 done.append(target)
+        self._run_script(conn, statements)
         return done
+
+    def _run_script(self, conn: Connection, statements: list[str]) -> None:
+        """Run DDL statements that take no parameters (the migrations, the contract comments).
+        On DuckDB they go to the driver as one script (a fresh warehouse's ~800 statements cost
+        0.4 s one by one through SQLAlchemy's text compiler); on PostgreSQL one by one through
+        the driver (no bind-parameter parsing, so a ``:`` in a comment is plain text)."""
+        if not statements:
+            return
+        if self.dialect == "duckdb":
+            conn.connection.driver_connection.execute(";\n".join(statements))
+            return
+        cursor = conn.connection.driver_connection.cursor()
+        try:
+            for statement in statements:
+                cursor.execute(statement)
+        finally:
+            cursor.close()
 
     def _dialect_sql(self, text: str) -> str:
         """The dialect differences of the DDL files, all here: a file whose first line is
