@@ -252,8 +252,13 @@ def test_the_10k_mailbox_loads_in_one_batch_with_its_checkpoints(dovecot, first_
         assert warehouse.scalar("select count(*) from audit.rejected_file") == 0
         assert warehouse.scalar("select count(*) from audit.batch") == 1
         assert warehouse.scalar("select count(distinct message_id) from marts.fct_message") == N_INBOX + N_SENT + 3 * N_EXPORTS
-        # every agent answer (In-Reply-To its customer mail) and every export's reply close a queue
-        assert warehouse.scalar("select count(*) from marts.fct_reply_pair") == N_SENT + N_EXPORTS
+        # one queue per customer mail, answered when its agent mail (In-Reply-To) exists; an
+        # export is customer - agent - customer: one answered queue, one open
+        queues = warehouse.read_df("select channel, count(*) as n, count(reply_at) as answered from marts.fct_reply_pair group by 1")
+        assert {r.channel: (r.n, r.answered) for r in queues.itertuples()} == {
+            "email": (N_INBOX, N_SENT), "whatsapp": (2 * N_EXPORTS, N_EXPORTS)
+        }
+        assert warehouse.scalar("select count(*) from marts.fct_thread") == N_INBOX + N_EXPORTS
         checkpoints = read_checkpoints(warehouse, "imap", "sales")
         assert {(cp.folder, cp.last_uid) for cp in checkpoints.values()} == {("INBOX", N_INBOX + N_EXPORTS), ("Sent", N_SENT)}
         batch = warehouse.scalar("select batch_id from audit.batch")
