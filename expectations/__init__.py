@@ -29,13 +29,16 @@ from typing import Any
 from kpi_transforms.core import schema as _schema
 from kpi_transforms.core.contracts import contract
 
-SUITES = ("stg_message", "file_manifest", "fct_reply_pair", "fct_thread", "fct_quote_response", "fct_case", "fct_follow_up")
+SUITES = ("stg_message", "file_manifest", "fct_reply_pair", "fct_thread", "fct_quote_response", "fct_case", "fct_follow_up",
+          "fct_conversation")
 
 # The warehouse contract's vocabularies, defined once in kpi_transforms.core.schema.
 ROLES = _schema.ROLES
 CHANNELS = _schema.CHANNELS
 PAIR_STATUSES = ("answered", "unanswered")
 CASE_STATUSES = ("open", "resolved", "unresolved")
+CONVERSATION_STATUSES = ("open", "resolved", "unanswered")
+INTENTS = _schema.ALL_INTENTS
 
 
 def suite_module(name: str) -> ModuleType:

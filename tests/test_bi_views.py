@@ -28,6 +28,7 @@ BI_VIEWS = [
     "v_threads", "v_messages", "v_reply_pairs", "v_reply_durations", "v_response_rates", "v_frt_distribution",
     "v_volume_heatmap", "v_backlog", "v_kpi", "v_scorecard", "v_scorecard_total",
     "v_sla_breaches", "v_transcript",  # V020, issue 17
+    "v_conversations", "v_cases", "v_quote_responses",  # V024, issues 13/17: the fact lists the report links to
 ]
 _TEMPLATES: dict[str, str] = {}
 
@@ -224,6 +225,42 @@ def _text_values(frame: pd.DataFrame) -> list[str]:
     for col in frame.columns:
         out += [v for v in frame[col].tolist() if isinstance(v, str)]
     return out
+
+
+def test_fact_list_views_hold_the_rows_the_kpis_count(demo_url):
+    """Issue 13/17: bi.v_conversations, bi.v_cases and bi.v_quote_responses expose the stored
+    fact rows with the keys of marts (masked customers): their counts per period and agent are the
+    stored KPIs' basis counts, on both engines."""
+    from kpi_transforms.pipeline.kpis import compute_period_kpis
+
+    wh, config = Warehouse(demo_url), demo_config()
+    frame = compute_period_kpis(wh, config, "2025-Q1")
+    kpi = {(r.kpi_code, r.agent_id if isinstance(r.agent_id, str) else None): (r.value, int(r.basis_count))
+           for r in frame.itertuples(index=False)}
+    conv = wh.read_df("select * from bi.v_conversations where quarter_start = '2025-01-01'")
+    assert len(conv) == wh.scalar("select count(*) from marts.fct_conversation where started_at_local >= '2025-01-01'"
+                                  " and started_at_local < '2025-04-01'") > 0
+    assert conv["customer_key"].dropna().str.fullmatch(r"[0-9a-f]{16}").all()
+    for agent in (None, "lia", "rina"):
+        mine = conv if agent is None else conv[conv["agent_id"] == agent]
+        resolved = mine[mine["status"] == "resolved"]
+        value, basis = kpi[("aht_avg", agent)]
+        assert basis == len(resolved) > 0 and abs(float(value) - resolved["handle_seconds"].astype(float).mean()) < 1e-9
+        value, basis = kpi[("art_avg", agent)]
+        assert abs(float(value) - resolved["resolution_business_seconds"].astype(float).mean()) < 1e-9
+        decided = resolved[resolved["is_fcr"].notna()]
+        assert kpi[("fcr_rate", agent)][1] == len(decided)
+        assert kpi[("cost_per_contact", agent)][1] in (0, len(mine))  # 0: no cost configured
+    cases = wh.read_df("select * from bi.v_cases where quarter_start = '2025-01-01'")
+    assert kpi[("repeat_complaint_rate", None)][1] == len(cases) > 0
+    quotes = wh.read_df("select * from bi.v_quote_responses where quarter_start = '2025-01-01'"
+                        " and not is_in_closed_period and quote_at is not null")
+    assert kpi[("quote_response_avg", None)][1] == len(quotes) > 0
+    pairs = wh.read_df("select is_within_sla from bi.v_reply_pairs where quarter_start = '2025-01-01'")
+    counted = pairs["is_within_sla"].dropna().astype(bool)
+    value, basis = kpi[("sla_compliance_rate", None)]
+    assert basis == len(counted) > 0 and abs(float(value) - 100.0 * counted.mean()) < 1e-9
+    wh.dispose()
 
 
 def test_no_raw_phone_or_email_in_any_bi_view(demo_url, tmp_path):

@@ -113,13 +113,13 @@ def test_stored_model_becomes_active_and_review_lists_low_confidence(warehouse_u
     assert active_model_row(wh) is None and active_intent_model(wh) is bundled_model()
 
     model = bundled_model()
-    counts = {"corpus": 5070, "manual": 0, "review": 0}
+    counts = {"corpus": 6396, "manual": 0, "review": 0}
     assert store_model(wh, model, counts, "abc") == model.version
     assert store_model(wh, model, counts, "abc") == model.version  # again: one row, still active
     rows = wh.read_df("select version, is_active, n_corpus, n_dev, accuracy, dev_scores, labels_sha256"
                       " from marts.intent_model_version")
-    assert len(rows) == 1 and bool(rows["is_active"][0]) and rows["n_corpus"][0] == 5070
-    assert rows["n_dev"][0] == model.meta["dev_scores"]["n"] == 1257
+    assert len(rows) == 1 and bool(rows["is_active"][0]) and rows["n_corpus"][0] == 6396
+    assert rows["n_dev"][0] == model.meta["dev_scores"]["n"] == 1530
     assert rows["accuracy"][0] == model.meta["dev_scores"]["accuracy"]
     assert json.loads(rows["dev_scores"][0])["per_class"] == model.meta["dev_scores"]["per_class"]
     assert active_intent_model(wh).to_bytes() == model.to_bytes()
@@ -151,8 +151,8 @@ def test_intents_command_train_evaluate_review(duckdb_url, tmp_path, capsys):
 
     assert main(["--warehouse", duckdb_url, "intents", "train"]) == 0
     out = capsys.readouterr().out
-    assert "trained on 5070 corpus queues, 1 manual labels, 0 review-sheet labels" in out
-    assert "dev split: 1257 queues, accuracy" in out
+    assert "trained on 6396 corpus queues, 1 manual labels, 0 review-sheet labels" in out
+    assert "dev split: 1530 queues, accuracy" in out
     row = active_model_row(wh)
     assert (row["n_manual"], row["n_review"], row["labels_sha256"]) == (1, 0, labels_sha256(found))
     assert row["version"] != bundled_model().version
@@ -165,7 +165,7 @@ def test_intents_command_train_evaluate_review(duckdb_url, tmp_path, capsys):
 
     assert main(["--warehouse", duckdb_url, "intents", "evaluate"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == f"warehouse model {row['version']}" and out[1].startswith("dev split: 1257 queues")
+    assert out[0] == f"warehouse model {row['version']}" and out[1].startswith("dev split: 1530 queues")
     labelled = tmp_path / "held.csv"
     labelled.write_text("text,intent\nBarangnya tidak rusak kok kak aman semua. Makasih ya,other\n"
                         "Warna totebag nya salah kak saya pesan navy yg dikirim hitam,complaint\n", encoding="utf-8")

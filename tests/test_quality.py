@@ -19,6 +19,7 @@ from kpi_transforms.cli import main
 from kpi_transforms.core.calendar import BusinessCalendar
 from kpi_transforms.core.config import load_config
 from kpi_transforms.facts.cases import fct_case
+from kpi_transforms.facts.conversations import fct_conversation
 from kpi_transforms.facts.follow_ups import fct_follow_up
 from kpi_transforms.facts.intents import queue_intents
 from kpi_transforms.facts.keywords import load_keywords
@@ -544,6 +545,47 @@ def test_a_bad_quote_case_or_follow_up_row_is_caught(case_facts, case):
     frames = [quotes, cases, follow_ups]
     frames[which] = mutate(frames[which])
     result = quality.validate_case_facts(*frames, pairs, threads)
+    assert not result.success and failed(result) == expected, result.summary()
+
+
+# -- conversations (issue 13/17: marts.fct_conversation is gated like the other fact tables) ----
+
+@pytest.fixture(scope="module")
+def conversation_facts(case_facts, good):
+    batch = good[0]
+    _, _, _, pairs, threads = case_facts
+    config = load_config(DEMO / "chatkpi.yaml")
+    conv = fct_conversation(batch, threads, pairs, pd.Timestamp(batch["sent_at"].max()), BusinessCalendar.from_config(config),
+                            config.timezone, 24, 10)
+    return conv, threads
+
+
+def test_good_conversations_pass(conversation_facts):
+    conv, threads = conversation_facts
+    assert len(conv) and set(conv["status"]) >= {"resolved"}  # the demo has resolved conversations
+    result = quality.validate_conversation_facts(conv, threads)
+    assert result.success, result.summary()
+    assert {c["suite"] for c in result.checks} == {"fct_conversation"}
+
+
+CONVERSATION_CASES = {
+    "duplicate conversation": (lambda f: pd.concat([f, f.iloc[:1]], ignore_index=True),
+                               {("expect_column_values_to_be_unique", "conversation_id")}),
+    "unknown status": (lambda f: _first(f, "status", "closed"), {("expect_column_values_to_be_in_set", "status")}),
+    "conversation of an unknown thread": (lambda f: _first(f, "thread_id", "no-such-thread"),
+                                          {("expect_column_values_to_be_in_set", "thread_in_fct_thread")}),
+    "negative handling time": (lambda f: f.assign(handle_seconds=f["handle_seconds"].astype("Float64") * 0 - 1),
+                               {("expect_column_values_to_be_between", "handle_seconds")}),
+    "resolved without ART": (lambda f: f.assign(resolution_business_seconds=pd.array([None] * len(f), dtype="Int64")),
+                             {("expect_column_values_to_not_be_null", "resolution_business_seconds")}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CONVERSATION_CASES))
+def test_a_bad_conversation_row_is_caught(conversation_facts, case):
+    conv, threads = conversation_facts
+    mutate, expected = CONVERSATION_CASES[case]
+    result = quality.validate_conversation_facts(mutate(conv), threads)
     assert not result.success and failed(result) == expected, result.summary()
 
 

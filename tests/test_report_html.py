@@ -483,7 +483,9 @@ def test_fact_lists_follow_the_report_scope_and_language(demo_duckdb):
     wh = Warehouse(demo_duckdb)
     rina = collect_report_data(wh, demo_config(), "2025-Q1", agent_id="rina", lang="en")
     html = render_html(rina)
-    assert set(rina.fact_lists) == {"f-valid--rina", "f-counted_1wd--rina", "f-valid-whatsapp--rina", "f-valid-email--rina"}
+    # the channel table's SLA columns (issue 13/17) add each channel's SLA-counted queues, rina's too (docs/DECISIONS.md)
+    assert set(rina.fact_lists) == {"f-valid--rina", "f-counted_1wd--rina", "f-valid-whatsapp--rina", "f-valid-email--rina",
+                                    "f-counted_sla-whatsapp--rina", "f-counted_sla-email--rina"}
     assert rina.fact_lists["f-valid--rina"].total == 11  # rina's valid pairs of the quarter
     assert rina.fact_lists["f-valid--rina"].bi_filter.endswith("and is_valid and agent_id = 'rina' order by question_at, pair_id")
     assert "and 1 more — query: select * from bi.v_reply_pairs where quarter_start = &#x27;2025-01-01&#x27; and is_valid" in html
@@ -567,7 +569,7 @@ def test_pair_basis_of_reply_pair_kpi_codes():
     assert pair_basis("response_rate_24h_marketplace") == ("counted_24h", "marketplace")
     assert pair_basis("frt_median_email") == ("valid", "email")
     # not reply-pair KPIs: no list of pairs is claimed for them
-    for code in ("chat_volume_whatsapp", "csat_rate_rusak", "aht_avg"):
+    for code in ("chat_volume_whatsapp", "csat_rate_rusak", "cost_per_contact"):  # aht_avg has one since issue 13/17
         assert pair_basis(code) is None, code
     # the new-customer FRT: valid first queues of threads with the stored is_new_customer flag
     assert pair_basis("frt_new_customer") == ("new_customer", None)
@@ -579,7 +581,14 @@ def test_pair_basis_of_reply_pair_kpi_codes():
     assert pair_basis("quote_response_median_whatsapp") == ("quote_response", "whatsapp")
     # RESPONSE_CODES, frt_new_customer*, complaint_response / _resolution_* and quote_response_*, alone and per
     # channel (4), and repeat_complaint_rate
-    assert sum(pair_basis(c) is not None for c in KPI_CODES) == (11 + 3 + 6 + 3) * 5 + 1
+    # issue 13/17: the stored conversations (marts.fct_conversation) and the SLA flag of the queues
+    assert pair_basis("aht_p90") == ("conv_resolved", None) and pair_basis("art_avg") == ("conv_resolved", None)
+    assert pair_basis("aht_avg_other") == ("conv_resolved_other", None)  # an intent, not the channel "other"
+    assert pair_basis("fcr_rate_email") == ("conv_fcr", "email") and pair_basis("abandonment_rate") == ("conv_decided", None)
+    assert pair_basis("sla_compliance_rate_whatsapp") == ("counted_sla", "whatsapp")
+    # ... plus aht_* / art_* (6), aht_avg_<intent> (4), fcr_rate and sla_compliance_rate alone and per channel (5 + 5),
+    # abandonment_rate
+    assert sum(pair_basis(c) is not None for c in KPI_CODES) == (11 + 3 + 6 + 3) * 5 + 1 + 6 + 4 + 5 + 5 + 1
 
 
 def test_new_customer_frt_links_to_the_first_queues_it_counts(demo_duckdb):
@@ -640,4 +649,57 @@ def test_quote_response_links_to_the_quote_requests_it_counts(demo_duckdb):
     full = wh.read_df(fl.bi_filter)  # the printed query returns the listed requests first, then the rest
     assert len(full) == fl.total and list(full["pair_id"][:len(fl.rows)]) == list(fl.rows["pair_id"])
     assert full["quote_at"].notna().all() and not full["is_in_closed_period"].fillna(False).astype(bool).any()  # stored columns
+    wh.dispose()
+
+
+def test_conversation_and_sla_kpis_link_to_the_facts_they_count(demo_duckdb):
+    """Issue 13/17: AHT, ART, FCR and SLA compliance (balanced_service) link to the stored
+    marts.fct_conversation / fct_reply_pair rows they count; the lists' totals are the KPIs'
+    basis_count, per agent and per channel, and the printed BI query returns the same rows."""
+    wh = Warehouse(demo_duckdb)
+    data = report_data(wh, demo_config(), "scorecard", "2025-Q1")
+    html = render_html(data)
+    stored = wh.read_df("select kpi_code, agent_id, basis_count from marts.fct_kpi where period_type = 'quarter'"
+                        " and period_start = :s", {"s": data.period.start})
+    basis_count = {(r.kpi_code, r.agent_id if isinstance(r.agent_id, str) else None): int(r.basis_count)
+                   for r in stored.itertuples(index=False)}
+    checked = collections.Counter()
+    for r in data.scorecards.rows.itertuples(index=False):
+        if r.kpi_code not in ("aht_avg", "art_avg", "fcr_rate", "sla_compliance_rate"):
+            continue
+        agent = r.agent_id if isinstance(r.agent_id, str) else None
+        href = data.fact_href(r.kpi_code, agent)
+        assert href is not None, (r.kpi_code, agent)
+        fl = data.fact_lists[href[1:]]
+        assert fl.total == basis_count[(r.kpi_code, agent)], (r.kpi_code, agent)  # the list is the KPI's basis
+        assert f'<a href="{href}">' in html and f'<article class="facts" id="{href[1:]}">' in html
+        full = wh.read_df(fl.bi_filter)  # the printed BI query returns the listed rows first, then the rest
+        key = "pair_id" if fl.kind == "pair" else "conversation_id"
+        assert len(full) == fl.total and list(full[key][:len(fl.rows)]) == list(fl.rows[key]), fl.bi_filter
+        checked[r.kpi_code] += 1
+    assert set(checked) == {"aht_avg", "art_avg", "fcr_rate", "sla_compliance_rate"} and min(checked.values()) >= 2  # team + agents
+    team = data.fact_lists["f-conv_resolved"]
+    assert team.kind == "conversation" and team.total == basis_count[("aht_avg", None)] > 0
+    assert team.bi_filter.startswith("select c.conversation_id, c.thread_id, c.started_at_local")
+    assert "from bi.v_conversations c where c.started_at_local >= '2025-01-01' and c.started_at_local < '2025-04-01'" \
+           " and c.status = 'resolved' order by c.started_at_local, c.conversation_id" in team.bi_filter
+    assert set(wh.read_df(team.bi_filter)["status"]) == {"resolved"}  # the stored status, not recomputed
+    fcr = data.fact_lists["f-conv_fcr"]
+    assert wh.read_df(fcr.bi_filter)["is_fcr"].notna().all()
+    # the AHT section's counts link to the same resolved conversations
+    data_aht = data.aht[data.aht["agent_id"].isna()].iloc[0]
+    assert f'<a href="#f-conv_resolved">{int(data_aht.basis_count)}</a>' in html[html.index('<section id="aht">'):]
+    # SLA per channel: the channel table's SLA figures link to the channel's counted queues
+    channels = html[html.index('<section id="channels">'):html.index('<section id="complaints">')]
+    for ch in ("whatsapp", "email"):
+        fl = data.fact_lists[f"f-counted_sla-{ch}"]
+        assert fl.total == basis_count[(f"sla_compliance_rate_{ch}", None)] > 0, ch
+        assert f'<a href="#f-counted_sla-{ch}">{fl.total}</a>' in channels
+        bi = wh.read_df(fl.bi_filter)
+        assert len(bi) == fl.total and bi["is_within_sla"].notna().all() and set(bi["channel"]) == {ch}
+        value = stored[(stored["kpi_code"] == f"sla_compliance_rate_{ch}") & stored["agent_id"].isna()]
+        hits = int(bi["is_within_sla"].astype(bool).sum())
+        kpi = wh.scalar("select value from marts.fct_kpi where kpi_code = :c and agent_id is null and period_type = 'quarter'"
+                        " and period_start = :s", {"c": f"sla_compliance_rate_{ch}", "s": data.period.start})
+        assert len(value) == 1 and abs(100.0 * hits / fl.total - float(kpi)) < 1e-9  # the list's hits are the KPI's
     wh.dispose()

@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-NORMALISER_VERSION = "2"
+NORMALISER_VERSION = "3"
 
 BREAK = "xbr"  # between two messages of a queue
 CLAUSE = "xc"  # between two clauses of a message
@@ -105,8 +105,8 @@ _add("tidak bisa", "gabisa", "gbs", "gabs", "gakbisa", "gkbs", "gkbisa")
 _add("tidak ada", "gada", "gaada", "gkada", "gakada", "nggada")
 _add("tidak tahu", "gatau", "gtau", "gatw", "gtw", "gataw", "gktau", "gaktau")
 # auxiliaries and function words
-_add("sudah", "sdh", "udh", "udah", "sudh", "sdah", "dah", "udahan", "uda", "sudahh")
-_add("yang", "yg", "yng", "yangg")
+_add("sudah", "sdh", "udh", "udah", "sudh", "sdah", "dah", "udahan", "uda", "sudahh", "uah", "udha", "suda", "sudha")
+_add("yang", "yg", "yng", "yangg", "yagn", "ygn", "ynag", "yanf")
 _add("dengan", "dgn", "dg", "dngn")
 _add("untuk", "utk", "untk", "buat", "bwt", "bt")
 _add("karena", "krn", "krna", "karna", "soalnya", "soale")
@@ -210,6 +210,20 @@ _add("buka", "bka")
 _add("jam", "jm")
 _add("alamat", "almt", "alamt", "almat")
 _add("nomor", "nomer", "nmr", "nmor")
+# normaliser 3: common chat spellings of function words (a queue's cue words: "ntar" is "nanti", a
+# supposition; "mo" is "mau")
+_add("mau", "mo", "mw", "mao", "mauu", "pengen", "pgn", "pingin", "pengin", "ingin")
+_add("nanti", "ntar", "ntr", "nnti", "nti", "entar")
+_add("dulu", "dlu", "dl", "duluan")
+_add("memang", "emg", "emang", "mmg", "emng")
+_add("benar", "bener", "bnr", "bnar")
+_add("harus", "hrs", "kudu", "musti", "mesti")
+_add("boleh", "blh", "bole", "bleh")
+_add("tadi", "td", "tdi")
+_add("gitu", "gt", "gtu", "gituu")
+_add("dapat", "dpt", "dapet", "dpet")
+_add("beberapa", "bbrp", "bberapa")
+_add("sekali", "skali")
 
 _PARTICLE_NYA_KEEP = frozenset({"punya", "hanya", "tanya", "bertanya", "ditanya", "nanya", "karunya", "sanya", "dunya", "menanya",
                                 "tanyanya", "nyanya", "kenya", "bunya", "penanya"})
@@ -244,6 +258,13 @@ _PHRASES: tuple[tuple[tuple[str, ...], str], ...] = tuple(
                 "sekitar": "xapprox",
                 "kira kira": "xapprox",
                 "kurang dari": "xlessthan",
+                # "the old one" is no delay ("lama" alone: "kok lama banget")
+                "yang lama": "yang xold",
+                "yg lama": "yang xold",
+                "nomor lama": "nomor xold",
+                "alamat lama": "alamat xold",
+                "rekening lama": "rekening xold",
+                "admin lama": "kak xold",
                 "lebih dari": "xmorethan",
                 "tidak tahu": "xunsure",
                 "return customer": "xreturncustomer",
@@ -289,6 +310,12 @@ _PHRASES: tuple[tuple[tuple[str, ...], str], ...] = tuple(
                 "ganti rekening": "xnewcontact",
                 "new number": "xnewcontact",
                 "new email": "xnewcontact",
+                # a change to an order ("ganti jadi merah"), not a replacement
+                "ganti jadi": "ubah jadi",
+                "diganti jadi": "diubah jadi",
+                "ganti ke": "ubah ke",
+                "diganti ke": "diubah ke",
+                "gantinya jadi": "ubah jadi",
                 "return policy": "xreturnpolicy",
                 "bisa kurang": "xnego",
                 "boleh kurang": "xnego",
@@ -341,7 +368,23 @@ def _map_token(token: str, correct: bool = True) -> list[str]:
         return [_SLANG.get(stem) or (_correct(stem) if correct else stem), "nya"]
     if token.startswith("di") and token[2:] in _SLANG and len(token) > 4 and _SLANG[token[2:]] in ("kirim", "transfer", "tukar", "ganti"):
         return ["di" + _SLANG[token[2:]]]
-    return [_correct(token) if correct else token]
+    return [_correct(_colloquial_suffix(token)) if correct else token]
+
+
+def _colloquial_suffix(token: str) -> str:
+    """An unknown word with the spoken suffix "-in" as its written form: "dibatalin" ->
+    dibatalkan, "kabarin" -> kabari, "dikasihin" -> dikasih (the first of -kan / -i / nothing
+    that is a known word; else the word as it is)."""
+    if len(token) < 6 or not token.endswith("in"):
+        return token
+    known, _ = _lexicon()
+    if token in known:
+        return token
+    stem = token[:-2]
+    for candidate in (stem + "kan", stem + "i", stem):
+        if candidate in known:
+            return candidate
+    return token
 
 
 # --------------------------------------------------------------------------------------------
@@ -606,7 +649,8 @@ _CONCEPT_WORDS: dict[str, str] = {
     "ack": "oke sip siap baik noted iya betul dimengerti",
     "status": "resi posisi progres progress update kabar dispatched shipped tracking kurir ekspedisi dikemas jalan",
     "received": "sampai diterima terima datang arrived received",
-    "fine": "aman selamat lengkap pas beres sesuai fine safe gapapa rapat rapi nyala muat berfungsi normal awet kuat cocok",
+    "fine": "aman selamat lengkap pas beres sesuai fine safe gapapa rapat rapi nyala muat berfungsi normal awet kuat cocok "
+            "lancar mulus kepake terpakai",
     "cancel": "batal cancel dibatalkan batalkan pembatalan tunda ditunda pending dicancel",
     "place": "buka libur lokasi showroom toko workshop kantor maps parkir open opening hours located location office "
              "operasional",
@@ -701,4 +745,4 @@ def char_ngrams(spelled: str) -> list[str]:
 
 
 _ALL_MARKERS = _MARKERS | frozenset({BREAK, QTAG, "xping", "xlaugh", "xapprox", "xunsure", "xlessthan", "xmorethan",
-                                     "xreturncustomer", "xreorder", "xreturnpolicy", "xnego", "xnewcontact"})
+                                     "xreturncustomer", "xreorder", "xreturnpolicy", "xnego", "xnewcontact", "xold"})

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from kpi_transforms.core.calendar import NEVER, BusinessCalendar, in_closed_period
+from kpi_transforms.core.calendar import NEVER, BusinessCalendar, in_closed_period, to_epoch_seconds
 from kpi_transforms.core.config import ClosedPeriod
 from kpi_transforms.facts.ordering import (
     DAY_SECONDS,
@@ -90,6 +90,38 @@ def rate_flags(answered: np.ndarray, is_valid: np.ndarray, closed: np.ndarray, w
     decided = ~pd.isna(np.asarray(within, dtype=object)).astype(bool)
     open_queue = ~answered & ~closed
     return (answered & is_valid) | (open_queue & decided), open_queue & ~decided
+
+
+def sla_flags(pairs: pd.DataFrame, calendar: BusinessCalendar, sla_minutes: dict[str, float],
+              horizon: pd.Timestamp | None) -> pd.Series:
+    """``is_within_sla`` per queue (issue 19 ``sla_compliance_rate``, stored on
+    ``marts.fct_reply_pair`` by the fact build): against the first-reply target of the queue's
+    channel (``kpis.sla_minutes`` in working minutes; a channel not listed takes ``other``'s,
+    else 30), true when answered and valid within it; false when answered and valid later, or
+    unanswered outside a closed period and the target passed at the data horizon (a miss);
+    null otherwise (not counted: invalid, closed period, or an unanswered queue still inside
+    its target, which is pending). Same index as ``pairs``."""
+    out = pd.array([pd.NA] * len(pairs), dtype="boolean")
+    if len(pairs) == 0:
+        return pd.Series(out, index=pairs.index)
+    target = pairs["channel"].astype(object).map(
+        lambda ch: float(sla_minutes.get(ch, sla_minutes.get("other", 30.0))) * 60.0).to_numpy(dtype=float)
+    valid = pd.Series(pairs["is_valid"]).astype("boolean").fillna(False).to_numpy(dtype=bool)
+    closed = pd.Series(pairs["is_in_closed_period"]).astype("boolean").fillna(False).to_numpy(dtype=bool)
+    status = pairs["status"].astype(object).to_numpy()
+    answered = (status == "answered") & valid
+    unanswered = (status == "unanswered") & ~closed
+    seconds = pd.to_numeric(pd.Series(pairs["business_seconds"], dtype="object"), errors="coerce").to_numpy(dtype=float)
+    out[answered] = seconds[answered] <= target[answered]
+    if unanswered.any() and horizon is not None:
+        stamp = pd.Timestamp(horizon)
+        stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+        q = to_epoch_seconds(pd.to_datetime(pairs["question_at"][unanswered], utc=True))
+        waited = calendar.business_seconds(q, np.full(len(q), int(stamp.timestamp()), dtype=np.int64))
+        rows = np.flatnonzero(unanswered)
+        missed = waited > target[unanswered]
+        out[rows[missed]] = False
+    return pd.Series(out, index=pairs.index)
 
 
 # --------------------------------------------------------------------------------------------

@@ -73,14 +73,19 @@ MARKETS = ("local", "international")
 # basis restricted to the channel.
 # frt_new_customer* average the valid first queues of threads whose stored fct_thread.is_new_customer
 # is true (basis "new_customer": the is_valid flag, restricted to those first queues).
+# sla_compliance_rate counts the queues whose stored is_within_sla is set (true: a hit, false: a miss).
 PAIR_BASIS_FLAGS = {"valid": "is_valid", "counted_1wd": "is_counted_1wd", "counted_24h": "is_counted_24h",
-                    "new_customer": "is_valid"}
+                    "new_customer": "is_valid", "counted_sla": "is_within_sla is not null"}
 _BASIS_OF = {**{c: "valid" for c in RESPONSE_CODES if not c.startswith("response_rate")},
              "response_rate_1wd": "counted_1wd", "response_rate_24h": "counted_24h",
              **{c: "new_customer" for c in ("frt_new_customer", "frt_new_customer_median", "frt_new_customer_p90")},
              **{f"complaint_{w}_{s}": f"case_{w}" for w in ("response", "resolution") for s in ("avg", "median", "p90")},
              "repeat_complaint_rate": "case_opened",
-             **{f"quote_response_{s}": "quote_response" for s in ("avg", "median", "p90")}}
+             **{f"quote_response_{s}": "quote_response" for s in ("avg", "median", "p90")},
+             "sla_compliance_rate": "counted_sla",
+             **{f"{m}_{s}": "conv_resolved" for m in ("aht", "art") for s in ("avg", "median", "p90")},
+             **{f"aht_avg_{i}": f"conv_resolved_{i}" for i in ALL_INTENTS},
+             "fcr_rate": "conv_fcr", "abandonment_rate": "conv_decided"}
 # Bases that list marts.fct_case rows (opened in the period) instead of reply pairs: complaint_response_*
 # averages the cases not in a closed period with a first response, complaint_resolution_* the
 # status 'resolved' ones, repeat_complaint_rate counts every case opened (metrics.kpis.case_kpis).
@@ -89,6 +94,14 @@ CASE_BASIS_WHERE = {"case_response": "not coalesce(c.is_in_closed_period, false)
 # quote_response_* average the marts.fct_quote_response rows not in a closed period with a quote
 # (metrics.kpis.quote_kpis).
 QUOTE_BASIS_WHERE = {"quote_response": "not coalesce(q.is_in_closed_period, false) and q.quote_at is not null"}
+# Bases that list marts.fct_conversation rows (bi.v_conversations, started in the period; issue 13/17):
+# aht_* / art_* average the resolved conversations (aht_avg_<intent>: of that intent), fcr_rate counts
+# the resolved ones whose stored is_fcr is decided, abandonment_rate the conversations over and
+# decided (resolved, or unanswered with is_abandoned set) (metrics.kpis.conversation_kpis).
+CONVERSATION_BASIS_WHERE = {"conv_resolved": "c.status = 'resolved'",
+                            **{f"conv_resolved_{i}": f"c.status = 'resolved' and c.intent = '{i}'" for i in ALL_INTENTS},
+                            "conv_fcr": "c.is_fcr is not null",
+                            "conv_decided": "(c.status = 'resolved' or c.is_abandoned is not null)"}
 
 
 def pair_basis(code: str) -> tuple[str, str | None] | None:

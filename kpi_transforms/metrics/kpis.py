@@ -18,8 +18,9 @@ agent that has a fact in the period; docs/DECISIONS.md ("KPIs") defines each one
   sample validated, nothing in the period), never 0. A count KPI is 0 when the data to count
   exists and nothing was counted.
 * Every flag is read as the fact build stored it (``fct_reply_pair.is_counted_*`` /
-  ``is_pending_*``, ``fct_thread.is_new_customer``, ``fct_case.is_repeat``, the follow-ups'
-  segment / ordered flags); nothing here recomputes a fact.
+  ``is_pending_*`` / ``is_within_sla``, ``fct_thread.is_new_customer``, ``fct_case.is_repeat``,
+  the follow-ups' segment / ordered flags, ``fct_conversation``'s status, ``is_fcr`` and
+  ``is_abandoned``); nothing here recomputes a fact.
 """
 
 from __future__ import annotations
@@ -313,41 +314,28 @@ def volume_kpis(pairs: pd.DataFrame, threads: pd.DataFrame, agent_id: str | None
     ]
 
 
-def sla_kpi(code: str, pairs: pd.DataFrame, calendar: BusinessCalendar, sla_minutes: dict[str, float],
-            horizon: pd.Timestamp | None, note: str | None = None) -> KpiValue:
+def sla_kpi(code: str, pairs: pd.DataFrame, note: str | None = None) -> KpiValue:
     """``sla_compliance_rate``: % of counted queues answered within their channel's first-reply
-    target (working minutes, ``kpis.sla_minutes``). Counted: valid answered queues, and
-    unanswered ones outside closed periods once the data horizon is past the target (a miss);
-    unanswered ones still inside it are pending (named, not counted)."""
-    target = pairs["channel"].astype(object).map(lambda ch: float(sla_minutes.get(ch, sla_minutes.get("other", 30.0))) * 60.0)
-    target = target.to_numpy(dtype=float)
-    valid = _bool(pairs["is_valid"]).fillna(False).to_numpy(dtype=bool)
-    answered = (pairs["status"] == "answered").to_numpy(dtype=bool) & valid
+    target, read from the stored ``fct_reply_pair.is_within_sla`` (true: a hit, false: a miss,
+    null: not counted; :func:`kpi_transforms.facts.reply_pairs.sla_flags` defines it).
+    Unanswered queues outside closed periods still inside their target are pending (named, not
+    counted)."""
+    flag = _bool(pairs["is_within_sla"])
     unanswered = (pairs["status"] == "unanswered").to_numpy(dtype=bool) & ~_bool(pairs["is_in_closed_period"]).fillna(False).to_numpy(dtype=bool)
-    hits = int((answered & (_num(pairs["business_seconds"]) <= target)).sum())
-    missed = np.zeros(len(pairs), dtype=bool)
-    if unanswered.any() and horizon is not None:
-        q = to_epoch_seconds(pd.to_datetime(pairs["question_at"][unanswered], utc=True))
-        stamp = pd.Timestamp(horizon)
-        stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-        waited = calendar.business_seconds(q, np.full(len(q), int(stamp.timestamp()), dtype=np.int64))
-        missed[np.flatnonzero(unanswered)] = waited > target[unanswered]
-    pending = int(unanswered.sum() - missed.sum())
-    return rate_kpi(code, hits, int(answered.sum() + missed.sum()), "counted customer queues",
+    pending = int((unanswered & flag.isna().to_numpy(dtype=bool)).sum())
+    return rate_kpi(code, int(flag.fillna(False).sum()), int(flag.notna().sum()), "counted customer queues",
                     _join_notes(note, f"{pending} queue(s) still pending, not counted" if pending else None))
 
 
-def channel_kpis(pairs: pd.DataFrame, calendar: BusinessCalendar, sla_minutes: dict[str, float],
-                 horizon: pd.Timestamp | None) -> list[KpiValue]:
+def channel_kpis(pairs: pd.DataFrame, calendar: BusinessCalendar, sla_minutes: dict[str, float]) -> list[KpiValue]:
     """SLA compliance and the reply-pair KPIs and chat volume per channel (issue 19):
     ``<code>_<channel>`` computed on the group's pairs of that channel."""
-    out = [sla_kpi("sla_compliance_rate", pairs, calendar, sla_minutes, horizon)]
+    out = [sla_kpi("sla_compliance_rate", pairs)]
     channel = pairs["channel"].astype(object).to_numpy()
     for ch in CHANNELS:
         sub = pairs[channel == ch]
         minutes = float(sla_minutes.get(ch, 30.0))
-        out.append(sla_kpi(f"sla_compliance_rate_{ch}", sub, calendar, sla_minutes, horizon,
-                           f"target {minutes:g} working minutes"))
+        out.append(sla_kpi(f"sla_compliance_rate_{ch}", sub, f"target {minutes:g} working minutes"))
         out += [dataclasses.replace(v, kpi_code=f"{v.kpi_code}_{ch}") for v in response_kpis(sub, calendar)
                 if v.kpi_code in RESPONSE_CODES]
         n = int(sub["thread_id"].nunique())
@@ -510,8 +498,8 @@ def cost_kpi(conv: pd.DataFrame, period: Period, settings: KpiSettings, agent: s
 
 
 def conversation_kpis(conv: pd.DataFrame, sources_have_orders: bool = False) -> list[KpiValue]:
-    """AHT, ART and FCR (issue 19) of the conversations started in the period
-    (:mod:`kpi_transforms.metrics.conversations`)."""
+    """AHT, ART, FCR and abandonment (issue 19) of the conversations started in the period, as
+    ``marts.fct_conversation`` stores them (:mod:`kpi_transforms.facts.conversations`)."""
     status = conv["status"].astype(object).to_numpy()
     resolved = conv[status == "resolved"]
     n_open, n_unanswered = int((status == "open").sum()), int((status == "unanswered").sum())
@@ -602,7 +590,7 @@ _EMPTY_COLUMNS = {
     "prev_pairs": ["agent_id", "intent"],
     "pairs": ["pair_id", "thread_id", "channel", "intent", "customer_id", "agent_id", "status", "is_valid", "is_in_closed_period",
               "calendar_seconds", "business_seconds", "question_at", "reply_at", "first_auto_reply_at", "within_24h",
-              "within_1_working_day", "is_counted_1wd", "is_pending_1wd", "is_counted_24h", "is_pending_24h"],
+              "within_1_working_day", "is_counted_1wd", "is_pending_1wd", "is_counted_24h", "is_pending_24h", "is_within_sla"],
     "threads": ["thread_id", "primary_agent_id"],
     "first_queues": ["thread_id", "channel", "agent_id", "status", "is_valid", "business_seconds"],
     "quotes": ["thread_id", "channel", "agent_id", "quote_at", "business_seconds", "is_in_closed_period"],
@@ -639,7 +627,7 @@ def kpi_values(facts: PeriodFacts, period: Period, calendar: BusinessCalendar, a
     values.append(upsell_kpi(facts.product_lines, period, facts.sources, agent))
     values.append(qa_kpi(_of(facts.qa_reviews, agent), period))
     values.append(cost_kpi(_of(facts.conversations, agent), period, facts.settings, agent))
-    values += channel_kpis(pairs, calendar, dict(facts.settings.sla_minutes), facts.horizon)
+    values += channel_kpis(pairs, calendar, dict(facts.settings.sla_minutes))
     values += split_channel_kpis(_of(facts.first_queues, agent), _of(facts.quotes, agent), _of(facts.cases, agent))
     values += issue_kpis(_of(facts.cases, agent), _of(facts.prev_cases, agent), pairs, _of(facts.prev_pairs, agent),
                          facts.prev_label)

@@ -1,8 +1,12 @@
-"""Rebuild ``marts.fct_reply_pair`` and ``marts.fct_thread`` for the threads an ingest touched.
+"""Rebuild the fact tables (``marts.fct_reply_pair``, ``fct_thread``, ``fct_quote_response``,
+``fct_case``, ``fct_follow_up``, ``fct_conversation``) for the threads an ingest touched.
 
 A message that arrives tomorrow can answer today's open queue, so facts are rebuilt per thread
-from all of its messages, never appended. Threads with pending queues are rebuilt too: their
-``within_*`` flags depend on the data horizon, which moves with every ingest.
+from all of its messages, never appended. Threads with pending queues or open conversations are
+rebuilt too: their ``within_*`` / SLA flags and a conversation's status depend on the data
+horizon, which moves with every ingest. Flags that depend on other threads or on orders
+(``fct_case.is_repeat``, the follow-up outcomes, ``fct_conversation.is_fcr`` / ``is_abandoned``)
+are recomputed over the whole tables in every ingest transaction.
 """
 
 from __future__ import annotations
@@ -20,18 +24,19 @@ from kpi_transforms.core.config import Config
 from kpi_transforms.core.contracts import contract
 from kpi_transforms.core.schema import MESSAGE_COLUMNS
 from kpi_transforms.facts.cases import fct_case
+from kpi_transforms.facts.conversations import conversation_flags, fct_conversation, stored_conversations
 from kpi_transforms.facts.follow_ups import fct_follow_up
 from kpi_transforms.facts.intents import INTENT_COLUMNS, classify_queues
 from kpi_transforms.facts.keywords import load_keywords
 from kpi_transforms.facts.quotes import fct_quote_response
 from kpi_transforms.facts.reply_pairs import PAIR_COLUMNS as _PAIR_TRANSFORM_COLUMNS
-from kpi_transforms.facts.reply_pairs import RATE_FLAG_COLUMNS, fct_reply_pair
+from kpi_transforms.facts.reply_pairs import RATE_FLAG_COLUMNS, fct_reply_pair, sla_flags
 from kpi_transforms.facts.thread_view import ThreadView, thread_view
 from kpi_transforms.facts.threads import THREAD_COLUMNS as _THREAD_TRANSFORM_COLUMNS
 from kpi_transforms.facts.threads import fct_thread
 from kpi_transforms.pipeline.customers import refresh_customers, resolve_customers
 from kpi_transforms.pipeline.intent_store import active_intent_model
-from kpi_transforms.quality.gate import DataQualityError, validate_case_facts, validate_facts
+from kpi_transforms.quality.gate import DataQualityError, validate_case_facts, validate_conversation_facts, validate_facts
 from kpi_transforms.warehouse.engine import Warehouse
 
 log = logging.getLogger(__name__)
@@ -89,14 +94,54 @@ def read_manual_case_resolutions(warehouse: Any, conn: Any, thread_ids: Sequence
     return frame[frame["thread_id"].isin(set(thread_ids))].reset_index(drop=True)
 
 
-def refresh_cross_thread_flags(warehouse: Any, conn: Any) -> None:
-    """Flags that depend on other threads or on orders, recomputed set-based over the whole
-    tables: ``fct_case.is_repeat`` and the follow-ups' segment / response / order outcome.
+def refresh_cross_thread_flags(warehouse: Any, conn: Any, config: Config | None = None) -> None:
+    """Flags that depend on other threads or on orders, recomputed over the whole tables:
+    ``fct_case.is_repeat`` and the follow-ups' segment / response / order outcome (set-based
+    SQL), and ``fct_conversation.is_fcr`` / ``is_abandoned`` (:func:`refresh_conversation_flags`).
     Part of the fact build only (every ingest transaction, :func:`rebuild_facts`); the KPI
     step reads the stored flags and writes nothing but ``marts.fct_kpi``."""
 
     warehouse.execute(conn, REPEAT_SQL)
     refresh_follow_up_outcomes(warehouse, conn)
+    refresh_conversation_flags(warehouse, conn, config or Config())
+
+
+CONVERSATION_FLAG_INPUTS = ("select conversation_id, thread_id, customer_id, intent, status, started_at, resolved_at,"
+                            " last_message_at, is_fcr, is_abandoned from marts.fct_conversation")
+
+
+def refresh_conversation_flags(warehouse: Any, conn: Any, config: Config) -> int:
+    """``is_fcr`` and ``is_abandoned`` of every stored conversation, decided again by
+    :func:`kpi_transforms.facts.conversations.conversation_flags` (the one definition) against
+    every conversation, every order and the data horizon; the rows whose flags changed are
+    replaced. Returns how many. A later message (a customer coming back), an order or a later
+    horizon (a window closing) changes them, whichever thread or file brought it."""
+    stored = warehouse.read_df(CONVERSATION_FLAG_INPUTS, conn=conn)
+    if stored.empty:
+        return 0
+    horizon = warehouse.scalar("select max(sent_at) from marts.fct_message", conn=conn)
+    orders = warehouse.read_df("select coalesce(customer_id, customer_key) as customer, order_date from marts.fct_order",
+                               conn=conn)
+    settings = config.kpi
+    flags = conversation_flags(stored_conversations(stored), orders, None if horizon is None else pd.Timestamp(horizon),
+                               settings.fcr_days, settings.abandon_days, config.timezone)
+    changed = np.zeros(len(stored), dtype=bool)
+    for col in ("is_fcr", "is_abandoned"):
+        old, new = stored[col].astype("boolean"), flags[col]
+        changed |= ((old.isna() != new.isna()) | (old.fillna(False) != new.fillna(False))).to_numpy(dtype=bool)
+    if not changed.any():
+        return 0
+    ids = stored["conversation_id"][changed].astype(str).tolist()
+    with warehouse.staged_keys(conn, "staging.stg_row_key", "row_key", ids):
+        rows = warehouse.read_df("select c.* from marts.fct_conversation c join staging.stg_row_key k on k.row_key = c.conversation_id",
+                                 conn=conn)
+    new_flags = flags[changed].set_index(stored["conversation_id"][changed].astype(str).to_numpy())
+    rows["is_fcr"] = rows["conversation_id"].astype(str).map(new_flags["is_fcr"]).astype("boolean")
+    rows["is_abandoned"] = rows["conversation_id"].astype(str).map(new_flags["is_abandoned"]).astype("boolean")
+    warehouse.delete_where_in(conn, "marts.fct_conversation", "conversation_id", ids)
+    warehouse.bulk_insert(conn, "marts.fct_conversation", contract("fct_conversation").arrow_table(rows))
+    log.info("refreshed FCR / abandonment of %d conversation(s)", len(ids))
+    return len(ids)
 
 
 def rebuild_case_facts(
@@ -139,7 +184,7 @@ def rebuild_case_facts(
     for table, frame in facts.items():
         warehouse.delete_where_in(conn, table, "thread_id", list(threads))
         warehouse.bulk_insert(conn, table, contract(table).arrow_table(frame))
-    refresh_cross_thread_flags(warehouse, conn)
+    refresh_cross_thread_flags(warehouse, conn, config)
     log.info("rebuilt %d quote responses, %d cases, %d follow-ups",
              *(len(f) for f in facts.values()))
 _NAT = np.iinfo(np.int64).min
@@ -205,7 +250,7 @@ log = logging.getLogger(__name__)
 # the model is (V023).
 PAIR_COLUMNS = [
     *(c for c in _PAIR_TRANSFORM_COLUMNS if c not in RATE_FLAG_COLUMNS), "intent", *RATE_FLAG_COLUMNS,
-    *(c for c in INTENT_COLUMNS if c != "intent"),
+    *(c for c in INTENT_COLUMNS if c != "intent"), "is_within_sla",
 ]
 THREAD_COLUMNS = list(_THREAD_TRANSFORM_COLUMNS)
 
@@ -270,6 +315,21 @@ def normalise_message_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+# Threads rebuilt in every ingest whatever it brought: pending queues (their within_* and SLA
+# flags wait for the horizon), open conversations (their status waits for it), and threads whose
+# queues have no conversation or no SLA flag yet (stored before V024: filled once).
+PENDING_THREADS_SQL = """
+select thread_id from marts.fct_reply_pair
+where (status = 'unanswered' and (within_24h is null or within_1_working_day is null))
+   or (is_within_sla is null and ((status = 'answered' and is_valid) or (status = 'unanswered' and not is_in_closed_period)))
+union
+select thread_id from marts.fct_conversation where status = 'open'
+union
+select p.thread_id from marts.fct_reply_pair p
+where not exists (select 1 from marts.fct_conversation c where c.thread_id = p.thread_id)
+"""
+
+
 def rebuild_facts(
     warehouse: Warehouse,
     conn: Connection,
@@ -286,15 +346,11 @@ def rebuild_facts(
     :class:`~kpi_transforms.quality.DataQualityError` (the caller's transaction rolls back).
     The gate's :class:`~kpi_transforms.quality.DQResult` is appended to ``dq_results``.
     ``batch``: the canonical rows the caller has just merged (see :func:`load_thread_messages`)."""
-    pending = warehouse.read_df(
-        "select distinct thread_id from marts.fct_reply_pair where status = 'unanswered'"
-        " and (within_24h is null or within_1_working_day is null)",
-        conn=conn,
-    )["thread_id"].tolist()
+    pending = warehouse.read_df(PENDING_THREADS_SQL, conn=conn)["thread_id"].tolist()
     threads = sorted(set(affected) | set(pending))
     if not threads:
         # orders, customer lists or a later horizon can still change the cross-thread flags
-        refresh_cross_thread_flags(warehouse, conn)
+        refresh_cross_thread_flags(warehouse, conn, config)
         return 0
     horizon = warehouse.scalar("select max(sent_at) from marts.fct_message", conn=conn)
     horizon = pd.Timestamp(horizon).tz_convert("UTC") if pd.Timestamp(horizon).tzinfo else pd.Timestamp(horizon, tz="UTC")
@@ -310,9 +366,18 @@ def rebuild_facts(
     intents = pair_intents(warehouse, conn, messages, pairs, config, view=view)
     for col in INTENT_COLUMNS:
         pairs[col] = intents[col]
+    pairs["is_within_sla"] = sla_flags(pairs, calendar, dict(config.kpi.sla_minutes), horizon)
     thread_facts = fct_thread(messages, pairs, calendar, view=view)
+    settings = config.kpi
+    conversation_facts = fct_conversation(messages, thread_facts, pairs, horizon, calendar, config.timezone,
+                                          settings.conversation_gap_hours, settings.aht_idle_minutes)
 
     gate = validate_facts(messages, pairs[PAIR_COLUMNS], thread_facts[THREAD_COLUMNS])
+    if dq_results is not None:
+        dq_results.append(gate)
+    if not gate.success:
+        raise DataQualityError(gate)
+    gate = validate_conversation_facts(conversation_facts, thread_facts)
     if dq_results is not None:
         dq_results.append(gate)
     if not gate.success:
@@ -322,6 +387,8 @@ def rebuild_facts(
     warehouse.delete_where_in(conn, "marts.fct_thread", "thread_id", threads)
     warehouse.bulk_insert(conn, "marts.fct_reply_pair", contract("fct_reply_pair").arrow_table(pairs))
     warehouse.bulk_insert(conn, "marts.fct_thread", contract("fct_thread").arrow_table(thread_facts))
+    warehouse.delete_where_in(conn, "marts.fct_conversation", "thread_id", threads)
+    warehouse.bulk_insert(conn, "marts.fct_conversation", contract("fct_conversation").arrow_table(conversation_facts))
     # marts.dim_customer rows of these threads' customers, then is_new_customer of all their
     # threads under the one rule (facts.threads.is_new_customer), whichever batch brought them
     refresh_customers(warehouse, conn, config, threads)

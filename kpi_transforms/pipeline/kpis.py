@@ -14,7 +14,7 @@ from kpi_transforms.core.calendar import BusinessCalendar
 from kpi_transforms.core.config import Config
 from kpi_transforms.core.periods import Period, _add_months, parse_period
 from kpi_transforms.metrics.catalogue import KPI_CONTRACT
-from kpi_transforms.metrics.conversations import conversations
+from kpi_transforms.facts.conversations import stored_conversations
 from kpi_transforms.metrics.kpis import PeriodFacts, Sources, _order_agents, fct_kpi
 from kpi_transforms.pipeline.audit import audit_kpis
 from kpi_transforms.warehouse.engine import Warehouse
@@ -101,7 +101,7 @@ def load_period_facts(warehouse: Warehouse, period: Period, config: Config | Non
         " from marts.fct_chat_rating r"
         " left join marts.fct_thread t on t.thread_id = r.thread_id"
         " where r.rated_at_local >= :lo and r.rated_at_local < :hi", b)
-    conv = period_conversations(warehouse, conn, period, config)
+    conv = period_conversations(warehouse, conn, period)
     horizon = warehouse.scalar("select max(sent_at) from marts.fct_message", conn=conn)
     months = 1 if period.period_type == "month" else 3
     previous = Period(period.period_type, _add_months(period.start, -months), period.start)
@@ -172,32 +172,13 @@ def period_surveys(warehouse: Warehouse, conn, period: Period, config: Config) -
     return answers
 
 
-def period_conversations(warehouse: Warehouse, conn, period: Period, config: Config) -> pd.DataFrame:
-    """Conversations started in the period (issue 19), cut from the whole threads of every
-    customer with a message in the period (FCR looks at the customer's other threads)."""
-    messages = warehouse.read_df(
-        "with scope as (select distinct thread_id from marts.fct_message where sent_at_local >= :lo and sent_at_local < :hi),"
-        " customers as (select distinct t.customer_id from marts.fct_thread t join scope s on s.thread_id = t.thread_id"
-        "   where t.customer_id is not null),"
-        " wanted as (select thread_id from scope union select t.thread_id from marts.fct_thread t"
-        "   join customers c on c.customer_id = t.customer_id)"
-        " select m.message_id, m.thread_id, m.channel, t.customer_id, t.primary_agent_id, m.sent_at, m.sender_role, m.agent_id, m.is_auto_reply,"
-        "   p.intent"
-        " from marts.fct_message m join wanted w on w.thread_id = m.thread_id"
-        " left join marts.fct_thread t on t.thread_id = m.thread_id"
-        " left join marts.fct_reply_pair p on p.question_message_id = m.message_id"
-        " where m.sender_role in ('customer', 'agent')", _bounds(period), conn=conn)
-    horizon = warehouse.scalar("select max(sent_at) from marts.fct_message", conn=conn)
-    orders = warehouse.read_df(
-        "select coalesce(customer_id, customer_key) as customer, order_date from marts.fct_order where order_date >= :lo",
-        {"lo": period.start}, conn=conn)
-    settings = config.kpi
-    conv = conversations(messages, None if horizon is None else pd.Timestamp(horizon), BusinessCalendar.from_config(config),
-                         config.timezone, settings.conversation_gap_hours, settings.aht_idle_minutes, settings.fcr_days,
-                         orders, settings.abandon_days)
-    local = pd.to_datetime(conv["start_local"])
-    inside = (local >= pd.Timestamp(period.start)) & (local < pd.Timestamp(period.end))
-    return conv[inside.to_numpy(dtype=bool)].reset_index(drop=True)
+def period_conversations(warehouse: Warehouse, conn, period: Period) -> pd.DataFrame:
+    """The stored conversations (``marts.fct_conversation``, issue 19) started in the period:
+    status, AHT / ART measures and the FCR / abandonment flags as the fact build decided them."""
+    stored = warehouse.read_df(
+        "select * from marts.fct_conversation where started_at_local >= :lo and started_at_local < :hi"
+        " order by thread_id, started_at", _bounds(period), conn=conn)
+    return stored_conversations(stored)
 
 
 def _threads_of_customers(warehouse: Warehouse, conn, customers: list[str]) -> pd.DataFrame:

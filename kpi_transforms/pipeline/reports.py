@@ -32,7 +32,8 @@ from kpi_transforms.pipeline.facts import PAIR_COLUMNS
 from kpi_transforms.pipeline.scorecards import compute_scorecards
 from kpi_transforms.present.html import render_html
 from kpi_transforms.present.reply_durations import reply_duration_table, reply_duration_table_en
-from kpi_transforms.metrics.catalogue import CASE_BASIS_WHERE, ISSUE_CATEGORIES, PAIR_BASIS_FLAGS, QUOTE_BASIS_WHERE, pair_basis
+from kpi_transforms.metrics.catalogue import (CASE_BASIS_WHERE, CONVERSATION_BASIS_WHERE, ISSUE_CATEGORIES, PAIR_BASIS_FLAGS,
+                                              QUOTE_BASIS_WHERE, pair_basis)
 from kpi_transforms.present.report_data import FactList, ReportData, fact_anchor
 from kpi_transforms.present.scorecards import render_scorecards
 from kpi_transforms.present.summary import render_summary_html
@@ -196,7 +197,7 @@ def add_drill_down(warehouse: Warehouse, data: ReportData, pairs: pd.DataFrame) 
     data.slowest = slowest.reset_index(drop=True)
     threads = list(dict.fromkeys(list(data.sla_open["thread_id"]) + list(data.slowest.get("thread_id", []))))
     data.transcripts = {t: thread_transcript(warehouse, t) for t in threads}
-    data.frt_channel = channel_frt(answered)
+    data.frt_channel = channel_frt(answered, pairs)
     scope = "agent_id is null" if agent_id is None else "agent_id = :a"
     aht = warehouse.read_df(
         f"select kpi_code, agent_id, value, unit, basis_count from marts.fct_kpi where kpi_code = 'aht_avg'"
@@ -264,8 +265,13 @@ def add_fact_lists(warehouse: Warehouse, data: ReportData, pairs: pd.DataFrame) 
                 wanted.add((basis[0], r.agent_id if isinstance(r.agent_id, str) else data.agent_id, basis[1]))
     if data.frt_channel is not None:
         wanted |= {("valid", data.agent_id, ch) for ch in data.frt_channel["channel"]}
+        wanted |= {("counted_sla", data.agent_id, ch) for ch in data.frt_channel["channel"]}
+    if data.aht is not None:  # the AHT section's counts link to the resolved conversations
+        wanted |= {("conv_resolved", a if isinstance(a, str) else data.agent_id, None) for a in data.aht["agent_id"]}
     data.fact_lists = {}
     period = data.period
+    for key in sorted((w for w in wanted if w[0] in CONVERSATION_BASIS_WHERE), key=lambda k: (k[0], k[1] or "", k[2] or "")):
+        _add_conversation_list(warehouse, data, *key)
     for key in sorted((w for w in wanted if w[0] in CASE_BASIS_WHERE), key=lambda k: (k[0], k[1] or "", k[2] or "")):
         _add_case_list(warehouse, data, *key)
     for key in sorted((w for w in wanted if w[0] in QUOTE_BASIS_WHERE), key=lambda k: (k[0], k[1] or "", k[2] or "")):
@@ -285,7 +291,10 @@ def add_fact_lists(warehouse: Warehouse, data: ReportData, pairs: pd.DataFrame) 
         facts["_new_customer_first"] = facts["pair_id"].isin(set(firsts["pair_id"]))
     for basis, agent, channel in sorted(wanted, key=lambda k: (k[0], k[1] or "", k[2] or "")):
         flag = PAIR_BASIS_FLAGS[basis]
-        mask = facts[flag].astype("boolean").fillna(False).to_numpy(dtype=bool, copy=True)
+        if flag.endswith(" is not null"):  # counted_sla: a hit or a miss, not the pending / uncounted ones
+            mask = facts[flag.split()[0]].notna().to_numpy(dtype=bool, copy=True)
+        else:
+            mask = facts[flag].astype("boolean").fillna(False).to_numpy(dtype=bool, copy=True)
         where = [f"{start_col} = '{period.start:%Y-%m-%d}'", flag]
         if basis == "new_customer":
             mask = mask & facts["_new_customer_first"].to_numpy(dtype=bool)
@@ -316,11 +325,12 @@ CASE_COLUMNS = ["case_id", "thread_id", "category", "opened_at_local", "first_re
                 "resolution_business_seconds", "status", "is_repeat", "is_in_closed_period"]
 
 
-def _period_rows(warehouse: Warehouse, data: ReportData, table: str, f: str, columns: list[str], time_column: str, key: str,
+def _period_rows(warehouse: Warehouse, data: ReportData, view: str, f: str, columns: list[str], time_column: str, key: str,
                  basis_where: str, agent: str | None, channel: str | None) -> tuple[pd.DataFrame, str]:
-    """Rows of ``table`` (alias ``f``, as ``basis_where`` names it) in the report's period that a
-    KPI basis counts, with their thread's channel, and the same query as a BI user would type it.
-    Table, alias, columns and ``basis_where`` are code constants; the values are bound."""
+    """Rows of BI ``view`` (alias ``f``, as ``basis_where`` names it; customers masked, with the
+    thread's channel) in the report's period that a KPI basis counts, and the same query as a
+    BI user would type it. View, alias, columns and ``basis_where`` are code constants; the
+    values are bound."""
     period = data.period
     where = [f"{f}.{time_column} >= :lo", f"{f}.{time_column} < :hi", basis_where]
     params: dict[str, Any] = {"lo": dt.datetime.combine(period.start, dt.time()), "hi": dt.datetime.combine(period.end, dt.time())}
@@ -328,18 +338,18 @@ def _period_rows(warehouse: Warehouse, data: ReportData, table: str, f: str, col
         where.append(f"{f}.agent_id = :agent")
         params["agent"] = agent
     if channel is not None:
-        where.append("t.channel = :channel")
+        where.append(f"{f}.channel = :channel")
         params["channel"] = channel
-    query = ("select " + ", ".join(f"{f}.{c}" for c in columns) + f", t.channel from {table} {f}"
-             f" left join marts.fct_thread t on t.thread_id = {f}.thread_id where " + " and ".join(where)
+    query = ("select " + ", ".join(f"{f}.{c}" for c in columns) + f", {f}.channel from {view} {f} where " + " and ".join(where)
              + f" order by {f}.{time_column}, {f}.{key}")
     return warehouse.read_df(query, params), _shown_query(query, params)
 
 
 def _add_case_list(warehouse: Warehouse, data: ReportData, basis: str, agent: str | None, channel: str | None) -> None:
-    """The ``marts.fct_case`` rows opened in the period that a complaint KPI counts (the stored
-    status, first response and closed-period columns, as ``metrics.kpis.case_kpis`` reads them)."""
-    cases, shown = _period_rows(warehouse, data, "marts.fct_case", "c", CASE_COLUMNS, "opened_at_local", "case_id",
+    """The cases opened in the period that a complaint KPI counts (``bi.v_cases``: the stored
+    status, first response and closed-period columns of ``marts.fct_case``, as
+    ``metrics.kpis.case_kpis`` reads them)."""
+    cases, shown = _period_rows(warehouse, data, "bi.v_cases", "c", CASE_COLUMNS, "opened_at_local", "case_id",
                                 CASE_BASIS_WHERE[basis], agent, channel)
     data.fact_lists[fact_anchor(basis, agent, channel)] = FactList(
         basis, agent, channel, cases.head(FACTS_SHOWN)[CASE_COLUMNS].reset_index(drop=True), len(cases), shown, kind="case")
@@ -349,9 +359,10 @@ QUOTE_COLUMNS = ["pair_id", "thread_id", "question_at_local", "quote_at", "busin
 
 
 def _add_quote_list(warehouse: Warehouse, data: ReportData, basis: str, agent: str | None, channel: str | None) -> None:
-    """The ``marts.fct_quote_response`` rows asked in the period that ``quote_response_*`` averages
-    (the stored quote time and closed-period flag, as ``metrics.kpis.quote_kpis`` reads them)."""
-    quotes, shown = _period_rows(warehouse, data, "marts.fct_quote_response", "q", QUOTE_COLUMNS, "question_at_local", "pair_id",
+    """The quote requests asked in the period that ``quote_response_*`` averages
+    (``bi.v_quote_responses``: the stored quote time and closed-period flag, as
+    ``metrics.kpis.quote_kpis`` reads them)."""
+    quotes, shown = _period_rows(warehouse, data, "bi.v_quote_responses", "q", QUOTE_COLUMNS, "question_at_local", "pair_id",
                                  QUOTE_BASIS_WHERE[basis], agent, channel)
     quotes["quote_at_local"] = pd.to_datetime(quotes["quote_at"], utc=True).dt.tz_convert(data.timezone).dt.tz_localize(None)
     data.fact_lists[fact_anchor(basis, agent, channel)] = FactList(
@@ -359,20 +370,47 @@ def _add_quote_list(warehouse: Warehouse, data: ReportData, basis: str, agent: s
         shown, kind="quote")
 
 
+CONVERSATION_COLUMNS = ["conversation_id", "thread_id", "started_at_local", "resolved_at", "handle_seconds",
+                        "resolution_business_seconds", "status", "is_fcr", "is_abandoned", "customer_key"]
+
+
+def _add_conversation_list(warehouse: Warehouse, data: ReportData, basis: str, agent: str | None, channel: str | None) -> None:
+    """The conversations started in the period that an AHT / ART / FCR / abandonment KPI counts
+    (``bi.v_conversations``: the stored status, measures and flags of ``marts.fct_conversation``,
+    as ``metrics.kpis.conversation_kpis`` reads them)."""
+    conv, shown = _period_rows(warehouse, data, "bi.v_conversations", "c", CONVERSATION_COLUMNS, "started_at_local",
+                               "conversation_id", CONVERSATION_BASIS_WHERE[basis], agent, channel)
+    conv["resolved_at_local"] = pd.to_datetime(conv["resolved_at"], utc=True).dt.tz_convert(data.timezone).dt.tz_localize(None)
+    data.fact_lists[fact_anchor(basis, agent, channel)] = FactList(
+        basis, agent, channel, conv.head(FACTS_SHOWN)[[*CONVERSATION_COLUMNS, "resolved_at_local"]].reset_index(drop=True),
+        len(conv), shown, kind="conversation")
+
+
 def _previous_label(period: Period) -> str:
     start = _add_months(period.start, -3 if period.period_type == "quarter" else -1)
     return f"{start.year}-Q{(start.month - 1) // 3 + 1}" if period.period_type == "quarter" else f"{start:%Y-%m}"
 
 
-def channel_frt(answered: pd.DataFrame) -> pd.DataFrame:
-    """Per channel: valid answered pairs, average and median business minutes, % within 1 working day."""
-    cols = ["channel", "n_pairs", "avg_business_minutes", "median_business_minutes", "pct_within_1_working_day"]
+def channel_frt(answered: pd.DataFrame, pairs: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per channel: valid answered pairs, average and median business minutes, % within 1 working
+    day; with ``pairs`` (every queue of the scope) also the channel SLA compliance as
+    ``sla_compliance_rate_<channel>`` counts it: the queues whose stored ``is_within_sla`` is set,
+    and the % of them that is true."""
+    cols = ["channel", "n_pairs", "avg_business_minutes", "median_business_minutes", "pct_within_1_working_day",
+            "n_sla", "pct_within_sla"]
     if answered.empty:
         return pd.DataFrame(columns=cols)
     g = answered.assign(m=answered["business_seconds"].astype(float) / 60.0,
                         ok=answered["within_1_working_day"].astype(bool)).groupby("channel", sort=True)
     out = pd.DataFrame({"n_pairs": g.size(), "avg_business_minutes": g["m"].mean(), "median_business_minutes": g["m"].median(),
                         "pct_within_1_working_day": 100.0 * g["ok"].mean()}).reset_index()
+    out["n_sla"], out["pct_within_sla"] = 0, np.nan
+    if pairs is not None and len(pairs) and "is_within_sla" in pairs.columns:
+        flag = pairs["is_within_sla"].astype("boolean")
+        counted = pairs.assign(hit=flag.fillna(False).astype(float))[flag.notna().to_numpy(dtype=bool)]
+        sla = counted.groupby("channel", sort=True)["hit"].agg(["size", "mean"])
+        out["n_sla"] = out["channel"].map(sla["size"]).fillna(0).astype(int)
+        out["pct_within_sla"] = out["channel"].map(100.0 * sla["mean"])
     return out[cols]
 
 

@@ -325,13 +325,16 @@ def _seed002_html(data: ReportData) -> str:
             rows.append([(r.channel, None), (str(int(r.n_pairs)), href), (fmt_compact(r.avg_business_minutes, lang, 1), href),
                          (fmt_compact(r.median_business_minutes, lang, 1), href),
                          (fmt_compact(r.pct_within_1_working_day, lang, 1), href)])
-        body = _link_table(t["channel_cols"], rows, numeric={1, 2, 3, 4}) if rows else f"<p>{_e(t['no_data'])}</p>"
+            sla = data.fact_href(f"sla_compliance_rate_{r.channel}", None)  # the channel's queues counted for its SLA
+            rows[-1] += [(str(int(r.n_sla)), sla), (fmt_compact(r.pct_within_sla, lang, 1) if pd.notna(r.pct_within_sla) else "—", sla)]
+        body = _link_table(t["channel_cols"], rows, numeric={1, 2, 3, 4, 5, 6}) if rows else f"<p>{_e(t['no_data'])}</p>"
         parts.append(f'<section id="channels"><h2>{_e(t["channels"])}</h2>{body}</section>')
     if data.aht is not None and len(data.aht):
         rows = [[(kpi_label(r.kpi_code, lang), None), (r.agent_id if isinstance(r.agent_id, str) else t["team_short"], None),
                  (fmt_compact(r.value / 60.0 if r.unit == "seconds" else r.value, lang, 1) if pd.notna(r.value) else "—", None),
                  ("menit" if lang == "id" and r.unit == "seconds" else "minutes" if r.unit == "seconds" else r.unit, None),
-                 (str(int(r.basis_count)), None)] for r in data.aht.itertuples(index=False)]
+                 (str(int(r.basis_count)), data.fact_href(r.kpi_code, r.agent_id if isinstance(r.agent_id, str) else None))]
+                for r in data.aht.itertuples(index=False)]  # the count links to the resolved conversations it averages
         parts.append(f'<section id="aht"><h2>{_e(t["aht"])}</h2>{_link_table(t["aht_cols"], rows, numeric={2, 4})}</section>')
     if data.csat is not None and len(data.csat):
         names = t["categories"]
@@ -379,7 +382,8 @@ def _facts_html(data: ReportData) -> str:
 
     for anchor, fl in data.fact_lists.items():
         scope = t["agent"].format(agent=fl.agent_id) if fl.agent_id else t["team"]
-        title = t[{"case": "facts_case_title", "quote": "facts_quote_title"}.get(fl.kind, "facts_title")].format(
+        title = t[{"case": "facts_case_title", "quote": "facts_quote_title", "conversation": "facts_conv_title"}.get(
+            fl.kind, "facts_title")].format(
             basis=t["facts_bases"][fl.basis], scope=scope, channel=f" · {fl.channel}" if fl.channel else "", n=fl.total)
         more = fl.total - len(fl.rows)
         tail = t["facts_more"].format(n=more, query=fl.bi_filter) if more > 0 else t["facts_all"].format(query=fl.bi_filter)
@@ -390,6 +394,15 @@ def _facts_html(data: ReportData) -> str:
                      (flag(r.is_in_closed_period), None)] for r in fl.rows.itertuples(index=False)]
             parts.append(f'<article class="facts" id="{_e(anchor)}"><h3>{_e(title)}</h3>'
                          f'{_link_table(t["facts_case_cols"], rows, numeric={4, 5}) if rows else ""}<p class="meta">{_e(tail)}</p></article>')
+            continue
+        if fl.kind == "conversation":
+            rows = [[(r.conversation_id, None),
+                     (r.thread_id, _anchor(r.thread_id) if data.transcripts and r.thread_id in data.transcripts else None),
+                     (when(r.started_at_local), None), (when(r.resolved_at_local), None), (seconds(r.handle_seconds), None),
+                     (seconds(r.resolution_business_seconds), None), (str(r.status), None), (flag(r.is_fcr), None),
+                     (flag(r.is_abandoned), None)] for r in fl.rows.itertuples(index=False)]
+            parts.append(f'<article class="facts" id="{_e(anchor)}"><h3>{_e(title)}</h3>'
+                         f'{_link_table(t["facts_conv_cols"], rows, numeric={4, 5}) if rows else ""}<p class="meta">{_e(tail)}</p></article>')
             continue
         if fl.kind == "quote":
             rows = [[(r.pair_id, None), (r.thread_id, _anchor(r.thread_id) if data.transcripts and r.thread_id in data.transcripts else None),

@@ -16,8 +16,8 @@ from kpi_transforms.present.texts import TEXT
 
 @dataclasses.dataclass
 class FactList:
-    """The reply pairs one basis (``valid`` / ``counted_1wd`` / ``counted_24h``) of one scope counts:
-    the first rows shown, the total, and the ``bi.v_reply_pairs`` filter that gives all of them."""
+    """The facts one basis (``valid`` / ``counted_1wd`` / ``counted_sla`` / ``case_*`` / ``conv_*`` …)
+    of one scope counts: the first rows shown, the total, and the BI query that gives all of them."""
 
     basis: str
     agent_id: str | None
@@ -25,7 +25,8 @@ class FactList:
     rows: pd.DataFrame  # pair_id, thread_id, question_at_local, reply_at_local, business_seconds, is_valid, is_counted_1wd, is_counted_24h, customer_key
     total: int
     bi_filter: str
-    kind: str = "pair"  # "case" / "quote": rows are marts.fct_case / fct_quote_response columns (reports.CASE_COLUMNS / QUOTE_COLUMNS)
+    kind: str = "pair"  # "case" / "quote" / "conversation": rows are bi.v_cases / v_quote_responses / v_conversations columns
+    # (reports.CASE_COLUMNS / QUOTE_COLUMNS / CONVERSATION_COLUMNS)
 
 
 def fact_anchor(basis: str, agent_id: str | None, channel: str | None) -> str:

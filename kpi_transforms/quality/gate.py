@@ -536,6 +536,14 @@ def validate_case_facts(
     ])
 
 
+def validate_conversation_facts(conversations: pd.DataFrame, threads: pd.DataFrame) -> DQResult:
+    """Gate rebuilt ``fct_conversation`` rows against the threads of the same rebuild."""
+    thread_ids = threads["thread_id"] if "thread_id" in threads.columns else pd.Series([], dtype="string")
+    frame = conversations.copy()
+    frame["thread_in_fct_thread"] = _members([frame["thread_id"]], thread_ids)[0]
+    return _gate("fct_conversation", [("fct_conversation", frame, {})])
+
+
 def case_fact_frames(
     quotes: pd.DataFrame, cases: pd.DataFrame, follow_ups: pd.DataFrame, pairs: pd.DataFrame, threads: pd.DataFrame
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:

@@ -21,7 +21,7 @@ import pyarrow as pa
 import yaml
 
 HERE = Path(__file__).resolve().parent
-FACT_TABLES = ("fct_reply_pair", "fct_thread", "fct_quote_response", "fct_case", "fct_follow_up")
+FACT_TABLES = ("fct_reply_pair", "fct_thread", "fct_quote_response", "fct_case", "fct_follow_up", "fct_conversation")
 # every table with a contract: the fact tables, then the KPI table and the other marts tables
 OTHER_TABLES = ("fct_message", "dim_customer", "ref_customer_list", "fct_order", "fct_order_product", "fct_chat_rating",
                 "map_customer_key", "fct_scorecard",

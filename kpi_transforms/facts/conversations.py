@@ -1,11 +1,13 @@
-"""Conversations of a thread (issue 19): the unit of AHT, ART and FCR.
+"""Conversations of a thread (issue 19): the unit of AHT, ART, FCR and abandonment, and the rows
+of ``marts.fct_conversation`` (issue 13/17: built once, in the fact build; the KPIs read them).
 
 A thread's customer and human-agent messages (bots, auto-replies and system lines left out)
 are cut into *sessions* wherever two consecutive messages are at least
 ``conversation_gap_hours`` apart (24 h by default). A session with a customer message is a
 **conversation**; it starts at its first customer message (outreach before it belongs to it but
 is not handled time) and belongs to the period of that message's local date, to the thread's
-channel and to the agent of its first human reply after the start.
+channel and to the agent of its first human reply after the start. Its id is the message id of
+that first customer message.
 
 * **resolved** — the session is over (a later message of the thread, or the data horizon at
   least one gap past its last message) and a human agent replied after its start.
@@ -23,6 +25,12 @@ the thread) starts no conversation with the same intent (the intent of its first
 window is still open at the data horizon and the customer has not come back.
 ``is_abandoned``: see :func:`_abandoned`. The agent of an unanswered conversation is the
 thread's primary agent.
+
+Two steps, so the fact build can rebuild threads and refresh what depends on other threads:
+:func:`thread_conversations` needs one thread's messages only (status, times, AHT, ART);
+:func:`conversation_flags` needs every conversation of the customer and their orders (FCR,
+abandonment) and is re-run over the whole table in every ingest transaction, like
+``fct_case.is_repeat``. :func:`conversations` is both in one call.
 """
 
 from __future__ import annotations
@@ -32,7 +40,7 @@ import pandas as pd
 
 from kpi_transforms.core.calendar import BusinessCalendar, to_epoch_seconds
 
-CONVERSATION_COLUMNS = ["thread_id", "channel", "customer", "agent_id", "start_at", "start_local", "first_reply_at",
+CONVERSATION_COLUMNS = ["conversation_id", "thread_id", "channel", "customer", "agent_id", "start_at", "start_local", "first_reply_at",
                         "resolved_at", "last_at", "status", "handle_seconds", "resolution_business_seconds", "intent", "is_fcr",
                         "is_abandoned"]
 
@@ -40,12 +48,25 @@ CONVERSATION_COLUMNS = ["thread_id", "channel", "customer", "agent_id", "start_a
 def conversations(messages: pd.DataFrame, horizon: pd.Timestamp | None, calendar: BusinessCalendar, timezone: str,
                   gap_hours: float, idle_minutes: float, fcr_days: int, orders: pd.DataFrame | None = None,
                   abandon_days: int = 30) -> pd.DataFrame:
-    """One row per conversation of ``messages`` (columns :data:`CONVERSATION_COLUMNS`).
+    """One row per conversation of ``messages`` (columns :data:`CONVERSATION_COLUMNS`):
+    :func:`thread_conversations`, then :func:`conversation_flags` over the same rows.
 
     ``messages``: message_id, thread_id, channel, customer_id, primary_agent_id, sent_at (UTC),
     sender_role, agent_id, is_auto_reply, intent (of the queue the message starts, else null).
     ``orders`` (customer, order_date), if a sales report is loaded, for ``is_abandoned``.
     """
+    conv = thread_conversations(messages, horizon, calendar, timezone, gap_hours, idle_minutes)
+    flags = conversation_flags(conv, orders, horizon, fcr_days, abandon_days, timezone)
+    conv["is_fcr"] = flags["is_fcr"]
+    conv["is_abandoned"] = flags["is_abandoned"]
+    return conv
+
+
+def thread_conversations(messages: pd.DataFrame, horizon: pd.Timestamp | None, calendar: BusinessCalendar, timezone: str,
+                         gap_hours: float, idle_minutes: float) -> pd.DataFrame:
+    """The conversations of ``messages`` with what their own threads decide (columns
+    :data:`CONVERSATION_COLUMNS`; ``is_fcr`` and ``is_abandoned`` left null for
+    :func:`conversation_flags`). ``messages`` as for :func:`conversations`."""
     if messages.empty:
         return pd.DataFrame({c: pd.Series([], dtype=object) for c in CONVERSATION_COLUMNS})
     auto = pd.Series(messages["is_auto_reply"]).astype("boolean").fillna(False).to_numpy(dtype=bool)
@@ -104,9 +125,10 @@ def conversations(messages: pd.DataFrame, horizon: pd.Timestamp | None, calendar
     status_sel = status[sel]
     resolved = status_sel == "resolved"
     conv = pd.DataFrame({
+        "conversation_id": m["message_id"].astype(str).to_numpy()[st],
         "thread_id": thread[st],
         "channel": m["channel"].astype(str).to_numpy()[st],
-        "customer": _thread_customer(m, thread)[st],
+        "customer": _thread_customer(m, thread, thread[st]),
         "agent_id": np.where(has_reply, agents[np.minimum(fr, n - 1)], primary[st]),
         "start_s": ts[st],
         "first_reply_s": np.where(has_reply, ts[np.minimum(fr, n - 1)], np.nan),
@@ -122,8 +144,8 @@ def conversations(messages: pd.DataFrame, horizon: pd.Timestamp | None, calendar
         art[resolved] = calendar.business_seconds(conv["start_s"].to_numpy()[resolved].astype(np.int64),
                                                   conv["resolved_s"].to_numpy()[resolved].astype(np.int64))
     conv["resolution_business_seconds"] = art
-    conv["is_fcr"] = _fcr(conv, horizon_s, fcr_days * 86400.0)
-    conv["is_abandoned"] = _abandoned(conv, orders, horizon_s, abandon_days, timezone)
+    conv["is_fcr"] = pd.Series(pd.array([pd.NA] * len(conv), dtype="boolean"), index=conv.index)
+    conv["is_abandoned"] = pd.Series(pd.array([pd.NA] * len(conv), dtype="boolean"), index=conv.index)
     start_at = pd.to_datetime(conv["start_s"], unit="s", utc=True)
     conv["start_at"] = start_at
     conv["start_local"] = start_at.dt.tz_convert(timezone).dt.tz_localize(None)
@@ -133,11 +155,51 @@ def conversations(messages: pd.DataFrame, horizon: pd.Timestamp | None, calendar
     return conv[CONVERSATION_COLUMNS]
 
 
-def _thread_customer(m: pd.DataFrame, thread: np.ndarray) -> np.ndarray:
-    """Per message row: the thread's first customer_id, else ``thread:<thread_id>``."""
-    firsts = m.dropna(subset=["customer_id"]).drop_duplicates("thread_id").set_index("thread_id")["customer_id"].astype(str)
-    out = pd.Series(thread).map(firsts)
-    return out.where(out.notna(), "thread:" + pd.Series(thread)).to_numpy(dtype=object)
+def conversation_flags(conv: pd.DataFrame, orders: pd.DataFrame | None, horizon: pd.Timestamp | None, fcr_days: int,
+                       abandon_days: int, timezone: str) -> pd.DataFrame:
+    """``is_fcr`` and ``is_abandoned`` of ``conv`` (rows of :func:`thread_conversations`, or of
+    ``marts.fct_conversation`` renamed to them: customer, intent, status, start_at, resolved_at,
+    last_at), decided against every row of ``conv``: pass every conversation of the customers
+    concerned (the fact build passes the whole table). Same index as ``conv``."""
+    horizon_s = _epoch(horizon)
+    frame = pd.DataFrame({
+        "customer": conv["customer"].astype(str).to_numpy(),
+        "intent": conv["intent"].astype(object).fillna("other").astype(str).to_numpy(),
+        "status": conv["status"].astype(str).to_numpy(),
+        "start_s": _seconds(conv["start_at"]), "resolved_s": _seconds(conv["resolved_at"]), "last_s": _seconds(conv["last_at"]),
+    })
+    out = pd.DataFrame({"is_fcr": _fcr(frame, horizon_s, fcr_days * 86400.0).to_numpy(),
+                        "is_abandoned": _abandoned(frame, orders, horizon_s, abandon_days, timezone).to_numpy()}, index=conv.index)
+    return out.astype("boolean")
+
+
+def _epoch(stamp: pd.Timestamp | None) -> float | None:
+    if stamp is None or pd.isna(stamp):
+        return None
+    stamp = pd.Timestamp(stamp)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return stamp.timestamp()
+
+
+def _seconds(values: pd.Series) -> np.ndarray:
+    """UTC epoch seconds (float, NaN for null) of a timestamp column."""
+    stamps = pd.to_datetime(pd.Series(values), utc=True)
+    out = np.full(len(stamps), np.nan)
+    known = stamps.notna().to_numpy()
+    if known.any():
+        out[known] = to_epoch_seconds(stamps[known]).astype(float)
+    return out
+
+
+def _thread_customer(m: pd.DataFrame, thread: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Per thread id of ``wanted``: the thread's first customer_id (in the row order of ``m``,
+    whose thread ids are ``thread``), else ``thread:<thread_id>``."""
+    cid = m["customer_id"].astype(object).to_numpy()
+    known = np.flatnonzero(pd.notna(cid))
+    firsts = pd.Series(cid[known], index=thread[known])
+    firsts = firsts[~firsts.index.duplicated(keep="first")].astype(str)
+    out = pd.Series(wanted).map(firsts)
+    return out.where(out.notna(), "thread:" + pd.Series(wanted)).to_numpy(dtype=object)
 
 
 def _next_after(left: pd.DataFrame, left_on: str, right: pd.DataFrame, right_on: str, by: list[str],
@@ -200,3 +262,52 @@ def _abandoned(conv: pd.DataFrame, orders: pd.DataFrame | None, horizon_s: float
     known_rows = came_back | past
     out[rows[known_rows]] = ~came_back[known_rows]
     return pd.Series(out, index=conv.index)
+
+
+# --------------------------------------------------------------------------------------------
+# marts.fct_conversation
+# The table's columns (kpi_transforms/core/contracts/fct_conversation.yaml) from this module's.
+TABLE_NAMES = {"start_at": "started_at", "start_local": "started_at_local", "last_at": "last_message_at"}
+
+
+def fct_conversation(messages: pd.DataFrame, threads: pd.DataFrame, pairs: pd.DataFrame, horizon: pd.Timestamp | None,
+                     calendar: BusinessCalendar, timezone: str, gap_hours: float, idle_minutes: float) -> pd.DataFrame:
+    """Rows of ``marts.fct_conversation`` for the threads of ``messages`` (canonical messages of
+    whole threads), with what their own threads decide; ``is_fcr`` and ``is_abandoned`` are
+    null here and set over the whole table by :func:`conversation_flags` (the fact build's
+    cross-thread refresh). ``threads``: the same rebuild's ``fct_thread`` rows (customer_id,
+    primary_agent_id); ``pairs``: its ``fct_reply_pair`` rows with their intent (the intent of
+    the queue a message starts)."""
+    if messages.empty:
+        return _table(thread_conversations(messages, horizon, calendar, timezone, gap_hours, idle_minutes))
+    role = messages["sender_role"].astype(str).to_numpy()
+    m = messages.loc[(role == "customer") | (role == "agent"),
+                     ["message_id", "thread_id", "channel", "sent_at", "sender_role", "agent_id", "is_auto_reply"]]
+    by_thread = threads.set_index(threads["thread_id"].astype(str))
+    thread_key = m["thread_id"].astype(str)
+    intent = pd.Series(pairs["intent"].astype(object).to_numpy(), index=pairs["question_message_id"].astype(str).to_numpy())
+    m = m.assign(customer_id=thread_key.map(by_thread["customer_id"].astype(object)).to_numpy(),
+                 primary_agent_id=thread_key.map(by_thread["primary_agent_id"].astype(object)).to_numpy(),
+                 intent=m["message_id"].astype(str).map(intent).to_numpy())
+    out = _table(thread_conversations(m, horizon, calendar, timezone, gap_hours, idle_minutes))
+    customer = out["thread_id"].astype(str).map(by_thread["customer_id"].astype(object))
+    out["customer_id"] = customer.where(customer.notna(), None)
+    return out
+
+
+def _table(conv: pd.DataFrame) -> pd.DataFrame:
+    """Rows of :func:`thread_conversations` under the table's column names."""
+    out = conv.rename(columns=TABLE_NAMES)
+    out["customer_id"] = pd.Series([None] * len(out), dtype=object, index=out.index)
+    for col in ("handle_seconds", "resolution_business_seconds"):
+        out[col] = pd.to_numeric(out[col], errors="coerce").round().astype("Int64")
+    return out
+
+
+def stored_conversations(table: pd.DataFrame) -> pd.DataFrame:
+    """Rows of ``marts.fct_conversation`` under this module's column names (``customer`` =
+    customer_id, else ``thread:<thread_id>``), as :func:`conversation_flags` and the KPIs read them."""
+    out = table.rename(columns={v: k for k, v in TABLE_NAMES.items()})
+    cid = out["customer_id"].astype(object)
+    out["customer"] = cid.where(cid.notna(), "thread:" + out["thread_id"].astype(str))
+    return out
