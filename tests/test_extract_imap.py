@@ -200,6 +200,7 @@ def test_first_run_lands_every_message_once(dovecot, first_run):
     assert all(cp.source_kind == "imap" and cp.source_name == "sales" and cp.uidvalidity for cp in result.checkpoints)
 
 
+@pytest.mark.slow
 def test_the_10k_mailbox_loads_in_one_batch_with_its_checkpoints(dovecot, first_run, tmp_path):
     """Issue 20's "done when" at size: ``chatkpi extract`` (a child process, the product's
     memory settings: DuckDB's 512 MB ``memory_limit``, the 1.5 GB budget) over the 10,000
