@@ -222,7 +222,7 @@ def load_parsed(
             # e-mail threads across files and batches (issue 14): conversation keys before ids
             fresh_files = [r for r in parsed if r.status == "parsed" and r.sha256 not in done]
             rethreaded, email_rows, email_refs = link_email_threads(warehouse, conn, fresh_files, batch_id)
-            frames: list[pd.DataFrame] = []
+            frames = _FrameGather()
             reloads = reloads or {}
             reloaded_threads: set[str] = set()
             for result in parsed:
@@ -272,8 +272,8 @@ def load_parsed(
                 lake_writes.append((result, lakes.submit(write_lake, messages, lake, result.sha256, batch_id)))
                 frames.append(messages)
 
-            batch = _batch_frame(frames)
-            in_batch_dup = _in_batch_duplicates(batch, frames)
+            batch = _batch_frame(frames.frames())
+            in_batch_dup = _in_batch_duplicates(batch, frames.thread_sets)
             del frames
             affected: list[str] = []
             fresh = batch[~in_batch_dup] if in_batch_dup.any() else batch
@@ -374,7 +374,31 @@ def _batch_frame(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return batch
 
 
-def _in_batch_duplicates(batch: pd.DataFrame, frames: list[pd.DataFrame]) -> pd.Series:
+class _FrameGather:
+    """The canonical frames of a batch's files, concatenated every ``GROUP`` files as they come:
+    a frame per file costs ~20 KiB of pandas objects whatever its rows (a one-mail ``.eml`` has
+    one), so 10,000 mails held 10,000 frames until the batch's concat. The files' thread sets are
+    kept apart (:func:`_in_batch_duplicates` compares files, not groups)."""
+
+    GROUP = 256
+
+    def __init__(self) -> None:
+        self.groups: list[pd.DataFrame] = []
+        self.recent: list[pd.DataFrame] = []
+        self.thread_sets: list[set[str]] = []
+
+    def append(self, frame: pd.DataFrame) -> None:
+        self.thread_sets.append(set(frame["thread_id"].unique().tolist()))
+        self.recent.append(frame)
+        if len(self.recent) >= self.GROUP:
+            self.groups.append(pd.concat(self.recent, ignore_index=True))
+            self.recent = []
+
+    def frames(self) -> list[pd.DataFrame]:
+        return [*self.groups, *self.recent]
+
+
+def _in_batch_duplicates(batch: pd.DataFrame, thread_sets: list[set[str]]) -> pd.Series:
     """Rows of ``batch`` whose message_id an earlier row of the batch has (keep the first).
 
     ``message_id`` hashes the thread and the occurrence index of identical messages within one
@@ -385,8 +409,7 @@ def _in_batch_duplicates(batch: pd.DataFrame, frames: list[pd.DataFrame]) -> pd.
     dup = pd.Series(False, index=batch.index, dtype=bool)
     seen: set[str] = set()
     shared: set[str] = set()
-    for frame in frames:
-        threads = set(frame["thread_id"].unique().tolist())
+    for threads in thread_sets:
         shared |= threads & seen
         seen |= threads
     if shared:
