@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 export GX_ANALYTICS_ENABLED := False
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: demo test bench lock clean venv
+.PHONY: demo test test-slow bench lock clean venv
 
 venv: $(STAMP)
 
@@ -27,6 +27,10 @@ demo: $(STAMP)
 TEST_WORKERS ?= 2
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
+
+# The load tests of many minutes (marker `slow`: 10,000 mails extracted and loaded in one batch).
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -q -m slow
 
 # --install-refs: the reference libraries (whatstk, businesstimedelta; pinned) go into their
 # own .venv-bench/, never into .venv, so the table always carries the ratios.

@@ -13,6 +13,8 @@ Every day at 01:00 Asia/Jakarta, for the previous day (data interval 01:00 to 01
    fails its own task (log line `extract <unit>: FAILED: …`, failure alert); the other sources,
    the scan and the load go on. Credentials: the Airflow connection `chatkpi_imap_<name>` /
    `chatkpi_s3_<name>` (or the source's `conn_id`), else the environment variables it names.
+   Each source is extracted under its lock (`<extract>/.chatkpi-extract/locks/`): a task whose
+   source another run is extracting waits up to `$CHATKPI_EXTRACT_LOCK_WAIT` s (3600), then fails.
 1. `find_new_files` (runs whatever the extract tasks did): the files of the landing folder whose content the warehouse has not seen
    (landing folder: Variable `chatkpi_landing_dir`, else `$CHATKPI_LANDING_DIR`, else the
    config's `landing_dir`, read when the task runs). Records the scan in
@@ -31,7 +33,11 @@ Every day at 01:00 Asia/Jakarta, for the previous day (data interval 01:00 to 01
 4. `retrain_intents`: retrains the intent model on the shipped corpus plus this installation's
    labels and stores it as the active version; skipped in a second when the labels are those of
    the active model. Runs also when the load was skipped.
-5. `alert_breaches`: the customer queues open past their 1-working-day deadline now, by e-mail
+5. `prune_landed` (after the load committed, or was skipped): the retention of extracted files;
+   deletes those whose content was loaded more than `extract.keep_landed_days` days ago (never
+   one not loaded, quarantined or named by a pending extraction), each source under its lock.
+   Nothing when no retention is configured.
+6. `alert_breaches`: the customer queues open past their 1-working-day deadline now, by e-mail
    (connection `chatkpi_smtp`) and / or webhook (connection `chatkpi_breach_webhook`), with
    the report link of Variable `chatkpi_report_url`; nothing is sent when nothing waits. Runs
    also when the load was skipped.
@@ -55,6 +61,7 @@ from chatkpi_plugins.tasks import (
     find_new_files,
     load_batch,
     plan_extract,
+    prune_landed,
     retrain_intents,
     stage_file,
 )
@@ -78,6 +85,7 @@ def chatkpi_daily():
     loaded = load_batch(staged)
     retrain_intents(loaded)
     alert_breaches(loaded)
+    prune_landed(loaded)
 
 
 chatkpi_daily()

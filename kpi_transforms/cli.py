@@ -79,6 +79,11 @@ def _parser() -> argparse.ArgumentParser:
     extract.add_argument("--source", action="append", metavar="NAME", help="only this source (repeatable; default: all)")
     extract.add_argument("--no-load", action="store_true", help="only land the files; the next load commits their checkpoints")
     extract.add_argument("--lake", help="folder for the Parquet copy of parsed messages (default: lake_dir of the config)")
+    extract.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                         help="wait this long for another extraction of the same source to end (default: 0, exit 2 at once)")
+    extract.add_argument("--prune", action="store_true",
+                         help="then delete extracted files loaded more than extract.keep_landed_days days ago (never unloaded ones)")
+    extract.add_argument("--keep-days", type=int, metavar="DAYS", help="with --prune: this retention instead of extract.keep_landed_days")
 
     kpi = sub.add_parser("kpi", help="compute, store (replacing the period) and print a period's KPIs")
     kpi.add_argument("--period", required=True, help="2025-03 (a month) or 2025-Q1 (a quarter)")
@@ -192,11 +197,16 @@ def run(argv: Sequence[str] | None = None) -> int:
         from kpi_transforms.pipeline.extraction import describe, extract_and_load
         from kpi_transforms.present.console import print_ingest
 
-        outcome = extract_and_load(config, warehouse, only=args.source, load=not args.no_load, lake_dir=args.lake)
+        if args.keep_days is not None and (not args.prune or args.keep_days < 0):
+            raise ConfigError("--keep-days needs --prune and a number of days >= 0")
+        outcome = extract_and_load(config, warehouse, only=args.source, load=not args.no_load, lake_dir=args.lake,
+                                   lock_wait=args.wait, prune=args.prune, keep_days=args.keep_days)
         print("\n".join(describe(s) for s in outcome.summaries))
         if outcome.report is not None:
             print_ingest(outcome.report)
             print(f"{outcome.checkpoints_committed} checkpoint proposal(s) committed with batch {outcome.report.batch_id}")
+        if outcome.pruned is not None:
+            print(outcome.pruned.line())
         for error in outcome.errors:
             print(f"chatkpi: error: {error}", file=sys.stderr)
         return 1 if outcome.errors else 0

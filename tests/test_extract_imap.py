@@ -200,6 +200,74 @@ def test_first_run_lands_every_message_once(dovecot, first_run):
     assert all(cp.source_kind == "imap" and cp.source_name == "sales" and cp.uidvalidity for cp in result.checkpoints)
 
 
+@pytest.mark.slow
+def test_the_10k_mailbox_loads_in_one_batch_with_its_checkpoints(dovecot, first_run, tmp_path):
+    """Issue 20's "done when" at size: ``chatkpi extract`` (a child process, the product's
+    memory settings: DuckDB's 512 MB ``memory_limit``, the 1.5 GB budget) over the 10,000
+    landed messages of the first run (copied with its journal, so nothing is fetched twice)
+    loads all of them and the WhatsApp exports in one batch and commits both folders'
+    checkpoints with it. Runs before the tests that add mail to the mailbox."""
+    import shutil
+
+    from kpi_transforms.extract.checkpoints import read_checkpoints
+    from kpi_transforms.warehouse.engine import Warehouse
+
+    landing, _result, _before, _names = first_run
+    extract = tmp_path / "landing" / "extract"
+    shutil.copytree(landing, extract)
+    config = tmp_path / "chatkpi.yaml"
+    config.write_text(
+        "timezone: Asia/Jakarta\ncompany_domains: [batiksekar.co.id]\n"
+        "agents:\n  - {id: dewi, names: [Dewi CS], emails: [dewi@batiksekar.co.id]}\n"
+        f"landing_dir: {tmp_path / 'landing'}\nlake_dir: {tmp_path / 'lake'}\nextract:\n  imap:\n"
+        f"    - {{name: sales, host: 127.0.0.1, port: {dovecot.imaps_port}, security: ssl, ca_file: '{dovecot.ca_file}',\n"
+        "       folders: [INBOX, Sent], username_env: CHATKPI_IMAP_SALES_USERNAME, password_env: CHATKPI_IMAP_SALES_PASSWORD}\n",
+        encoding="utf-8",
+    )
+    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    env = {k: v for k, v in os.environ.items() if k not in ("CHATKPI_DUCKDB_MEMORY_LIMIT", "CHATKPI_WAREHOUSE_URL")}
+    env.update(CHATKPI_IMAP_SALES_USERNAME=USER, CHATKPI_IMAP_SALES_PASSWORD=PASSWORD, GX_ANALYTICS_ENABLED="False")
+    started = time.perf_counter()
+    with open(tmp_path / "out.txt", "w") as stdout, open(tmp_path / "err.txt", "w") as stderr:
+        proc = subprocess.Popen([sys.executable, "-m", "kpi_transforms.cli", "--config", str(config), "--warehouse", url, "extract"],
+                                cwd=ROOT, env=env, stdout=stdout, stderr=stderr)
+        _pid, status, usage = os.wait4(proc.pid, 0)  # this child's own peak RSS
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.perf_counter() - started
+    out, err = (tmp_path / "out.txt").read_text(), (tmp_path / "err.txt").read_text()
+    peak_mib = usage.ru_maxrss / 1024
+    timing("imap 10,000 landed mails loaded in one batch (chatkpi extract)", seconds, peak_rss_mib=round(peak_mib))
+    assert proc.returncode == 0, err[-3000:]
+    assert f"imap sales/INBOX: 0 fetched, 0 file(s) written, {N_INBOX + N_EXPORTS} landed earlier" in out
+    assert f"imap sales/Sent: 0 fetched, 0 file(s) written, {N_SENT} landed earlier" in out
+    assert "2 checkpoint proposal(s) committed with batch" in out
+    assert peak_mib < 1536, f"peak RSS {peak_mib:.0f} MiB over the default memory budget"
+    warehouse = Warehouse(url)
+    try:
+        counts = warehouse.read_df(
+            "select source_kind, count(*) as files, sum(messages_new) as messages from audit.file_manifest group by 1 order by 1"
+        )
+        assert {r.source_kind: (r.files, r.messages) for r in counts.itertuples()} == {
+            "email": (N_INBOX + N_SENT, N_INBOX + N_SENT), "whatsapp": (N_EXPORTS, 3 * N_EXPORTS)
+        }
+        assert warehouse.scalar("select count(*) from audit.rejected_file") == 0
+        assert warehouse.scalar("select count(*) from audit.batch") == 1
+        assert warehouse.scalar("select count(distinct message_id) from marts.fct_message") == N_INBOX + N_SENT + 3 * N_EXPORTS
+        # one queue per customer mail, answered when its agent mail (In-Reply-To) exists; an
+        # export is customer - agent - customer: one answered queue, one open
+        queues = warehouse.read_df("select channel, count(*) as n, count(reply_at) as answered from marts.fct_reply_pair group by 1")
+        assert {r.channel: (r.n, r.answered) for r in queues.itertuples()} == {
+            "email": (N_INBOX, N_SENT), "whatsapp": (2 * N_EXPORTS, N_EXPORTS)
+        }
+        assert warehouse.scalar("select count(*) from marts.fct_thread") == N_INBOX + N_EXPORTS
+        checkpoints = read_checkpoints(warehouse, "imap", "sales")
+        assert {(cp.folder, cp.last_uid) for cp in checkpoints.values()} == {("INBOX", N_INBOX + N_EXPORTS), ("Sent", N_SENT)}
+        batch = warehouse.scalar("select batch_id from audit.batch")
+        assert set(warehouse.read_df("select distinct batch_id from audit.extract_checkpoint")["batch_id"]) == {batch}
+    finally:
+        warehouse.dispose()
+
+
 def test_second_run_fetches_nothing_new(dovecot, first_run, tmp_path):
     landing, result, _before, _names = first_run
     started = time.perf_counter()

@@ -4,7 +4,7 @@ message types and ``marts.fct_message``.
 
 from __future__ import annotations
 
-import pyarrow as pa
+from kpi_transforms.core.contracts import contract
 
 CHANNELS = ("whatsapp", "email", "marketplace", "other")
 ROLES = ("customer", "agent", "bot", "system")
@@ -14,28 +14,8 @@ OTHER = "other"
 ALL_INTENTS = (*INTENTS, OTHER)
 MESSAGE_TYPES = ("text", "media", "deleted", "system", "faq_card", "welcome_card", "sticker", "location")
 
-# Arrow schema of marts.fct_message (and of the Parquet files in the lake). Order = table order.
-MESSAGE_SCHEMA = pa.schema(
-    [
-        ("message_id", pa.string()),
-        ("thread_id", pa.string()),
-        ("thread_name", pa.string()),
-        ("channel", pa.string()),
-        ("sent_at", pa.timestamp("us", tz="UTC")),
-        ("sent_at_local", pa.timestamp("us")),
-        ("sender_name", pa.string()),
-        ("sender_role", pa.string()),
-        ("agent_id", pa.string()),
-        ("customer_id", pa.string()),
-        ("is_auto_reply", pa.bool_()),
-        ("message_type", pa.string()),
-        ("text", pa.string()),
-        ("source_file", pa.string()),
-        ("source_line", pa.int64()),
-        ("file_seq", pa.int64()),
-        ("batch_id", pa.string()),
-        # V006: marketplace store holiday mode (seed 004); false for every other source.
-        ("in_holiday_mode", pa.bool_()),
-    ]
-)
+# Arrow schema of marts.fct_message (and of the Parquet files in the lake): its contract's
+# (core/contracts/fct_message.yaml), in table order.
+MESSAGE_CONTRACT = contract("fct_message")
+MESSAGE_SCHEMA = MESSAGE_CONTRACT.arrow_schema()
 MESSAGE_COLUMNS = MESSAGE_SCHEMA.names

@@ -3,24 +3,33 @@ secret redaction."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import datetime as dt
+import fcntl
 import hashlib
 import json
 import os
 import re
+import time
 import unicodedata
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from kpi_transforms.core.errors import ChatKpiError
 
 JOURNAL_DIR = ".chatkpi-extract"  # hidden: discover() never lists it as input
+LOCK_DIR = "locks"  # <landing>/.chatkpi-extract/locks/<kind>-<source>.lock
 _TMP_MARK = ".tmp-"
 
 
 class ExtractError(ChatKpiError):
     """A source cannot be read; the message names the source, never a credential."""
+
+
+class SourceBusy(ExtractError):
+    """Another extraction (or prune) of the same source holds its lock."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -166,3 +175,58 @@ def redact(text: str, secrets: Iterable[str | None]) -> str:
         for form in {secret, repr(secret), secret.encode("unicode_escape").decode("ascii", "replace")}:
             text = text.replace(form, "***")
     return text
+
+
+def lock_path(landing: Path, kind: str, source: str) -> Path:
+    """The lock file of one source: ``<landing>/.chatkpi-extract/locks/<kind>-<source>.lock``
+    (the source's folder name, so a prune of ``imap/<folder>`` takes the same lock)."""
+    return Path(landing) / JOURNAL_DIR / LOCK_DIR / f"{kind}-{safe_component(source)}.lock"
+
+
+@contextlib.contextmanager
+def source_lock(landing: str | Path, kind: str, source: str, *, wait: float = 0.0, poll: float = 0.2) -> Iterator[Path]:
+    """Hold the exclusive lock of one source (``flock`` on its lock file) while extracting or
+    pruning it, so two runs of one source (two DAG runs, the command line and the DAG) never
+    land into, clean or journal the same folders at once. Waits up to ``wait`` seconds, then
+    raises :class:`SourceBusy` naming the holder (pid and start time, written into the file).
+    The kernel drops the lock when its holder exits, killed or not: no stale lock to clear."""
+    path = lock_path(Path(landing), kind, source)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + max(wait, 0.0)
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    try:
+                        holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another process"
+                    except OSError:
+                        holder = "another process"
+                    raise SourceBusy(
+                        f"{kind} source {source!r} is being extracted by {holder}; not started"
+                        + (f" (waited {wait:g} s)" if wait else "") + ": try again when it ends"
+                    ) from None
+                time.sleep(poll)
+        started = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()} since {started}".encode(), 0)
+        try:
+            yield path
+        finally:
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def source_locks(landing: str | Path, sources: Iterable[tuple[str, str]], *, wait: float = 0.0) -> Iterator[None]:
+    """Hold several sources' locks, taken in sorted order (two holders of overlapping sets
+    cannot deadlock); all or none."""
+    with contextlib.ExitStack() as stack:
+        for kind, name in sorted(set(sources)):
+            stack.enter_context(source_lock(landing, kind, name, wait=wait))
+        yield

@@ -15,7 +15,7 @@ from kpi_transforms.extract.imap import SECURITY, ImapSource
 from kpi_transforms.extract.s3 import LANDING_SUFFIXES, S3Source
 from kpi_transforms.sources.whatsapp_cloud import CloudOptions, options_from_mapping
 
-_TOP = {"landing_dir", "imap", "s3", "whatsapp_cloud"}
+_TOP = {"landing_dir", "imap", "s3", "whatsapp_cloud", "keep_landed_days"}
 _IMAP = {f.name for f in dataclasses.fields(ImapSource)}
 _S3 = {f.name for f in dataclasses.fields(S3Source)}
 _CLOUD = {"agents", "default_agent", "outgoing_from_statuses"}
@@ -29,6 +29,8 @@ class ExtractSettings:
     imap: tuple[ImapSource, ...] = ()
     s3: tuple[S3Source, ...] = ()
     whatsapp_cloud: CloudOptions = dataclasses.field(default_factory=CloudOptions)
+    # retention of extracted files (docs/OPERATIONS.md): None keeps them all
+    keep_landed_days: int | None = None
 
 
 def _check_keys(where: str, item: Mapping, allowed: set[str]) -> None:
@@ -98,4 +100,7 @@ def parse_extract_settings(raw: Mapping | None) -> ExtractSettings:
         raise ConfigError("extract.whatsapp_cloud.agents: expected a mapping business number or phone-number id -> agent id")
     cloud = options_from_mapping(cloud_raw)
     landing_dir = raw.get("landing_dir")
-    return ExtractSettings(str(landing_dir) if landing_dir else None, tuple(imap), tuple(s3), cloud)
+    keep = raw.get("keep_landed_days")
+    if keep is not None and (isinstance(keep, bool) or not isinstance(keep, int) or keep < 0):
+        raise ConfigError(f"extract.keep_landed_days: expected a whole number of days >= 0, got {keep!r}")
+    return ExtractSettings(str(landing_dir) if landing_dir else None, tuple(imap), tuple(s3), cloud, keep)

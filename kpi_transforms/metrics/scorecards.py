@@ -24,10 +24,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from kpi_transforms.core.calendar import working_seconds_of_weekday
 from kpi_transforms.core.config import Config, ConfigError, safe_yaml_load
+from kpi_transforms.core.contracts import contract
 from kpi_transforms.core.errors import ChatKpiError
 from kpi_transforms.core.periods import Period, parse_period
 from kpi_transforms.metrics.catalogue import KPI_CODES
@@ -35,15 +35,7 @@ from kpi_transforms.metrics.catalogue import KPI_CODES
 DEFAULT_TEMPLATES = Path(__file__).resolve().parent / "scorecard_templates.yaml"
 DIRECTIONS = ("higher", "lower")
 
-SCORECARD_SCHEMA = pa.schema(
-    [
-        ("template", pa.string()), ("period_type", pa.string()), ("period_start", pa.date32()),
-        ("agent_id", pa.string()), ("kpi_code", pa.string()), ("direction", pa.string()), ("unit", pa.string()),
-        ("value", pa.float64()), ("target", pa.float64()), ("cap_pct", pa.float64()),
-        ("achievement_pct", pa.float64()), ("weight", pa.float64()), ("weighted_score", pa.float64()),
-        ("note", pa.string()), ("computed_at", pa.timestamp("us", tz="UTC")),
-    ]
-)
+SCORECARD_CONTRACT = contract("fct_scorecard")  # columns and Arrow types of marts.fct_scorecard
 TOTAL_COLUMNS = [
     "template", "period_type", "period_start", "agent_id", "total_points", "weights_with_data", "weights_total",
     "total_pct_of_covered", "kpis_without_data",

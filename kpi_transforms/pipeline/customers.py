@@ -29,20 +29,14 @@ import contextlib
 from collections.abc import Sequence
 
 import pandas as pd
-import pyarrow as pa
 from sqlalchemy.engine import Connection
 
 from kpi_transforms.core.config import Config
+from kpi_transforms.core.contracts import contract
 from kpi_transforms.facts.threads import is_new_customer
 from kpi_transforms.warehouse.engine import Warehouse
 
-DIM_SCHEMA = pa.schema(
-    [
-        ("customer_id", pa.string()), ("name", pa.string()), ("phones", pa.string()), ("emails", pa.string()),
-        ("first_order_at", pa.date32()), ("first_transaction_at", pa.date32()), ("first_thread_at", pa.timestamp("us", tz="UTC")),
-        ("n_threads", pa.int64()), ("n_orders", pa.int64()), ("channels", pa.string()), ("source_keys", pa.string()),
-    ]
-)
+DIM_CONTRACT = contract("dim_customer")  # columns and Arrow types of marts.dim_customer
 
 
 # -------------------------------------------------------------------------------------------
@@ -157,7 +151,7 @@ def build_dim_customer(warehouse: Warehouse, conn: Connection, customers: Sequen
     ids = sorted(set(threads["customer_id"]) | set(orders["customer_id"]) | set(keys["customer_id"]) | set(listed["customer_id"]))
     dim = pd.DataFrame({"customer_id": pd.Series(ids, dtype=object)})
     if not ids:
-        return dim.assign(**{name: [] for name in DIM_SCHEMA.names if name != "customer_id"})
+        return dim.assign(**{name: [] for name in DIM_CONTRACT.names if name != "customer_id"})
 
     # names: customer list, else the sales report, else the first WhatsApp / marketplace chat name
     names = dict(zip(listed["customer_id"], listed["name"]))
@@ -246,7 +240,7 @@ def refresh_customers(
     else:
         warehouse.delete_where_in(conn, "marts.dim_customer", "customer_id", customers)
     if len(dim):
-        warehouse.bulk_insert(conn, "marts.dim_customer", pa.Table.from_pandas(dim[DIM_SCHEMA.names], schema=DIM_SCHEMA, preserve_index=False))
+        warehouse.bulk_insert(conn, "marts.dim_customer", DIM_CONTRACT.arrow_table(dim))
     refresh_new_customer_flags(warehouse, conn, config, customers)
     return len(dim)
 

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Connection
 
+from kpi_transforms.core.contracts import contract
 from kpi_transforms.core.identity import customer_id_for, make_thread_id
 from kpi_transforms.core.schema import MESSAGE_COLUMNS
 from kpi_transforms.sources.base import ChatThread
@@ -242,6 +243,6 @@ def store_email_rows(warehouse: Warehouse, conn: Connection, mails: pd.DataFrame
     mails = mails[mails["sha256"].isin(loaded_files)].drop_duplicates("email_message_id")[list(_META_COLUMNS)]
     refs = refs[refs["email_message_id"].isin(set(mails["email_message_id"]))]
     if len(mails):
-        warehouse.bulk_insert(conn, "marts.email_message", mails)
+        warehouse.bulk_insert(conn, "marts.email_message", contract("email_message").arrow_table(mails))
     if len(refs):
-        warehouse.bulk_insert(conn, "marts.email_reference", refs)
+        warehouse.bulk_insert(conn, "marts.email_reference", contract("email_reference").arrow_table(refs))

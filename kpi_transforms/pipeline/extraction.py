@@ -23,8 +23,10 @@ removed only after the commit (:func:`clear_pending`).
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import logging
+import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -41,6 +43,8 @@ from kpi_transforms.extract.common import (
     atomic_write_text,
     safe_component,
     sha256,
+    source_lock,
+    source_locks,
 )
 from kpi_transforms.extract.imap import ImapCredentials, extract_imap
 from kpi_transforms.extract.s3 import extract_s3, make_client
@@ -135,12 +139,21 @@ def extract_unit(
     *,
     imap_credentials: ImapCredentials | None = None,
     s3_keys: tuple[str, str] | None = None,
+    lock_wait: float | None = 0.0,
 ) -> dict[str, Any]:
     """Extract one unit into ``out_dir`` from the checkpoints it carries (:func:`plan_units`)
     and write its pending proposal. Credentials: the caller's (an Airflow connection), else
     the environment variables the source names. Returns a JSON-able summary; raises
-    :class:`ExtractError` (redacted, naming the unit) when the source cannot be read."""
+    :class:`ExtractError` (redacted, naming the unit) when the source cannot be read.
+
+    The unit's source lock (:func:`~kpi_transforms.extract.common.source_lock`) is held for the
+    whole extraction and the proposal's write, waiting up to ``lock_wait`` seconds for another
+    run of the same source (:class:`~kpi_transforms.extract.common.SourceBusy` after that);
+    ``lock_wait=None``: the caller holds it already."""
     out_dir = Path(out_dir)
+    if lock_wait is not None:
+        with source_lock(out_dir, unit["kind"], unit["source"], wait=lock_wait):
+            return extract_unit(unit, settings, out_dir, imap_credentials=imap_credentials, s3_keys=s3_keys, lock_wait=None)
     source = source_of(settings, unit)
     checkpoints = [Checkpoint(**cp) for cp in unit.get("checkpoints", [])]
     started = time.perf_counter()
@@ -255,6 +268,7 @@ class ExtractOutcome:
     errors: list[str] = dataclasses.field(default_factory=list)
     report: IngestReport | None = None
     checkpoints_committed: int = 0
+    pruned: PruneReport | None = None
 
 
 def extract_and_load(
@@ -264,26 +278,142 @@ def extract_and_load(
     only: Sequence[str] | None = None,
     load: bool = True,
     lake_dir: str | Path | None = None,
+    lock_wait: float = 0.0,
+    prune: bool = False,
+    keep_days: int | None = None,
 ) -> ExtractOutcome:
     """Every configured unit (or those of the sources ``only`` names), one after the other; a
     unit that fails is recorded in ``errors`` and the others go on. Then, with ``load``, one
-    batch of the extract folder's new files, the ready checkpoints committed inside it.
-    ConfigError for a bad ``extract:`` section or no source at all."""
+    batch of the extract folder's new files, the ready checkpoints committed inside it; then,
+    with ``prune``, the retention (:func:`prune_landed`, ``keep_days`` else the config's
+    ``extract.keep_landed_days``). ConfigError for a bad ``extract:`` section or no source at all.
+
+    The locks of all the sources it extracts are taken first and held to the end (load
+    included): when another run holds one, :class:`~kpi_transforms.extract.common.SourceBusy`
+    is raised after ``lock_wait`` seconds and nothing has been fetched."""
     settings = extract_settings(config)
     if not settings.imap and not settings.s3:
         raise ConfigError("extract: no imap or s3 source is configured")
     out_dir = extract_dir(config, settings)
+    days = keep_days if keep_days is not None else settings.keep_landed_days
+    if prune and days is None:
+        raise ConfigError("extract --prune: set extract.keep_landed_days in the config, or give --keep-days")
     outcome = ExtractOutcome()
-    for unit in plan_units(warehouse, settings, only):
-        try:
-            outcome.summaries.append(extract_unit(unit, settings, out_dir))
-        except ChatKpiError as exc:
-            outcome.errors.append(f"{unit_label(unit)}: {exc}")
-            log.error("extraction of %s failed: %s", unit_label(unit), exc)
-    if load:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        hook, ready = committing_checkpoints(warehouse, out_dir)
-        outcome.report = ingest_paths([out_dir], config, warehouse, lake_dir=lake_dir, before_commit=hook)
-        clear_pending(ready)
-        outcome.checkpoints_committed = len(ready)
+    units = units_of(settings, only)
+    with source_locks(out_dir, {(u["kind"], u["source"]) for u in units}, wait=lock_wait):
+        for unit in plan_units(warehouse, settings, only):
+            try:
+                outcome.summaries.append(extract_unit(unit, settings, out_dir, lock_wait=None))
+            except ChatKpiError as exc:
+                outcome.errors.append(f"{unit_label(unit)}: {exc}")
+                log.error("extraction of %s failed: %s", unit_label(unit), exc)
+        if load:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            hook, ready = committing_checkpoints(warehouse, out_dir)
+            outcome.report = ingest_paths([out_dir], config, warehouse, lake_dir=lake_dir, before_commit=hook)
+            clear_pending(ready)
+            outcome.checkpoints_committed = len(ready)
+    if prune:
+        outcome.pruned = prune_landed(warehouse, out_dir, days, lock_wait=lock_wait)
     return outcome
+
+
+# -- retention of landed files ---------------------------------------------------------------------
+
+LANDED_KINDS = ("imap", "s3")  # the extractors' sub-folders of the extract folder
+
+
+@dataclasses.dataclass
+class PruneReport:
+    """What :func:`prune_landed` did with the extracted files older than the retention."""
+
+    keep_days: int
+    deleted: int = 0
+    bytes_freed: int = 0
+    kept_not_loaded: int = 0  # content not (yet) in the manifest as loaded, or quarantined
+    kept_recent: int = 0  # loaded less than keep_days ago
+    kept_in_use: int = 0  # named by a pending proposal or an extraction journal
+
+    def line(self) -> str:
+        return (f"pruned {self.deleted} landed file(s) loaded more than {self.keep_days} day(s) ago "
+                f"({self.bytes_freed / 2**20:.1f} MiB); kept {self.kept_recent} loaded recently, "
+                f"{self.kept_not_loaded} not loaded, {self.kept_in_use} in use by a pending extraction")
+
+
+def _files_in_use(out_dir: Path) -> set[Path]:
+    """The files the pending proposals and the extraction journals name: a resumed run or a
+    waiting checkpoint still counts on them."""
+    names: set[str] = set()
+    for _path, proposal in read_pending(out_dir):
+        names.update(proposal.get("files", []))
+    journals = out_dir / JOURNAL_DIR
+    for path in journals.glob("*.json") if journals.is_dir() else []:
+        try:
+            names.update(json.loads(path.read_text(encoding="utf-8")).get("files", []))
+        except (OSError, ValueError, AttributeError):
+            continue
+    return {(out_dir / name).resolve() for name in names}
+
+
+def prune_landed(
+    warehouse: Warehouse,
+    out_dir: str | Path,
+    keep_days: int,
+    *,
+    now: dt.datetime | None = None,
+    lock_wait: float = 0.0,
+) -> PruneReport:
+    """Delete the extracted files (``<extract dir>/imap/…``, ``<extract dir>/s3/…``) whose
+    content the warehouse holds as *loaded* since at least ``keep_days`` days
+    (``audit.file_manifest.loaded_at``; a zip when all its chat members are). Never deleted:
+    content not loaded yet or quarantined (``audit.rejected_file``: a person may need the file),
+    files a pending proposal or an extraction journal names, anything outside those two
+    sub-folders, links and special files. Each source's folder is pruned under its source lock
+    (waiting up to ``lock_wait`` seconds), so a running extraction is never pruned under;
+    folders left empty are removed."""
+    if keep_days is None or int(keep_days) < 0:
+        raise ConfigError(f"extract.keep_landed_days: expected a number of days >= 0, got {keep_days!r}")
+    out_dir = Path(out_dir)
+    report = PruneReport(int(keep_days))
+    now = now or dt.datetime.now(dt.timezone.utc)
+    cutoff = now - dt.timedelta(days=int(keep_days))
+    warehouse.init()
+    loaded = set(warehouse.read_df(
+        "select file_sha256 from audit.file_manifest where status = 'loaded' and loaded_at <= :cutoff", {"cutoff": cutoff}
+    )["file_sha256"])
+    recent = set(warehouse.read_df(
+        "select file_sha256 from audit.file_manifest where status = 'loaded' and loaded_at > :cutoff", {"cutoff": cutoff}
+    )["file_sha256"])
+    for kind in LANDED_KINDS:
+        root = out_dir / kind
+        for source_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.is_symlink()) if root.is_dir() else []:
+            with source_lock(out_dir, kind, source_dir.name, wait=lock_wait):
+                in_use = _files_in_use(out_dir)  # read under the lock: a finished run's proposal is final
+                _prune_folder(source_dir, loaded, loaded | recent, in_use, report)
+    log.info("%s", report.line())
+    return report
+
+
+def _prune_folder(folder: Path, loaded: set[str], any_loaded: set[str], in_use: set[Path], report: PruneReport) -> None:
+    for current, dirs, files in os.walk(folder, topdown=False, followlinks=False):
+        base = Path(current)
+        for name in files:
+            path = base / name
+            if name.startswith(".") or path.is_symlink() or not path.is_file():
+                continue  # temporaries belong to the extractor, links are never followed
+            if path.resolve() in in_use:
+                report.kept_in_use += 1
+            elif content_known(path, loaded):
+                size = path.stat().st_size
+                path.unlink()
+                report.deleted += 1
+                report.bytes_freed += size
+            elif content_known(path, any_loaded):
+                report.kept_recent += 1
+            else:
+                report.kept_not_loaded += 1
+        if base != folder:
+            try:
+                base.rmdir()  # only when empty
+            except OSError:
+                pass

@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from kpi_transforms.core.contracts import contract
 from kpi_transforms.facts.intent_model import IntentModel, bundled_model, model_from_bytes
 from kpi_transforms.warehouse.engine import Warehouse
 
@@ -65,7 +66,7 @@ def store_model(warehouse: Warehouse, model: IntentModel, counts: dict[str, int]
         warehouse.lock(conn, "intent_model")
         warehouse.execute(conn, "delete from marts.intent_model_version where version = :v", {"v": model.version})
         warehouse.execute(conn, "update marts.intent_model_version set is_active = false where is_active")
-        warehouse.bulk_insert(conn, MODEL_TABLE, row)
+        warehouse.bulk_insert(conn, MODEL_TABLE, contract(MODEL_TABLE).arrow_table(row))
     return model.version
 
 

@@ -19,7 +19,7 @@ from kpi_transforms.core.config import Config
 from kpi_transforms.core.errors import ChatKpiError
 from kpi_transforms.core.periods import Period, _add_months, parse_period
 from kpi_transforms.metrics.scorecards import (
-    SCORECARD_SCHEMA,
+    SCORECARD_CONTRACT,
     ScorecardKpi,
     ScorecardResult,
     ScorecardTemplate,
@@ -91,7 +91,7 @@ def stored_scorecards(
         rows = rows[rows["agent_id"] == agent_id]
     if rows.empty:
         return None
-    rows = rows[SCORECARD_SCHEMA.names].copy()
+    rows = rows[SCORECARD_CONTRACT.names].copy()
     rows["agent_id"] = rows["agent_id"].astype(object).where(rows["agent_id"].notna(), None)
     known = load_templates()
     templates = []

@@ -124,7 +124,7 @@ def merge_row_tables(warehouse: Warehouse, conn, parsed: list[FileResult], confi
         if winners.empty:
             continue
         warehouse.delete_where_in(conn, name, spec.key, winners[spec.key].astype(str).tolist())
-        warehouse.bulk_insert(conn, name, pa.Table.from_pandas(winners[spec.schema.names], schema=spec.schema, preserve_index=False))
+        warehouse.bulk_insert(conn, name, spec.contract.arrow_table(winners))
         if name in AFTER_MERGE:
             threads |= set(AFTER_MERGE[name](warehouse, conn, winners))
 
@@ -165,4 +165,4 @@ def _merge_groups(warehouse: Warehouse, conn, spec, batch: pd.DataFrame) -> None
     rows = ranked.merge(won, on=[group, *vcols], how="inner").sort_values([group, "__line"], kind="stable")
     rows = rows.drop_duplicates(spec.key, keep="last")
     warehouse.delete_where_in(conn, spec.name, group, won[group].astype(str).tolist())
-    warehouse.bulk_insert(conn, spec.name, pa.Table.from_pandas(rows[spec.schema.names], schema=spec.schema, preserve_index=False))
+    warehouse.bulk_insert(conn, spec.name, spec.contract.arrow_table(rows))

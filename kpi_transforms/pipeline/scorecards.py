@@ -8,13 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyarrow as pa
 
 from kpi_transforms.core.config import Config
 from kpi_transforms.core.periods import Period, parse_period
 from kpi_transforms.metrics.catalogue import AUDIT_KPI_CODES
 from kpi_transforms.metrics.scorecards import (
-    SCORECARD_SCHEMA,
+    SCORECARD_CONTRACT,
     ScorecardResult,
     fct_scorecard,
     get_template,
@@ -63,8 +62,7 @@ def store_scorecard(warehouse: Warehouse, frame: pd.DataFrame, template: str, pe
     with warehouse.begin() as conn:
         warehouse.lock(conn, "scorecard")
         warehouse.execute(conn, sql, params)
-        table = pa.Table.from_pandas(frame[SCORECARD_SCHEMA.names], schema=SCORECARD_SCHEMA, preserve_index=False)
-        return warehouse.bulk_insert(conn, "marts.fct_scorecard", table)
+        return warehouse.bulk_insert(conn, "marts.fct_scorecard", SCORECARD_CONTRACT.arrow_table(frame))
 
 
 def compute_scorecards(
@@ -92,5 +90,5 @@ def compute_scorecards(
         if store:
             store_scorecard(warehouse, frame, tpl.name, period, agent_id)
         frames.append(frame)
-    rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=SCORECARD_SCHEMA.names)
+    rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=SCORECARD_CONTRACT.names)
     return ScorecardResult(period, chosen, rows, scorecard_totals(rows))

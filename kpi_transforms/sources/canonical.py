@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from kpi_transforms.core.config import Config
 from kpi_transforms.core.identity import Roster, canonical_chat_name, customer_id_for, make_thread_id, thread_key
-from kpi_transforms.core.schema import MESSAGE_COLUMNS, MESSAGE_SCHEMA, ROLES
+from kpi_transforms.core.schema import MESSAGE_COLUMNS, MESSAGE_CONTRACT, MESSAGE_SCHEMA, ROLES
 from kpi_transforms.core.timezone import localize
 from kpi_transforms.sources.registry import FileResult
 
@@ -480,8 +480,8 @@ def _repeat(value: str | None, n: int) -> pa.Array:
 
 
 def to_arrow(messages: pd.DataFrame) -> pa.Table:
-    """A canonical message frame as an Arrow table with :data:`MESSAGE_SCHEMA`."""
-    return pa.Table.from_pandas(messages[MESSAGE_COLUMNS], schema=MESSAGE_SCHEMA, preserve_index=False)
+    """A canonical message frame as an Arrow table with :data:`MESSAGE_SCHEMA` (fct_message's contract)."""
+    return MESSAGE_CONTRACT.arrow_table(messages)
 
 
 def empty_messages() -> pd.DataFrame:

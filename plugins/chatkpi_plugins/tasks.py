@@ -27,6 +27,7 @@ task                   step                                        Asset
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -46,6 +47,9 @@ REPORTS_ASSET = Asset(name="chatkpi.reports", uri="x-chatkpi://reports", group="
 # Knobs read from the environment when a DAG file is parsed (never a Variable or a file).
 STAGE_CONCURRENCY = env_int("CHATKPI_STAGE_CONCURRENCY", 2)  # parse tasks of one run at once (2 cores)
 EXTRACT_CONCURRENCY = env_int("CHATKPI_EXTRACT_CONCURRENCY", 2)  # extract tasks of one run at once (network-bound)
+# how long an extract task waits for another run of its source (the command line, an overlapping
+# run, the other folder of its mailbox) before it fails and is retried
+EXTRACT_LOCK_WAIT = env_int("CHATKPI_EXTRACT_LOCK_WAIT", 3600)
 WAIT_POKE_SECONDS = env_int("CHATKPI_WAIT_POKE_SECONDS", 600)
 WAIT_TIMEOUT_SECONDS = env_int("CHATKPI_WAIT_TIMEOUT_SECONDS", 24 * 3600)
 
@@ -154,7 +158,8 @@ def extract_source(unit: dict[str, Any]) -> dict[str, Any]:
         config = load_config()
         settings = extract_settings(config)
         imap_credentials, s3_keys = _extract_credentials(unit, source_of(settings, unit))
-        result = extract_unit(unit, settings, _extract_dir(config), imap_credentials=imap_credentials, s3_keys=s3_keys)
+        result = extract_unit(unit, settings, _extract_dir(config), imap_credentials=imap_credentials, s3_keys=s3_keys,
+                              lock_wait=EXTRACT_LOCK_WAIT)
     except Exception as exc:
         print(f"extract {label}: FAILED: {type(exc).__name__}: {exc}")
         raise
@@ -264,6 +269,26 @@ def load_batch(staged: list[Any], run_id: str | None = None, outlet_events: Any 
         warn(get_current_context(), f"rejected {len(result['rejected_files'])} file(s): {listed}")
     return {**counts, "batch_id": result["batch_id"], "already_committed": result["already_committed"],
             "rejected_files": result["rejected_files"], "periods": result["periods"]}
+
+
+@task(**_WAREHOUSE_TASK, execution_timeout=TIMEOUT_SCAN, trigger_rule="none_failed")
+def prune_landed(loaded: Any = None) -> dict[str, Any]:
+    """The retention of extracted files, after the load committed (or was skipped: nothing new):
+    delete the files of the extract folder whose content was loaded more than
+    ``extract.keep_landed_days`` days ago (``kpi_transforms.pipeline.extraction.prune_landed``;
+    never a file not loaded, quarantined or still named by a pending extraction), each source
+    under its lock. Does nothing when the config sets no retention or has no ``extract:``."""
+    from kpi_transforms.pipeline.extraction import extract_settings, prune_landed as prune
+
+    warehouse, config = _warehouse()
+    extracted = _extract_dir(config)
+    days = extract_settings(config).keep_landed_days if extracted is not None else None
+    if extracted is None or days is None or not extracted.is_dir():
+        print("prune: no retention configured (extract.keep_landed_days), nothing deleted")
+        return {"deleted": 0, "keep_days": days}
+    report = prune(warehouse, extracted, days, lock_wait=EXTRACT_LOCK_WAIT)
+    print(f"prune: {report.line()}")
+    return dataclasses.asdict(report)
 
 
 @task(**_WAREHOUSE_TASK, execution_timeout=TIMEOUT_LOAD, trigger_rule="none_failed")

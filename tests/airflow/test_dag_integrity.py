@@ -82,10 +82,12 @@ def test_audit_dags_use_the_audit_calendar(dagbag):
 def test_daily_wiring_maps_parsing_over_files(dagbag):
     dag = dagbag.dags["chatkpi_daily"]
     # issue 20 (docs/DECISIONS.md): extraction runs first, one mapped task per source / folder;
-    # issue 17: alert_breaches beside retrain_intents
+    # issue 17: alert_breaches beside retrain_intents; issue 20 round 3: prune_landed after the load
     order = [t.task_id for t in dag.topological_sort()]
     assert order[:5] == ["plan_extract", "extract_source", "find_new_files", "stage_file", "load_batch"]
-    assert sorted(order[5:]) == ["alert_breaches", "retrain_intents"]
+    assert sorted(order[5:]) == ["alert_breaches", "prune_landed", "retrain_intents"]
+    prune = dag.get_task("prune_landed")
+    assert prune.upstream_task_ids == {"load_batch"} and prune.trigger_rule == "none_failed" and prune.pool == WAREHOUSE_POOL
     alert = dag.get_task("alert_breaches")
     assert alert.upstream_task_ids == {"load_batch"} and alert.trigger_rule == "none_failed" and alert.pool == WAREHOUSE_POOL
     retrain = dag.get_task("retrain_intents")  # issue 14: after the facts, also when the load was skipped

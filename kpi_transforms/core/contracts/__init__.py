@@ -1,14 +1,16 @@
 """Declarative contracts of the warehouse's marts tables (issue 13): one YAML file per table in
 this folder with its grain, its columns in table order, their types, NOT NULL and comments.
 
-A column is described once, here. The fact build's bulk loads take their Arrow schema from
-:meth:`Contract.arrow_schema` (so a frame whose dtypes drifted is cast or refused before it
-reaches either engine); ``Warehouse.init`` writes the table and column comments from here after
-the migrations (so a comment is edited here, not in a migration); the fact suites' not-null
-checks come from the NOT NULL columns (``expectations.not_null``); and
+A column is described once, here. Every bulk load of a marts table passes
+:meth:`Contract.arrow_table` (its Arrow schema is :meth:`Contract.arrow_schema`), so a frame
+whose dtypes drifted is cast or refused before it reaches either engine, and no module states
+a marts table's schema of its own. ``Warehouse.init`` writes the table and column comments
+from here after the migrations (so a comment is edited here, not in a migration); the fact
+suites' not-null checks come from the NOT NULL columns (``expectations.not_null``); and
 ``tests/test_contracts.py`` checks that the warehouse's actual columns, types, NOT NULL and
-comments equal the contract on DuckDB and PostgreSQL, and that every marts table has one. A
-migration that adds a column or a table changes the contracts in the same commit.
+comments equal the contract on DuckDB and PostgreSQL, that every marts table has one, and that
+every marts bulk load carries the contract's schema. A migration that adds a column or a table
+changes the contracts in the same commit.
 """
 
 from __future__ import annotations

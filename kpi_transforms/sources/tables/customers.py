@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 
 import pandas as pd
-import pyarrow as pa
 
 from kpi_transforms.core.config import Config
 from kpi_transforms.core.errors import RejectedFile
@@ -41,19 +40,6 @@ LIST_COLUMNS: dict[str, tuple[str, ...]] = {
                           "customer_since"),
 }
 _SPLIT = re.compile(r"[,;/|\n]+")
-
-KEY_SCHEMA = pa.schema(
-    [
-        ("customer_key", pa.string()), ("customer_id", pa.string()), ("key_type", pa.string()), ("source_kind", pa.string()),
-        ("source_rank", pa.int16()), ("source_file", pa.string()), ("source_line", pa.int64()), ("file_seq", pa.int64()),
-    ]
-)
-LIST_SCHEMA = pa.schema(
-    [
-        ("customer_id", pa.string()), ("name", pa.string()), ("first_transaction_at", pa.date32()),
-        ("source_file", pa.string()), ("source_line", pa.int64()), ("file_seq", pa.int64()),
-    ]
-)
 
 
 # -------------------------------------------------------------------------------------------
@@ -168,8 +154,8 @@ def parse_customer_list(table: Table, config: Config) -> ParseResult:
     return row_result(table, {"marts.ref_customer_list": attributes, "marts.map_customer_key": keys}, reasons)
 
 
-KEY_TABLE = RowTable("marts.map_customer_key", "customer_key", KEY_SCHEMA, precedence=("source_rank",), order=10)
-LIST_TABLE = RowTable("marts.ref_customer_list", "customer_id", LIST_SCHEMA, order=11)
+KEY_TABLE = RowTable("marts.map_customer_key", "customer_key", precedence=("source_rank",), order=10)
+LIST_TABLE = RowTable("marts.ref_customer_list", "customer_id", order=11)
 
 
 MAP_SOURCE = Source(

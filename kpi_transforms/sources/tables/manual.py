@@ -5,7 +5,6 @@ always win over the rules).
 from __future__ import annotations
 
 import pandas as pd
-import pyarrow as pa
 
 from kpi_transforms.core.config import Config
 from kpi_transforms.core.timezone import localize
@@ -37,20 +36,6 @@ INTENTS = {
 }
 RESOLUTIONS = {"resolved": "resolved", "selesai": "resolved", "terselesaikan": "resolved", "": "resolved",
                "unresolved": "unresolved", "tidakselesai": "unresolved", "belumselesai": "unresolved"}
-
-CASE_SCHEMA = pa.schema(
-    [
-        ("override_key", pa.string()), ("thread_id", pa.string()), ("case_ref", pa.string()),
-        ("resolved_at", pa.timestamp("us", tz="UTC")), ("resolved_at_local", pa.timestamp("us")), ("resolution", pa.string()),
-        ("note", pa.string()), ("source_file", pa.string()), ("source_line", pa.int64()), ("file_seq", pa.int64()),
-    ]
-)
-INTENT_SCHEMA = pa.schema(
-    [
-        ("label_key", pa.string()), ("thread_id", pa.string()), ("question_message_id", pa.string()), ("intent", pa.string()),
-        ("note", pa.string()), ("source_file", pa.string()), ("source_line", pa.int64()), ("file_seq", pa.int64()),
-    ]
-)
 
 
 def parse_case_resolutions(table: Table, config: Config) -> ParseResult:
@@ -121,8 +106,8 @@ def parse_intent_labels(table: Table, config: Config) -> ParseResult:
     return row_result(table, {"marts.manual_intent_label": out}, reasons)
 
 
-CASE_TABLE = RowTable("marts.manual_case_resolution", "override_key", CASE_SCHEMA, order=40)
-INTENT_TABLE = RowTable("marts.manual_intent_label", "label_key", INTENT_SCHEMA, order=40)
+CASE_TABLE = RowTable("marts.manual_case_resolution", "override_key", order=40)
+INTENT_TABLE = RowTable("marts.manual_intent_label", "label_key", order=40)
 
 
 def _case_match(header: list[str]) -> HeaderMatch:

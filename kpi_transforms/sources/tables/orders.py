@@ -29,7 +29,6 @@ import re
 from decimal import Decimal, InvalidOperation
 
 import pandas as pd
-import pyarrow as pa
 
 from kpi_transforms.core.config import Config
 from kpi_transforms.core.errors import RejectedFile
@@ -135,23 +134,6 @@ ORDER_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 ORDER_REQUIRED = ("order_id", "order_date", "amount")
 
-ORDER_SCHEMA = pa.schema(
-    [
-        ("order_id", pa.string()), ("order_date", pa.date32()), ("customer_id", pa.string()), ("customer_name", pa.string()),
-        ("amount_idr", pa.decimal128(18, 2)), ("market", pa.string()), ("customer_key", pa.string()),
-        ("customer_phone", pa.string()), ("customer_email", pa.string()), ("report_as_of", pa.date32()),
-        ("source_file", pa.string()), ("source_line", pa.int64()), ("file_seq", pa.int64()),
-    ]
-)
-
-
-PRODUCT_SCHEMA = pa.schema(
-    [
-        ("line_key", pa.string()), ("order_id", pa.string()), ("product", pa.string()), ("product_category", pa.string()),
-        ("report_as_of", pa.date32()), ("source_file", pa.string()), ("source_line", pa.int64()), ("file_seq", pa.int64()),
-    ]
-)
-
 
 def _product_lines(good: pd.DataFrame, product: pd.Series, category: pd.Series) -> pd.DataFrame:
     """The (order, product, category) lines of the kept rows that name a product or category,
@@ -233,8 +215,8 @@ def parse_orders(table: Table, config: Config) -> ParseResult:
     return row_result(table, tables, reasons, order, source)
 
 
-ORDER_TABLE = RowTable("marts.fct_order", "order_id", ORDER_SCHEMA, precedence=("report_as_of",), order=20)
-PRODUCT_TABLE = RowTable("marts.fct_order_product", "line_key", PRODUCT_SCHEMA, precedence=("report_as_of",), order=21, group="order_id")
+ORDER_TABLE = RowTable("marts.fct_order", "order_id", precedence=("report_as_of",), order=20)
+PRODUCT_TABLE = RowTable("marts.fct_order_product", "line_key", precedence=("report_as_of",), order=21, group="order_id")
 
 
 SOURCE = Source(

@@ -9,6 +9,7 @@ import dataclasses
 import pandas as pd
 import pyarrow as pa
 
+from kpi_transforms.core.contracts import Contract, contract
 from kpi_transforms.core.errors import RejectedFile
 from kpi_transforms.sources.base import HeaderMatch, ParseResult
 from kpi_transforms.sources.tables.reader import Table, cell_text, header_key
@@ -28,10 +29,19 @@ class RowTable:
 
     name: str
     key: str
-    schema: pa.Schema
     precedence: tuple[str, ...] = ()
     order: int = 50  # merge order inside a batch: identity tables first
     group: str | None = None
+
+    @property
+    def contract(self) -> Contract:
+        """The table's contract (core/contracts): its columns and their types."""
+        return contract(self.name)
+
+    @property
+    def schema(self) -> pa.Schema:
+        """The Arrow schema of the table's bulk loads, from its contract."""
+        return self.contract.arrow_schema()
 
 
 def resolve_columns(header: list[str], spec: dict[str, tuple[str, ...]]) -> dict[str, str]:

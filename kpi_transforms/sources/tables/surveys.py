@@ -15,7 +15,6 @@ import hashlib
 import re
 
 import pandas as pd
-import pyarrow as pa
 
 from kpi_transforms.core.config import Config
 from kpi_transforms.core.identity import normalise_email, normalise_name, normalise_phone
@@ -39,15 +38,6 @@ SURVEY_COLUMNS: dict[str, tuple[str, ...]] = {
 SURVEY_REQUIRED = ("score", "scale", "responded_at")
 SURVEYS = {"nps": "nps", "netpromoterscore": "nps", "ces": "ces", "customereffortscore": "ces", "": ""}
 _SCALE = re.compile(r"^\s*(?:(\d+)\s*(?:-|–|\.\.|to|sampai|s/d)\s*)?(\d+)\s*$", re.IGNORECASE)
-
-SURVEY_SCHEMA = pa.schema(
-    [
-        ("response_id", pa.string()), ("survey", pa.string()), ("thread_id", pa.string()), ("customer_key", pa.string()),
-        ("responded_at", pa.timestamp("us", tz="UTC")), ("responded_at_local", pa.timestamp("us")),
-        ("score", pa.float64()), ("scale_min", pa.int64()), ("scale_max", pa.int64()),
-        ("source_file", pa.string()), ("source_line", pa.int64()), ("file_seq", pa.int64()),
-    ]
-)
 
 
 def parse_scale(value: object) -> tuple[int, int] | None:
@@ -126,7 +116,7 @@ def parse_surveys(table: Table, config: Config) -> ParseResult:
     return row_result(table, {"marts.fct_survey_response": out}, reasons, order, source)
 
 
-SURVEY_TABLE = RowTable("marts.fct_survey_response", "response_id", SURVEY_SCHEMA, order=40)
+SURVEY_TABLE = RowTable("marts.fct_survey_response", "response_id", order=40)
 
 SOURCE = Source(
     name="surveys", label="survey file (NPS / CES)",
