@@ -69,7 +69,7 @@ def test_intents_evaluate_on_a_new_warehouse_scores_the_shipped_model(tmp_path, 
     new = tmp_path / "new.duckdb"
     assert _main("--warehouse", f"duckdb:///{new}", "intents", "evaluate") == 0
     out = capsys.readouterr().out
-    assert "dev split: 1257 queues, accuracy 94.8 %" in out and new.exists()
+    assert "dev split: 1530 queues, accuracy 95.8 %" in out and new.exists()
 
 
 def test_a_reader_that_leaves_early_is_not_a_bug(tmp_path):
