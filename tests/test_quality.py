@@ -461,13 +461,13 @@ def test_failed_message_gate_keeps_staging_and_facts(duckdb_url, tmp_path, monke
     import kpi_transforms.pipeline.ingest as ingest
 
     config = load_config(DEMO / "chatkpi.yaml")
-    real = ingest.canonicalise
+    real = ingest.canonicalise_batch
 
     def buggy(*a, **k):
         frame = real(*a, **k)
         return frame.assign(sender_role=frame["sender_role"].replace("bot", "robot"))
 
-    monkeypatch.setattr(ingest, "canonicalise", buggy)
+    monkeypatch.setattr(ingest, "canonicalise_batch", buggy)
     wh = Warehouse(duckdb_url)
     with pytest.raises(DataQualityError) as info:
         ingest_paths([DEMO / "landing" / "2025-03"], config, wh, lake_dir=tmp_path / "lake")

@@ -19,8 +19,10 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from kpi_transforms.core.config import Config
 from kpi_transforms.core.errors import RejectedFile
@@ -29,18 +31,19 @@ from kpi_transforms.core.memory import Budget
 from kpi_transforms.core.schema import MESSAGE_COLUMNS
 from kpi_transforms.pipeline.email_threads import link_email_threads, store_email_rows
 from kpi_transforms.pipeline.facts import rebuild_facts
-from kpi_transforms.pipeline.lake import discard_lake, publish_lake, sweep_lake, write_lake
+from kpi_transforms.pipeline.lake import discard_lake, publish_lake, sweep_lake, write_lake_batch
 from kpi_transforms.pipeline.row_tables import merge_row_tables
 from kpi_transforms.quality.gate import (
     DataQualityError,
     build_data_docs,
     docs_dir_for,
     dq_rows,
+    implausible_rows,
     quarantine_implausible,
     scrub_nul,
     validate_messages,
 )
-from kpi_transforms.sources.canonical import canonicalise, to_arrow
+from kpi_transforms.sources.canonical import canonicalise_batch, to_arrow
 from kpi_transforms.sources.registry import FileResult, parse_file, reread_under_order, settle_date_orders
 from kpi_transforms.warehouse.engine import Warehouse
 
@@ -128,9 +131,10 @@ def ingest_paths(
     parsed: list[FileResult] = []
     known_or_seen = set(known_shas)  # grows with the batch (a union per file was O(files x known))
     budget = Budget.from_mb(config.memory_budget_mb)
+    roster = Roster.from_config(config)
     for path, root in files:
         results = list(parse_file(path, config, known_shas=known_or_seen,
-                                  date_order_hints=hints, root=root, budget=budget))
+                                  date_order_hints=hints, root=root, budget=budget, roster=roster))
         for result in results:
             if result.status != "skipped":
                 known_or_seen.add(result.sha256)
@@ -206,7 +210,6 @@ def load_parsed(
     dq_results: list = []
 
     lakes = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="chatkpi-lake")
-    lake_writes: list[tuple[FileResult, concurrent.futures.Future]] = []
     committed = False
     try:
         with warehouse.begin() as conn:
@@ -222,9 +225,10 @@ def load_parsed(
             # e-mail threads across files and batches (issue 14): conversation keys before ids
             fresh_files = [r for r in parsed if r.status == "parsed" and r.sha256 not in done]
             rethreaded, email_rows, email_refs = link_email_threads(warehouse, conn, fresh_files, batch_id)
-            frames = _FrameGather()
             reloads = reloads or {}
             reloaded_threads: set[str] = set()
+            loading: list[FileResult] = []  # the files to canonicalise, in batch order
+            first_seq = seq
             for result in parsed:
                 reload_seq = reloads.get(result.sha256) if result.status == "parsed" else None
                 if reload_seq is not None:
@@ -244,37 +248,18 @@ def load_parsed(
                         continue
                     seq += 1
                     result.file_seq = seq
-                messages = canonicalise(result, config, batch_id, roster)
-                try:
-                    # Dates the parser accepts but no export can hold (after ingest time + 1 day)
-                    # are quarantined per line, so the gate below never sees them.
-                    messages = quarantine_implausible(result, messages, started, config.plausible_from)
-                except RejectedFile as exc:
-                    if reload_seq is None:
-                        seq -= 1
-                    result.status, result.reason, result.file_seq, result.threads = "rejected", exc.reason, None, None
-                    continue
-                # NUL characters are valid UTF-8 but PostgreSQL text cannot store them.
-                messages = scrub_nul(messages)
-                result.rejected_rows = scrub_nul(result.rejected_rows)
-                for name, table in (getattr(result, "tables", None) or {}).items():
-                    result.tables[name] = scrub_nul(table)
-                if result.chat_name:
-                    result.chat_name = result.chat_name.replace("\x00", "\ufffd")
-                result.threads = None  # canonical rows from here on: the raw frames are not needed again
-                if not messages.empty:
-                    result.first_local_at = messages["sent_at_local"].min().to_pydatetime()
-                    result.last_local_at = messages["sent_at_local"].max().to_pydatetime()
-                    if result.thread_id is None and messages["thread_id"].nunique() == 1:
-                        result.thread_id = messages["thread_id"].iloc[0]
-                # The lake file is encoded on a background thread (Parquet releases the GIL) while
-                # the next file is canonicalised and the batch gated and merged; joined before commit.
-                lake_writes.append((result, lakes.submit(write_lake, messages, lake, result.sha256, batch_id)))
-                frames.append(messages)
-
-            batch = _batch_frame(frames.frames())
-            in_batch_dup = _in_batch_duplicates(batch, frames.thread_sets)
-            del frames
+                loading.append(result)
+            # One canonicalising pass over the whole batch (issue 18 item 2), then the per-file
+            # steps on each file's rows: implausible dates, NULs, first / last local time.
+            messages = _canonical_rows(loading, set(reloads), first_seq, config, batch_id, roster, started)
+            pieces = _file_pieces(messages, loading)
+            # The lake files are encoded on a background thread (Parquet releases the GIL) while
+            # the batch is gated and merged; joined before commit.
+            lake_write = lakes.submit(write_lake_batch, messages.copy(deep=False),
+                                      [(r.sha256, lo, hi) for r, lo, hi in pieces], lake, batch_id)
+            batch = _batch_frame([messages])
+            del messages
+            in_batch_dup = _in_batch_duplicates(batch)
             affected: list[str] = []
             fresh = batch[~in_batch_dup] if in_batch_dup.any() else batch
             loaded = [r for r in parsed if r.status == "parsed"]
@@ -292,14 +277,15 @@ def load_parsed(
                 del rows
                 known = in_batch_dup | batch["message_id"].isin(existing)
                 per_file = known.groupby(batch["file_seq"]).agg(["sum", "size"])
+                counts = dict(zip(per_file.index.tolist(), zip(per_file["sum"].tolist(), per_file["size"].tolist())))
                 for result in parsed:
-                    if result.status == "parsed" and result.file_seq in per_file.index:
-                        n_known, size = per_file.loc[result.file_seq]
+                    if result.status == "parsed" and result.file_seq in counts:
+                        n_known, size = counts[result.file_seq]
                         result.messages_known, result.messages_new = int(n_known), int(size - n_known)
                 affected = sorted(batch.loc[~known, "thread_id"].unique().tolist())
             del batch  # ``fresh`` (the deduplicated rows) gives the facts the threads that are new
-            for result, write in lake_writes:
-                result.lake_path = write.result()
+            for (result, _lo, _hi), path in zip(pieces, lake_write.result()):
+                result.lake_path = path
 
             # -- row tables (orders, customer lists / map, manual overrides, chat ratings) ------
             # merged on their natural key; identity / order changes add the threads to rebuild.
@@ -374,31 +360,99 @@ def _batch_frame(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return batch
 
 
-class _FrameGather:
-    """The canonical frames of a batch's files, concatenated every ``GROUP`` files as they come:
-    a frame per file costs ~20 KiB of pandas objects whatever its rows (a one-mail ``.eml`` has
-    one), so 10,000 mails held 10,000 frames until the batch's concat. The files' thread sets are
-    kept apart (:func:`_in_batch_duplicates` compares files, not groups)."""
+def _canonical_rows(
+    files: list[FileResult], reloaded: set[str], first_seq: int, config: Config, batch_id: str, roster: Roster,
+    started: dt.datetime,
+) -> pd.DataFrame:
+    """The canonical rows of the files being loaded, file after file, as the per-file steps
+    left them: one :func:`canonicalise_batch` pass, then the dates no export can hold
+    quarantined (found over the whole batch; only the files with such rows go through
+    :func:`quarantine_implausible`, which rejects a file left with none: the files after it take
+    its ``file_seq``, as when they were numbered one by one), NULs replaced, and each file's
+    first / last local time and single thread noted on its :class:`FileResult`."""
+    messages = canonicalise_batch(files, config, batch_id, roster)
+    if messages.empty:
+        for result in files:
+            _scrub_file(result)
+        return messages
+    pieces = _file_pieces(messages, files)
+    bad = implausible_rows(messages, started, config.plausible_from)
+    if bad.any():
+        keep = ~bad
+        for result, lo, hi in pieces:
+            if not bad[lo:hi].any():
+                continue
+            try:
+                # Dates the parser accepts but no export can hold (after ingest time + 1 day)
+                # are quarantined per line, so the gate never sees them.
+                kept = quarantine_implausible(result, messages.iloc[lo:hi].reset_index(drop=True), started,
+                                              config.plausible_from)
+            except RejectedFile as exc:
+                result.status, result.reason, result.file_seq, result.threads = "rejected", exc.reason, None, None
+                keep[lo:hi] = False
+                continue
+            if len(kept) != int(keep[lo:hi].sum()):
+                raise RuntimeError(f"{result.label}: the batch and the file disagree on its implausible dates")
+        messages = messages[keep].reset_index(drop=True)
+        if any(r.status == "rejected" and r.sha256 not in reloaded for r in files):
+            renumber = {}
+            next_seq = first_seq
+            for result in files:
+                if result.status == "parsed" and result.sha256 not in reloaded:
+                    next_seq += 1
+                    renumber[result.file_seq] = next_seq
+                    result.file_seq = next_seq
+            if renumber and not messages.empty:
+                old = messages["file_seq"].to_numpy(dtype="int64")
+                messages["file_seq"] = _remap(old, renumber)
+    # NUL characters are valid UTF-8 but PostgreSQL text cannot store them.
+    messages = scrub_nul(messages)
+    for result in files:
+        if result.status == "parsed":
+            _scrub_file(result)
+    for result, lo, hi in _file_pieces(messages, files):
+        local = messages["sent_at_local"].to_numpy(dtype="datetime64[us]")[lo:hi]
+        result.first_local_at = pd.Timestamp(local.min()).to_pydatetime()
+        result.last_local_at = pd.Timestamp(local.max()).to_pydatetime()
+        if result.thread_id is None:
+            threads = messages["thread_id"].iloc[lo:hi]
+            if threads.nunique() == 1:
+                result.thread_id = threads.iloc[0]
+    return messages
 
-    GROUP = 256
 
-    def __init__(self) -> None:
-        self.groups: list[pd.DataFrame] = []
-        self.recent: list[pd.DataFrame] = []
-        self.thread_sets: list[set[str]] = []
-
-    def append(self, frame: pd.DataFrame) -> None:
-        self.thread_sets.append(set(frame["thread_id"].unique().tolist()))
-        self.recent.append(frame)
-        if len(self.recent) >= self.GROUP:
-            self.groups.append(pd.concat(self.recent, ignore_index=True))
-            self.recent = []
-
-    def frames(self) -> list[pd.DataFrame]:
-        return [*self.groups, *self.recent]
+def _remap(values: np.ndarray, mapping: dict[int, int]) -> np.ndarray:
+    keys = np.array(sorted(mapping), dtype=np.int64)
+    targets = np.array([mapping[k] for k in keys.tolist()], dtype=np.int64)
+    at = np.clip(np.searchsorted(keys, values), 0, len(keys) - 1)
+    hit = keys[at] == values
+    return np.where(hit, targets[at], values)
 
 
-def _in_batch_duplicates(batch: pd.DataFrame, thread_sets: list[set[str]]) -> pd.Series:
+def _scrub_file(result: FileResult) -> None:
+    """A loaded file's other parts (quarantined lines, row tables, chat name) without NULs;
+    its raw frames are not needed again (canonical rows from here on)."""
+    result.rejected_rows = scrub_nul(result.rejected_rows)
+    for name, table in (getattr(result, "tables", None) or {}).items():
+        result.tables[name] = scrub_nul(table)
+    if result.chat_name:
+        result.chat_name = result.chat_name.replace("\x00", "\ufffd")
+    result.threads = None
+
+
+def _file_pieces(messages: pd.DataFrame, files: list[FileResult]) -> list[tuple[FileResult, int, int]]:
+    """(file, first row, end row) of each loaded file with rows in ``messages``, whose rows
+    come file after file (each file's own ``file_seq``)."""
+    if messages.empty:
+        return []
+    seqs = messages["file_seq"].to_numpy(dtype="int64")
+    starts = np.r_[0, np.flatnonzero(seqs[1:] != seqs[:-1]) + 1]
+    ends = np.r_[starts[1:], len(seqs)]
+    by_seq = {r.file_seq: r for r in files if r.status == "parsed"}
+    return [(by_seq[seq], lo, hi) for seq, lo, hi in zip(seqs[starts].tolist(), starts.tolist(), ends.tolist())]
+
+
+def _in_batch_duplicates(batch: pd.DataFrame) -> pd.Series:
     """Rows of ``batch`` whose message_id an earlier row of the batch has (keep the first).
 
     ``message_id`` hashes the thread and the occurrence index of identical messages within one
@@ -407,11 +461,21 @@ def _in_batch_duplicates(batch: pd.DataFrame, thread_sets: list[set[str]]) -> pd
     ~0.3 s for a batch that cannot have any). A repeat within one file could only be a hash
     collision; the gate's uniqueness check on the deduplicated rows would stop the batch."""
     dup = pd.Series(False, index=batch.index, dtype=bool)
-    seen: set[str] = set()
-    shared: set[str] = set()
-    for threads in thread_sets:
-        shared |= threads & seen
-        seen |= threads
+    if batch.empty:
+        return dup
+    threads = pa.array(batch["thread_id"].array)
+    if isinstance(threads, pa.ChunkedArray):
+        threads = threads.combine_chunks()
+    seqs = batch["file_seq"].to_numpy(dtype="int64")
+    change = np.ones(len(seqs), dtype=bool)  # where a run of one file's one thread starts
+    if len(seqs) > 1:
+        same_thread = pc.fill_null(pc.equal(threads.slice(1), threads.slice(0, len(seqs) - 1)), False)
+        change[1:] = (seqs[1:] != seqs[:-1]) | ~np.asarray(same_thread.to_numpy(zero_copy_only=False), dtype=bool)
+    heads = np.flatnonzero(change)
+    files_of: dict[str, set[int]] = {}
+    for thread, seq in zip(threads.take(pa.array(heads)).to_pylist(), seqs[heads].tolist()):
+        files_of.setdefault(thread, set()).add(seq)
+    shared = {thread for thread, seqs_of in files_of.items() if len(seqs_of) > 1}
     if shared:
         rows = batch["thread_id"].isin(shared)
         dup[rows] = batch.loc[rows, "message_id"].duplicated(keep="first").to_numpy()

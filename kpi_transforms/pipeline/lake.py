@@ -98,6 +98,12 @@ def write_lake(messages: pd.DataFrame, lake_dir: str | Path, sha: str, batch_id:
     threads (zstd level 1: faster than snappy here and about half the size)."""
     if messages.empty:
         return None
+    return write_lake_table(to_arrow(messages), lake_dir, sha, batch_id)
+
+
+def write_lake_table(table: pa.Table, lake_dir: str | Path, sha: str, batch_id: str | None = None) -> str | None:
+    """:func:`write_lake` of a file's messages already as an Arrow table with the message
+    schema (e.g. a zero-copy slice of a whole batch converted once: issue 18 item 2)."""
     import concurrent.futures as cf
 
     import numpy as np
@@ -106,7 +112,6 @@ def write_lake(messages: pd.DataFrame, lake_dir: str | Path, sha: str, batch_id:
     writers = 2  # Parquet encoding releases the GIL: two month files are encoded at once
     final = Path(lake_dir) / "messages"
     root = (staging_dir(lake_dir, batch_id) if batch_id else Path(lake_dir)) / "messages"
-    table = to_arrow(messages)
     local = table.column("sent_at_local")
     if local.null_count:  # rows without a time have no partition (as before: left out)
         table = table.filter(pc.is_valid(local))
@@ -135,3 +140,18 @@ def write_lake(messages: pd.DataFrame, lake_dir: str | Path, sha: str, batch_id:
         with cf.ThreadPoolExecutor(min(writers, len(starts)), thread_name_prefix="chatkpi-lake") as pool:
             list(pool.map(write, range(len(starts))))
     return str(final)
+
+
+def write_lake_batch(
+    messages: pd.DataFrame, pieces: list[tuple[str, int, int]], lake_dir: str | Path, batch_id: str | None = None,
+) -> list[str | None]:
+    """The lake files of many loaded files from one frame of their canonical rows:
+    ``pieces`` are (file sha256, first row, end row) of each file's rows in ``messages``.
+    One Arrow conversion for the batch; each file is a zero-copy slice written as by
+    :func:`write_lake` (files keep their own Parquet files, named by their sha256, so
+    :func:`publish_lake` can replace a file read again). Returns each piece's lake path."""
+    if messages.empty or not pieces:
+        return [None] * len(pieces)
+    table = to_arrow(messages)
+    return [write_lake_table(table.slice(start, stop - start), lake_dir, sha, batch_id) if stop > start else None
+            for sha, start, stop in pieces]

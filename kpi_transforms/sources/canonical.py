@@ -7,6 +7,8 @@ line); :func:`canonical_messages` turns it into rows of ``marts.fct_message``.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -148,13 +150,18 @@ def _sha256_prefixes(keys: pa.Array, *, duckdb_min_rows: int | None = None) -> p
 
 def _message_ids_arrow(
     channel: str | pa.Array, thread: str | pa.Array, seconds: np.ndarray, sender: pa.Array, text: pa.Array,
-    *, duckdb_min_rows: int | None = None,
+    *, duckdb_min_rows: int | None = None, chats: np.ndarray | None = None,
 ) -> pa.Array:
     """The ids of :func:`message_ids` from Arrow columns (``channel`` / ``thread`` may be one
-    value for all rows); ``seconds`` are wall-clock epoch seconds."""
+    value for all rows); ``seconds`` are wall-clock epoch seconds. ``chats`` (integer codes,
+    one per row) counts the occurrence index within each chat instead of within each
+    (channel, thread): two exports of one chat canonicalised together count separately."""
     sender = pc.fill_null(sender, "\x00")
     parts: list[np.ndarray | pa.Array] = [seconds, sender]
-    parts += [v for v in (channel, thread) if not isinstance(v, str)]
+    if chats is not None:
+        parts.append(chats)
+    else:
+        parts += [v for v in (channel, thread) if not isinstance(v, str)]
     occurrence = pc.cast(pa.array(_occurrences(parts, text)), _LARGE)
     scalar = lambda v: pa.scalar(v, _LARGE) if isinstance(v, str) else v  # noqa: E731
     keys = pc.binary_join_element_wise(
@@ -231,30 +238,118 @@ def canonical_messages(
     marketplace buyer-shop chats) replaces the key derived from ``thread_name``, and an
     optional ``in_holiday_mode`` column (marketplace) is kept (default false).
 
-    Built column-wise with Arrow kernels and NumPy (no Python loop per row except the sha256 of
-    the id); roster and auto-reply look-ups run once per distinct sender / agent-side text.
+    One chat of :func:`canonical_batch`, which does the work."""
+    return canonical_batch([Chat(channel, thread_name, raw, source_file, file_seq)], config=config,
+                           batch_id=batch_id, roster=roster)
+
+
+class Chat(NamedTuple):
+    """One parsed chat (a source frame of raw messages) and the file it came from."""
+
+    channel: str
+    thread_name: str
+    raw: pd.DataFrame
+    source_file: str
+    file_seq: int
+
+
+_OPTIONAL_TEXT = ("sender_role", "agent_id", "customer_id")
+_OPTIONAL_FLAGS = ("is_auto_reply", "in_holiday_mode")
+
+
+def canonical_batch(
+    chats: Sequence[Chat], *, config: Config, batch_id: str, roster: Roster | None = None,
+) -> pd.DataFrame:
+    """The raw messages of many chats (of many files) -> rows of ``marts.fct_message``, the
+    chats' rows one after another in the given order: the same rows as
+    :func:`canonical_messages` of each chat concatenated (issue 18 item 2,
+    ``tests/test_batch_canonical.py``), computed in one vectorised pass.
+
+    Per chat only its constants (thread key and id, chat name, customer id) and the column
+    extraction run in Python; everything else runs once over the batch with Arrow kernels and
+    NumPy (no Python loop per row except the sha256 of the id; roster and auto-reply look-ups
+    once per distinct sender / agent-side text). A chat's optional columns apply to its own
+    rows only (a chat without them gets the defaults), and the occurrence index of the message
+    ids counts within each chat, as if it were canonicalised alone.
     """
     roster = roster or Roster.from_config(config)
-    n = len(raw)
-    # A set: ``name in raw.columns`` builds the Index's hash engine, ~1 ms per new frame
-    # (pandas 3 str Index), which was a good part of the per-file cost of many small chats.
-    have = set(raw.columns.tolist())
-    key = thread_key(thread_name, config)
-    keyed_by_name = True
-    if "thread_key" in have and n and raw["thread_key"].notna().any():
-        key = str(raw["thread_key"].dropna().iloc[0])
-        keyed_by_name = False
-    thread_id = make_thread_id(channel, key)
-    local_ts = raw["local_ts"].astype("datetime64[us]")
-    sender = _arrow_text(raw["sender"])
-    if keyed_by_name:
-        # renamed contacts (issue 14): the chat is stored under its current name, and the
-        # contact's own display name as sender - old or new - becomes that name too, before
-        # the message ids are computed, so a re-export under the new name dedupes
-        thread_name = canonical_chat_name(thread_name, config)
-        sender = _aliased_senders(sender, key, thread_name, config, roster)
-    text = pc.fill_null(_arrow_text(raw["text"]), "")
-    mtype = pc.fill_null(_arrow_text(raw["message_type"]), "text")
+    sizes: list[int] = []
+    keys: list[str] = []
+    names: list[str] = []
+    by_name: list[bool] = []
+    customers: list[str | None] = []
+    own_customer: list[bool] = []
+    stamps: list[np.ndarray] = []
+    lines: list[np.ndarray] = []
+    texts: dict[str, list[pa.Array]] = {"sender": [], "text": [], "message_type": []}
+    optional: dict[str, list[pa.Array | np.ndarray | None]] = {c: [] for c in (*_OPTIONAL_TEXT, *_OPTIONAL_FLAGS)}
+    for chat in chats:
+        raw, thread_name = chat.raw, chat.thread_name
+        n = len(raw)
+        # A set: ``name in raw.columns`` builds the Index's hash engine, ~1 ms per new frame
+        # (pandas 3 str Index), which was a good part of the per-file cost of many small chats.
+        have = set(raw.columns.tolist())
+        key = thread_key(thread_name, config)
+        keyed_by_name = True
+        if "thread_key" in have and n and raw["thread_key"].notna().any():
+            key = str(raw["thread_key"].dropna().iloc[0])
+            keyed_by_name = False
+        if keyed_by_name:
+            # renamed contacts (issue 14): the chat is stored under its current name
+            thread_name = canonical_chat_name(thread_name, config)
+        sizes.append(n)
+        keys.append(key)
+        names.append(thread_name)
+        by_name.append(keyed_by_name)
+        for column, parts in texts.items():
+            parts.append(_arrow_text(raw[column]))
+        stamps.append(_local_values(raw["local_ts"]))
+        lines.append(raw["source_line"].to_numpy(dtype="int64"))
+        for column in _OPTIONAL_TEXT:
+            optional[column].append(_arrow_text(raw[column]) if column in have else None)
+        for column in _OPTIONAL_FLAGS:
+            optional[column].append(
+                raw[column].astype("boolean").fillna(False).to_numpy(dtype=bool) if column in have else None
+            )
+        own = "customer_id" in have and bool(raw["customer_id"].notna().any())
+        own_customer.append(own)
+        customers.append(None if own else customer_id_for(thread_name))
+
+    n = int(sum(sizes))
+    size_array = np.array(sizes, dtype=np.int64)
+    chat_of = np.repeat(np.arange(len(sizes), dtype=np.int64), size_array)  # each row's chat
+    rows_chat = pa.array(chat_of)
+
+    def per_row(values: list) -> pa.Array:
+        return pa.array(values, _LARGE).take(rows_chat)
+
+    def joined(parts: list, empty: pa.DataType = _LARGE) -> pa.Array:
+        parts = [p for p, size in zip(parts, sizes) if size]
+        if not parts:
+            return pa.array([], empty)
+        return parts[0] if len(parts) == 1 else pa.concat_arrays(parts)
+
+    def optional_text(column: str) -> pa.Array | None:
+        parts = optional[column]
+        if all(p is None for p in parts):
+            return None
+        return joined([pa.nulls(size, _LARGE) if p is None else p for p, size in zip(parts, sizes)])
+
+    def optional_flags(column: str) -> np.ndarray | None:
+        parts = optional[column]
+        if all(p is None for p in parts):
+            return None
+        return np.concatenate([np.zeros(size, dtype=bool) if p is None else p for p, size in zip(parts, sizes)]) if n \
+            else np.zeros(0, dtype=bool)
+
+    channel = per_row([chat.channel for chat in chats])
+    sender = joined(texts["sender"])
+    if config.thread_aliases and n and any(by_name):
+        # the contact's own display name as sender - old or new - becomes the chat's current
+        # name too, before the message ids are computed, so a re-export under the new name dedupes
+        sender = _aliased_senders(sender, chat_of, keys, names, by_name, config, roster)
+    text = pc.fill_null(joined(texts["text"]), "")
+    mtype = pc.fill_null(joined(texts["message_type"]), "text")
 
     # Roles: look-ups per distinct sender, not per row.
     distinct = pc.unique(sender.drop_null())
@@ -270,70 +365,99 @@ def canonical_messages(
         auto[rows] = hit[enc.indices.to_numpy(zero_copy_only=False)]
     role_code = np.where(is_system, 3, np.where(auto, 2, np.where(is_agent_side, 1, 0)))
     role = _ROLE_NAMES.take(pa.array(role_code.astype(np.int8)))
-    if "sender_role" in have:
-        given = _arrow_text(raw["sender_role"])
+    given = optional_text("sender_role")
+    if given is not None:
         role = pc.if_else(pc.fill_null(pc.is_in(given, value_set=_ROLE_NAMES), False), given, role)
-    if "is_auto_reply" in have:
-        flagged = raw["is_auto_reply"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    flagged = optional_flags("is_auto_reply")
+    if flagged is not None:
         auto = auto | flagged
         human_or_customer = _np_bool(pc.is_in(role, value_set=pa.array(["agent", "customer"], _LARGE)))
         role = pc.if_else(pa.array(flagged & human_or_customer), pa.scalar("bot", _LARGE), role)
-    if "agent_id" in have:
-        agent_id = pc.coalesce(_arrow_text(raw["agent_id"]), agent_id)
+    given_agent = optional_text("agent_id")
+    if given_agent is not None:
+        agent_id = pc.coalesce(given_agent, agent_id)
     is_staff = pc.is_in(role, value_set=pa.array(["agent", "bot"], _LARGE))
     agent_id = pc.if_else(is_staff, agent_id, pa.scalar(None, _LARGE))
     role_is_system = pc.equal(role, "system")
     mtype = pc.if_else(role_is_system, pa.scalar("system", _LARGE), mtype)
 
-    if "customer_id" in have and raw["customer_id"].notna().any():
-        customer = _arrow_text(raw["customer_id"])
-    else:
-        customer = _repeat(customer_id_for(thread_name), n)
+    customer = per_row(customers)
+    if any(own_customer):
+        given_customer = optional_text("customer_id")
+        customer = pc.if_else(pa.array(np.array(own_customer, dtype=bool)[chat_of]), given_customer, customer)
 
-    seconds = _wall_seconds(local_ts) if n else np.zeros(0, dtype=np.int64)
-    ids = _message_ids_arrow(channel, key, seconds, sender, text) if n else pa.array([], pa.string())
-    holiday = (
-        raw["in_holiday_mode"].astype("boolean").fillna(False).to_numpy(dtype=bool)
-        if "in_holiday_mode" in have else np.zeros(n, dtype=bool)
-    )
-    local_ts = local_ts.reset_index(drop=True)
+    local_values = np.concatenate(stamps) if stamps else np.zeros(0, dtype="datetime64[us]")
+    if n and np.isnat(local_values).any():
+        raise ValueError("message_ids: local_ts has missing values")
+    seconds = local_values.view(np.int64) // 1_000_000
+    if n and len(sizes) == 1:
+        ids = _message_ids_arrow(chats[0].channel, keys[0], seconds, sender, text)
+    elif n:
+        ids = _message_ids_arrow(channel, per_row(keys), seconds, sender, text, chats=chat_of)
+    else:
+        ids = pa.array([], pa.string())
+    holiday = optional_flags("in_holiday_mode")
+    if holiday is None:
+        holiday = np.zeros(n, dtype=bool)
+    local_ts = pd.Series(local_values, copy=False)
     text_columns = {
         "message_id": ids,
-        "thread_id": _repeat(thread_id, n),
-        "thread_name": _repeat(thread_name, n),
-        "channel": _repeat(channel, n),
+        "thread_id": per_row([make_thread_id(chat.channel, key) for chat, key in zip(chats, keys)]),
+        "thread_name": per_row(names),
+        "channel": channel,
         "sender_name": sender,
         "sender_role": role,
         "agent_id": agent_id,
         "customer_id": customer,
         "message_type": mtype,
         "text": text,
-        "source_file": _repeat(source_file, n),
+        "source_file": per_row([chat.source_file for chat in chats]),
         "batch_id": _repeat(batch_id, n),
     }
     columns = {name: _string_array(values) for name, values in text_columns.items()}
-    # Series (not bare arrays) where data may be shared with ``raw``: copy-on-write then
-    # protects the caller's frame from later edits of the result.
     columns["sent_at"] = localize(local_ts, config.timezone) if n else pd.Series([], dtype="datetime64[us, UTC]")
     columns["sent_at_local"] = local_ts
     columns["is_auto_reply"] = auto
-    columns["source_line"] = raw["source_line"].astype("int64").reset_index(drop=True)
-    columns["file_seq"] = np.full(n, file_seq, dtype=np.int64)
+    columns["source_line"] = np.concatenate(lines) if lines else np.zeros(0, dtype=np.int64)
+    columns["file_seq"] = np.repeat(np.array([chat.file_seq for chat in chats], dtype=np.int64), size_array)
     columns["in_holiday_mode"] = holiday
     return pd.DataFrame({name: columns[name] for name in MESSAGE_COLUMNS}, copy=False)
 
 
-def _aliased_senders(sender: pa.Array, key: str, chat_name: str, config: Config, roster: Roster) -> pa.Array:
-    """Senders whose name is the chat's own contact under ``thread_aliases`` (its key after the
-    aliases is the chat's key; agents excluded) written as the chat's current name."""
-    if not config.thread_aliases or len(sender) == 0:
-        return sender
+def _local_values(local_ts: pd.Series) -> np.ndarray:
+    """A raw frame's naive local times as ``datetime64[us]`` values (``astype`` semantics)."""
+    values = local_ts.array
+    if isinstance(values, pd.arrays.DatetimeArray) and values.tz is None:
+        return np.asarray(values).astype("datetime64[us]", copy=False)
+    return local_ts.astype("datetime64[us]").to_numpy()
+
+
+def _aliased_senders(
+    sender: pa.Array, chat_of: np.ndarray, keys: list[str], names: list[str], by_name: list[bool], config: Config,
+    roster: Roster,
+) -> pa.Array:
+    """Senders whose name is their chat's own contact under ``thread_aliases`` (its key after
+    the aliases is the chat's key; agents excluded) written as the chat's current name, in the
+    chats keyed by their name."""
     distinct = pc.unique(sender.drop_null())
-    names = distinct.to_pylist()
-    renamed = [chat_name if (s != chat_name and roster.agent_of(s) is None and thread_key(s, config) == key) else s for s in names]
-    if renamed == names:
+    values = distinct.to_pylist()
+    if not values:
         return sender
-    return pa.array(renamed, _LARGE).take(pc.index_in(sender, value_set=distinct))
+    codes: dict[str, int] = {}
+    sender_key = np.array([-1 if roster.agent_of(s) is not None else codes.setdefault(thread_key(s, config), len(codes))
+                           for s in values], dtype=np.int64)
+    chat_key = np.array([codes.get(k, -2) if named else -3 for k, named in zip(keys, by_name)], dtype=np.int64)
+    if not np.isin(chat_key, sender_key).any():
+        return sender
+    index = pc.index_in(sender, value_set=distinct).to_numpy(zero_copy_only=False)
+    valid = ~np.isnan(index) if index.dtype.kind == "f" else np.ones(len(index), dtype=bool)
+    row_key = np.full(len(index), -4, dtype=np.int64)
+    row_key[valid] = sender_key[index[valid].astype(np.int64)]
+    chat_name = pa.array(names, _LARGE).take(pa.array(chat_of))
+    rename = (row_key == chat_key[chat_of]) & _np_bool(pc.not_equal(sender, chat_name))
+    if not rename.any():
+        return sender
+    return pc.if_else(pa.array(rename), chat_name, sender)
 
 
 _ROLE_NAMES = pa.array(list(ROLES), _LARGE)  # codes 0..3 = customer, agent, bot, system
@@ -366,15 +490,18 @@ def empty_messages() -> pd.DataFrame:
 
 def canonicalise(result: FileResult, config: Config, batch_id: str, roster: Roster | None = None) -> pd.DataFrame:
     """The parsed raw messages of one file as ``marts.fct_message`` rows."""
-    roster = roster or Roster.from_config(config)
-    frames = []
-    for channel, name, raw in result.threads or []:
-        frames.append(
-            canonical_messages(
-                raw, channel=channel, thread_name=name, config=config, source_file=result.label,
-                file_seq=result.file_seq or 0, batch_id=batch_id, roster=roster,
-            )
-        )
-    if not frames:
+    return canonicalise_batch([result], config, batch_id, roster)
+
+
+def canonicalise_batch(
+    results: Sequence[FileResult], config: Config, batch_id: str, roster: Roster | None = None,
+) -> pd.DataFrame:
+    """The parsed raw messages of many files as ``marts.fct_message`` rows, file after file
+    (each file's chats in its order), in one :func:`canonical_batch` pass."""
+    chats = [
+        Chat(channel, name, raw, result.label, result.file_seq or 0)
+        for result in results for channel, name, raw in result.threads or []
+    ]
+    if not chats:
         return pd.DataFrame(columns=MESSAGE_COLUMNS)
-    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    return canonical_batch(chats, config=config, batch_id=batch_id, roster=roster)

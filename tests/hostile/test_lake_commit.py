@@ -34,14 +34,14 @@ def _landing(tmp_path: Path, name: str, who: str) -> Path:
 
 
 def test_gate_rejected_batch_leaves_nothing_in_the_lake(tmp_path, duckdb_url, monkeypatch):
-    real = ingest.canonicalise
-    monkeypatch.setattr(ingest, "canonicalise", lambda *a, **k: real(*a, **k).assign(sender_role="robot"))
+    real = ingest.canonicalise_batch
+    monkeypatch.setattr(ingest, "canonicalise_batch", lambda *a, **k: real(*a, **k).assign(sender_role="robot"))
     wh = Warehouse(duckdb_url)
     lake = tmp_path / "lake"
     with pytest.raises(DataQualityError):
         ingest.ingest_paths([_landing(tmp_path, "a", "Pak Joko")], CONFIG, wh, lake_dir=lake)
     assert _lake_rows(lake) == 0 and not list((lake / STAGING).glob("*"))
-    monkeypatch.setattr(ingest, "canonicalise", real)
+    monkeypatch.setattr(ingest, "canonicalise_batch", real)
     report = ingest.ingest_paths([_landing(tmp_path, "b", "Pak Joko")], CONFIG, wh, lake_dir=lake)
     assert report.messages_new == GOOD_MESSAGES == _lake_rows(lake) == wh.scalar("select count(*) from marts.fct_message")
     wh.dispose()
