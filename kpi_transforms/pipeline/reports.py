@@ -399,6 +399,8 @@ def _add_rating_list(warehouse: Warehouse, data: ReportData, basis: str, agent: 
     step reads, as ``metrics.kpis.rating_kpis`` counts them)."""
     ratings, shown = _period_rows(warehouse, data, "bi.v_chat_ratings", "r", RATING_COLUMNS, "rated_at_local", "rating_id",
                                   RATING_BASIS_WHERE[basis], agent, channel)
+    if ratings.empty:  # no rating counted ("no data" figure): nothing to list, the figure links nowhere
+        return
     data.fact_lists[fact_anchor(basis, agent, channel)] = FactList(
         basis, agent, channel, ratings.head(FACTS_SHOWN)[RATING_COLUMNS].reset_index(drop=True), len(ratings), shown,
         kind="rating")
