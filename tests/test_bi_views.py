@@ -29,6 +29,7 @@ BI_VIEWS = [
     "v_volume_heatmap", "v_backlog", "v_kpi", "v_scorecard", "v_scorecard_total",
     "v_sla_breaches", "v_transcript",  # V020, issue 17
     "v_conversations", "v_cases", "v_quote_responses",  # V024, issues 13/17: the fact lists the report links to
+    "v_chat_ratings",  # V025, issue 17: the ratings the CSAT figures count
 ]
 _TEMPLATES: dict[str, str] = {}
 
@@ -270,6 +271,9 @@ def test_no_raw_phone_or_email_in_any_bi_view(demo_url, tmp_path):
     extra.write_text(CONTACT_CSV, encoding="utf-8")
     report = ingest_paths([extra], demo_config(), wh, lake_dir=tmp_path / "lake")
     assert report.files[0].status == "loaded"
+    # the demo has no ratings: a marketplace export with ratings fills bi.v_chat_ratings too
+    rated = Path(__file__).resolve().parent / "kpi_scenarios" / "csat_rate_rusak" / "tokopedia_detail_chat.csv"
+    assert ingest_paths([rated], demo_config(), wh, lake_dir=tmp_path / "lake").files[0].status == "loaded"
     # the raw data does hold them
     raw = _text_values(wh.read_df("select thread_name, sender_name, customer_id, text from marts.fct_message"))
     assert any("0812 9876 5432" in v for v in raw) and any("andi.wijaya@contoh.co.id" == v for v in raw)

@@ -29,6 +29,7 @@ from kpi_transforms.pipeline.reports import (
 from kpi_transforms.present.summary import render_summary_html, traffic_light
 from tests.servers import APT_ENV, apt_command, apt_lock
 from kpi_transforms.present.html import render_html
+from kpi_transforms.present.report_data import fact_anchor
 from kpi_transforms.warehouse.engine import Warehouse
 from tests.test_bi_views import DEMO, demo_config, demo_duckdb  # noqa: F401 - fixture
 
@@ -516,9 +517,13 @@ def test_csat_per_issue_category_section(warehouse_url, tmp_path):
     section = section[:section.index("</section>")]
     assert re.findall(r"<tr><td>([^<]+)</td>", section) == ["barang kurang", "barang rusak", "salah kirim", "pengiriman telat",
                                                            "lainnya", "tanpa komplain"]
-    assert '<td>barang rusak</td><td class="num">50</td><td class="num">2</td><td></td>' in section
-    assert '<td>salah kirim</td><td class="num">0</td><td class="num">1</td>' in section
-    assert '<td>tanpa komplain</td><td class="num">100</td><td class="num">1</td>' in section
+    # issue 17: the value and its count link to the ratings counted (bi.v_chat_ratings); a category without ratings links nowhere
+    assert ('<td>barang rusak</td><td class="num"><a href="#f-rating_rusak">50</a></td>'
+            '<td class="num"><a href="#f-rating_rusak">2</a></td><td></td>') in section
+    assert ('<td>salah kirim</td><td class="num"><a href="#f-rating_salah_kirim">0</a></td>'
+            '<td class="num"><a href="#f-rating_salah_kirim">1</a></td>') in section
+    assert ('<td>tanpa komplain</td><td class="num"><a href="#f-rating_no_complaint">100</a></td>'
+            '<td class="num"><a href="#f-rating_no_complaint">1</a></td>') in section
     assert ('<td>barang kurang</td><td class="num">—</td><td class="num">0</td>'
             '<td>tanpa data: tidak ada rating chat komplain kurang dalam periode ini</td>') in section
     bi = wh.read_df(data.csat_query)  # the BI view gives the same rows
@@ -528,7 +533,8 @@ def test_csat_per_issue_category_section(warehouse_url, tmp_path):
     rina = collect_report_data(wh, config, "2025-02", agent_id="rina", lang="en")
     section = render_html(rina)
     section = section[section.index('<section id="csat">'):]
-    assert "<h2>CSAT per issue category</h2>" in section and '<td>damaged</td><td class="num">100</td><td class="num">1</td>' in section
+    assert "<h2>CSAT per issue category</h2>" in section and ('<td>damaged</td><td class="num"><a href="#f-rating_rusak--rina">100</a></td>'
+                                                              '<td class="num"><a href="#f-rating_rusak--rina">1</a></td>') in section
     assert rina.csat_query.endswith("and agent_id = 'rina'")
     wh.dispose()
 
@@ -702,4 +708,64 @@ def test_conversation_and_sla_kpis_link_to_the_facts_they_count(demo_duckdb):
         kpi = wh.scalar("select value from marts.fct_kpi where kpi_code = :c and agent_id is null and period_type = 'quarter'"
                         " and period_start = :s", {"c": f"sla_compliance_rate_{ch}", "s": data.period.start})
         assert len(value) == 1 and abs(100.0 * hits / fl.total - float(kpi)) < 1e-9  # the list's hits are the KPI's
+    wh.dispose()
+
+
+def test_csat_kpis_link_to_the_ratings_they_count(warehouse_url, tmp_path):
+    """Issue 17: csat_rate (the balanced_service scorecard) and csat_rate_<category> (the CSAT
+    section) link to the chat ratings they count, listed from bi.v_chat_ratings (V025), the view
+    the KPI step reads its ratings from: each list's total is the stored KPI's basis_count, for the
+    team and per agent, and the printed BI query returns the same rows (csat_rate_rusak scenario)."""
+    from kpi_transforms.cli import main
+    from kpi_transforms.core.config import load_config
+
+    case = Path(__file__).resolve().parent / "kpi_scenarios" / "csat_rate_rusak"
+    args = ["--config", str(case / "config.yaml"), "--warehouse", warehouse_url]
+    assert main([*args, "ingest", str(case / "tokopedia_detail_chat.csv"), "--lake", str(tmp_path / "lake")]) == 0
+    assert main([*args, "kpi", "--period", "2025-02"]) == 0
+    wh, config = Warehouse(warehouse_url), load_config(case / "config.yaml")
+    stored = wh.read_df("select kpi_code, agent_id, basis_count from marts.fct_kpi where period_type = 'month'"
+                        " and period_start = '2025-02-01' and kpi_code like 'csat_rate%'")
+    basis_count = {(r.kpi_code, r.agent_id if isinstance(r.agent_id, str) else None): int(r.basis_count)
+                   for r in stored.itertuples(index=False)}
+    assert basis_count[("csat_rate", None)] == 4 and basis_count[("csat_rate_rusak", None)] == 2
+    data = report_data(wh, config, "scorecard", "2025-02", template="balanced_service")
+    html = render_html(data)
+    checked = 0
+    for r in data.scorecards.rows.itertuples(index=False):  # the scorecard's csat_rate, team and each agent
+        if r.kpi_code != "csat_rate":
+            continue
+        agent = r.agent_id if isinstance(r.agent_id, str) else None
+        href = data.fact_href("csat_rate", agent)
+        assert href == "#f-rating" + (f"--{agent}" if agent else ""), agent
+        fl = data.fact_lists[href[1:]]
+        assert fl.kind == "rating" and fl.total == basis_count[("csat_rate", agent)] > 0, agent
+        assert f'<a href="{href}">' in html and f'<article class="facts" id="{href[1:]}">' in html
+        full = wh.read_df(fl.bi_filter)  # the printed BI query returns the listed ratings
+        assert len(full) == fl.total and list(full["rating_id"]) == list(fl.rows["rating_id"]), fl.bi_filter
+        checked += 1
+    assert checked == 3  # team, lia, rina
+    team = data.fact_lists["f-rating"]
+    assert sorted(team.rows["stars"].astype(int)) == [2, 3, 4, 5]
+    assert team.rows["customer_key"].str.fullmatch(r"[0-9a-f]{16}").all()  # masked as in every bi view
+    assert "from bi.v_chat_ratings r where r.rated_at_local >= '2025-02-01' and r.rated_at_local < '2025-03-01'" in team.bi_filter
+    for scope in (None, "lia", "rina"):  # the CSAT-per-category figures, team and per agent
+        scoped = data if scope is None else collect_report_data(wh, config, "2025-02", agent_id=scope)
+        section = render_html(scoped)
+        section = section[section.index('<section id="csat">'):]
+        section = section[:section.index("</section>")]
+        for category in ("kurang", "rusak", "salah_kirim", "telat", "lainnya", "no_complaint"):
+            n = basis_count[(f"csat_rate_{category}", scope)]
+            anchor = fact_anchor(f"rating_{category}", scope, None)
+            if n == 0:  # no rating counted: no list, no link
+                assert anchor not in scoped.fact_lists and scoped.fact_href(f"csat_rate_{category}", None) is None
+                continue
+            fl = scoped.fact_lists[anchor]
+            assert fl.total == n, (scope, category)  # the list is the KPI's basis
+            full = wh.read_df(fl.bi_filter)
+            assert list(full["rating_id"]) == list(fl.rows["rating_id"]) and len(full) == n, fl.bi_filter
+            assert (full["category"].isna().all() if category == "no_complaint" else set(full["category"]) <= {category})
+            assert f'<a href="#{anchor}">{n}</a>' in section, (scope, category)
+    rusak = data.fact_lists["f-rating_rusak"]
+    assert sorted(rusak.rows["stars"].astype(int)) == [3, 5]
     wh.dispose()

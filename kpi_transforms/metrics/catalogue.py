@@ -104,6 +104,27 @@ CONVERSATION_BASIS_WHERE = {"conv_resolved": "c.status = 'resolved'",
                             "conv_decided": "(c.status = 'resolved' or c.is_abandoned is not null)"}
 
 
+# Bases that list chat ratings (bi.v_chat_ratings, rated in the period; issue 17): csat_rate and
+# resolution_rate count every rating of the scope, csat_rate_<category> those whose category (the
+# view's one definition) is <category>, csat_rate_no_complaint those without one (metrics.kpis.rating_kpis).
+RATING_BASIS_WHERE = {"rating": "true", **{f"rating_{c}": f"r.category = '{c}'" for c in ISSUE_CATEGORIES},
+                      "rating_no_complaint": "r.category is null"}
+_RATING_BASIS_OF = {"csat_rate": "rating", "resolution_rate": "rating",
+                    **{f"csat_rate_{c}": f"rating_{c}" for c in (*ISSUE_CATEGORIES, "no_complaint")}}
+
+
+def rating_basis(code: str) -> tuple[str, None] | None:
+    """(basis, None) of a chat-rating KPI code (csat_rate, resolution_rate, csat_rate_<category>),
+    None for any other code."""
+    return (_RATING_BASIS_OF[code], None) if code in _RATING_BASIS_OF else None
+
+
+def fact_basis(code: str) -> tuple[str, str | None] | None:
+    """(basis, channel or None) of any KPI code whose facts a report lists: reply pairs, cases,
+    quotes, conversations (:func:`pair_basis`) or chat ratings (:func:`rating_basis`)."""
+    return pair_basis(code) or rating_basis(code)
+
+
 def pair_basis(code: str) -> tuple[str, str | None] | None:
     """(basis, channel or None) of a reply-pair KPI code, None for any other code."""
     if code in _BASIS_OF:

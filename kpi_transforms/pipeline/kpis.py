@@ -94,12 +94,10 @@ def load_period_facts(warehouse: Warehouse, period: Period, config: Config | Non
         else:
             orders["agent_id"] = None
             first_orders["agent_id"] = None
+    # the rating's agent and issue category are defined once, by bi.v_chat_ratings (V025), which the
+    # report's CSAT fact lists read too
     ratings = read(
-        "select r.thread_id, r.stars, t.primary_agent_id as agent_id,"
-        " (select c.category from marts.fct_case c where c.thread_id = r.thread_id and c.opened_at <= r.rated_at"
-        "  order by c.opened_at desc, c.case_id desc limit 1) as category"
-        " from marts.fct_chat_rating r"
-        " left join marts.fct_thread t on t.thread_id = r.thread_id"
+        "select r.thread_id, r.stars, r.agent_id, r.category from bi.v_chat_ratings r"
         " where r.rated_at_local >= :lo and r.rated_at_local < :hi", b)
     conv = period_conversations(warehouse, conn, period)
     horizon = warehouse.scalar("select max(sent_at) from marts.fct_message", conn=conn)

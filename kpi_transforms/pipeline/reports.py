@@ -33,7 +33,7 @@ from kpi_transforms.pipeline.scorecards import compute_scorecards
 from kpi_transforms.present.html import render_html
 from kpi_transforms.present.reply_durations import reply_duration_table, reply_duration_table_en
 from kpi_transforms.metrics.catalogue import (CASE_BASIS_WHERE, CONVERSATION_BASIS_WHERE, ISSUE_CATEGORIES, PAIR_BASIS_FLAGS,
-                                              QUOTE_BASIS_WHERE, pair_basis)
+                                              QUOTE_BASIS_WHERE, RATING_BASIS_WHERE, fact_basis)
 from kpi_transforms.present.report_data import FactList, ReportData, fact_anchor
 from kpi_transforms.present.scorecards import render_scorecards
 from kpi_transforms.present.summary import render_summary_html
@@ -167,8 +167,8 @@ def collect_report_data(
     generated = generated_at if generated_at is not None else pd.Timestamp.now(tz=config.timezone)
     data = ReportData(period, agent_id, lang, config.timezone, durations, scorecards, frt, heat, trend, agents, generated)
     add_drill_down(warehouse, data, pairs)
+    add_csat_by_category(warehouse, data)  # before the fact lists: its figures link to the ratings they count
     add_fact_lists(warehouse, data, pairs)
-    add_csat_by_category(warehouse, data)
     return data
 
 
@@ -261,13 +261,15 @@ def add_fact_lists(warehouse: Warehouse, data: ReportData, pairs: pd.DataFrame) 
     wanted: set[tuple[str, str | None, str | None]] = {("valid", data.agent_id, None), ("counted_1wd", data.agent_id, None)}
     if data.scorecards is not None:
         for r in data.scorecards.rows[["kpi_code", "agent_id"]].itertuples(index=False):
-            if (basis := pair_basis(r.kpi_code)) is not None:
+            if (basis := fact_basis(r.kpi_code)) is not None:
                 wanted.add((basis[0], r.agent_id if isinstance(r.agent_id, str) else data.agent_id, basis[1]))
     if data.frt_channel is not None:
         wanted |= {("valid", data.agent_id, ch) for ch in data.frt_channel["channel"]}
         wanted |= {("counted_sla", data.agent_id, ch) for ch in data.frt_channel["channel"]}
     if data.aht is not None:  # the AHT section's counts link to the resolved conversations
         wanted |= {("conv_resolved", a if isinstance(a, str) else data.agent_id, None) for a in data.aht["agent_id"]}
+    if data.csat is not None:  # the CSAT-per-category section links to the ratings of each category
+        wanted |= {(f"rating_{c}", data.agent_id, None) for c in data.csat["category"]}
     data.fact_lists = {}
     period = data.period
     for key in sorted((w for w in wanted if w[0] in CONVERSATION_BASIS_WHERE), key=lambda k: (k[0], k[1] or "", k[2] or "")):
@@ -276,6 +278,8 @@ def add_fact_lists(warehouse: Warehouse, data: ReportData, pairs: pd.DataFrame) 
         _add_case_list(warehouse, data, *key)
     for key in sorted((w for w in wanted if w[0] in QUOTE_BASIS_WHERE), key=lambda k: (k[0], k[1] or "", k[2] or "")):
         _add_quote_list(warehouse, data, *key)
+    for key in sorted((w for w in wanted if w[0] in RATING_BASIS_WHERE), key=lambda k: (k[0], k[1] or "", k[2] or "")):
+        _add_rating_list(warehouse, data, *key)
     wanted = {w for w in wanted if w[0] in PAIR_BASIS_FLAGS}
     if pairs.empty:
         return
@@ -384,6 +388,22 @@ def _add_conversation_list(warehouse: Warehouse, data: ReportData, basis: str, a
     data.fact_lists[fact_anchor(basis, agent, channel)] = FactList(
         basis, agent, channel, conv.head(FACTS_SHOWN)[[*CONVERSATION_COLUMNS, "resolved_at_local"]].reset_index(drop=True),
         len(conv), shown, kind="conversation")
+
+
+RATING_COLUMNS = ["rating_id", "thread_id", "rated_at_local", "stars", "category", "customer_key"]
+
+
+def _add_rating_list(warehouse: Warehouse, data: ReportData, basis: str, agent: str | None, channel: str | None) -> None:
+    """The chat ratings given in the period that ``csat_rate`` / ``resolution_rate`` /
+    ``csat_rate_<category>`` count (``bi.v_chat_ratings``: the agent and category columns the KPI
+    step reads, as ``metrics.kpis.rating_kpis`` counts them)."""
+    ratings, shown = _period_rows(warehouse, data, "bi.v_chat_ratings", "r", RATING_COLUMNS, "rated_at_local", "rating_id",
+                                  RATING_BASIS_WHERE[basis], agent, channel)
+    if ratings.empty:  # no rating counted ("no data" figure): nothing to list, the figure links nowhere
+        return
+    data.fact_lists[fact_anchor(basis, agent, channel)] = FactList(
+        basis, agent, channel, ratings.head(FACTS_SHOWN)[RATING_COLUMNS].reset_index(drop=True), len(ratings), shown,
+        kind="rating")
 
 
 def _previous_label(period: Period) -> str:

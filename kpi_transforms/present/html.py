@@ -338,9 +338,12 @@ def _seed002_html(data: ReportData) -> str:
         parts.append(f'<section id="aht"><h2>{_e(t["aht"])}</h2>{_link_table(t["aht_cols"], rows, numeric={2, 4})}</section>')
     if data.csat is not None and len(data.csat):
         names = t["categories"]
-        rows = [[(names.get(r.category, r.category), None),
-                 (fmt_compact(float(r.value), lang, 1) if pd.notna(r.value) else "—", None), (str(int(r.basis_count)), None),
-                 (translate_note(r.note, lang) if isinstance(r.note, str) else "", None)] for r in data.csat.itertuples(index=False)]
+        rows = []
+        for r in data.csat.itertuples(index=False):  # the value and its count link to the ratings counted
+            href = data.fact_href(f"csat_rate_{r.category}", None) if int(r.basis_count) else None
+            rows.append([(names.get(r.category, r.category), None),
+                         (fmt_compact(float(r.value), lang, 1) if pd.notna(r.value) else "—", href), (str(int(r.basis_count)), href),
+                         (translate_note(r.note, lang) if isinstance(r.note, str) else "", None)])
         parts.append(f'<section id="csat"><h2>{_e(t["csat"])}</h2><p class="meta">{_e(t["csat_intro"])}</p>'
                      f'{_link_table(t["csat_cols"], rows, numeric={1, 2})}'
                      f'<p class="meta bi-query">{_e(t["csat_query"].format(query=data.csat_query))}</p></section>')
@@ -382,7 +385,8 @@ def _facts_html(data: ReportData) -> str:
 
     for anchor, fl in data.fact_lists.items():
         scope = t["agent"].format(agent=fl.agent_id) if fl.agent_id else t["team"]
-        title = t[{"case": "facts_case_title", "quote": "facts_quote_title", "conversation": "facts_conv_title"}.get(
+        title = t[{"case": "facts_case_title", "quote": "facts_quote_title", "conversation": "facts_conv_title",
+                   "rating": "facts_rating_title"}.get(
             fl.kind, "facts_title")].format(
             basis=t["facts_bases"][fl.basis], scope=scope, channel=f" · {fl.channel}" if fl.channel else "", n=fl.total)
         more = fl.total - len(fl.rows)
@@ -403,6 +407,15 @@ def _facts_html(data: ReportData) -> str:
                      (flag(r.is_abandoned), None)] for r in fl.rows.itertuples(index=False)]
             parts.append(f'<article class="facts" id="{_e(anchor)}"><h3>{_e(title)}</h3>'
                          f'{_link_table(t["facts_conv_cols"], rows, numeric={4, 5}) if rows else ""}<p class="meta">{_e(tail)}</p></article>')
+            continue
+        if fl.kind == "rating":
+            names = t["categories"]
+            rows = [[(r.rating_id, None), (r.thread_id, _anchor(r.thread_id) if data.transcripts and r.thread_id in data.transcripts else None),
+                     (when(r.rated_at_local), None), ("—" if pd.isna(r.stars) else str(int(r.stars)), None),
+                     (names.get(r.category, r.category) if isinstance(r.category, str) else names.get("no_complaint", "—"), None),
+                     (r.customer_key if isinstance(r.customer_key, str) else "—", None)] for r in fl.rows.itertuples(index=False)]
+            parts.append(f'<article class="facts" id="{_e(anchor)}"><h3>{_e(title)}</h3>'
+                         f'{_link_table(t["facts_rating_cols"], rows, numeric={3}) if rows else ""}<p class="meta">{_e(tail)}</p></article>')
             continue
         if fl.kind == "quote":
             rows = [[(r.pair_id, None), (r.thread_id, _anchor(r.thread_id) if data.transcripts and r.thread_id in data.transcripts else None),

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from kpi_transforms.core.periods import Period
-from kpi_transforms.metrics.catalogue import pair_basis
+from kpi_transforms.metrics.catalogue import fact_basis
 from kpi_transforms.metrics.scorecards import ScorecardResult
 from kpi_transforms.present.texts import TEXT
 
@@ -25,8 +25,8 @@ class FactList:
     rows: pd.DataFrame  # pair_id, thread_id, question_at_local, reply_at_local, business_seconds, is_valid, is_counted_1wd, is_counted_24h, customer_key
     total: int
     bi_filter: str
-    kind: str = "pair"  # "case" / "quote" / "conversation": rows are bi.v_cases / v_quote_responses / v_conversations columns
-    # (reports.CASE_COLUMNS / QUOTE_COLUMNS / CONVERSATION_COLUMNS)
+    kind: str = "pair"  # "case" / "quote" / "conversation" / "rating": rows are bi.v_cases / v_quote_responses /
+    # v_conversations / v_chat_ratings columns (reports.CASE_COLUMNS / QUOTE_COLUMNS / CONVERSATION_COLUMNS / RATING_COLUMNS)
 
 
 def fact_anchor(basis: str, agent_id: str | None, channel: str | None) -> str:
@@ -63,7 +63,7 @@ class ReportData:
 
     def fact_href(self, code: str, agent_id: str | None) -> str | None:
         """``#anchor`` of the list of facts behind KPI ``code`` of ``agent_id`` (None = team), if gathered."""
-        basis = pair_basis(code)
+        basis = fact_basis(code)
         if basis is None or not self.fact_lists:
             return None
         anchor = fact_anchor(basis[0], agent_id or self.agent_id, basis[1])
