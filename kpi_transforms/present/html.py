@@ -383,55 +383,40 @@ def _facts_html(data: ReportData) -> str:
     def seconds(v: object) -> str:
         return "—" if v is None or pd.isna(v) else fmt_compact(float(v), lang, 0)
 
+    # per kind of list: its title, the table's columns and numeric columns, the key, and a row's
+    # cells after the key and the thread (which links to its transcript where the appendix has it)
+    names = t["categories"]
+    kinds = {
+        "case": ("facts_case_title", "facts_case_cols", {4, 5}, "case_id", lambda r: [
+            str(r.category), when(r.opened_at_local), seconds(r.first_response_business_seconds),
+            seconds(r.resolution_business_seconds), str(r.status), flag(r.is_repeat), flag(r.is_in_closed_period)]),
+        "conversation": ("facts_conv_title", "facts_conv_cols", {4, 5}, "conversation_id", lambda r: [
+            when(r.started_at_local), when(r.resolved_at_local), seconds(r.handle_seconds),
+            seconds(r.resolution_business_seconds), str(r.status), flag(r.is_fcr), flag(r.is_abandoned)]),
+        "rating": ("facts_rating_title", "facts_rating_cols", {3}, "rating_id", lambda r: [
+            when(r.rated_at_local), "—" if pd.isna(r.stars) else str(int(r.stars)),
+            names.get(r.category, r.category) if isinstance(r.category, str) else names.get("no_complaint", "—"),
+            r.customer_key if isinstance(r.customer_key, str) else "—"]),
+        "quote": ("facts_quote_title", "facts_quote_cols", {4}, "pair_id", lambda r: [
+            when(r.question_at_local), when(r.quote_at_local), seconds(r.business_seconds), flag(r.is_in_closed_period)]),
+    }
+    pairs = ("facts_title", "facts_cols", {4}, "pair_id", lambda r: [
+        when(r.question_at_local), when(r.reply_at_local),
+        seconds(r.business_seconds),
+        flag(r.is_valid), flag(r.is_counted_1wd), flag(r.is_counted_24h),
+        r.customer_key if isinstance(r.customer_key, str) else "—"])
+
     for anchor, fl in data.fact_lists.items():
         scope = t["agent"].format(agent=fl.agent_id) if fl.agent_id else t["team"]
-        title = t[{"case": "facts_case_title", "quote": "facts_quote_title", "conversation": "facts_conv_title",
-                   "rating": "facts_rating_title"}.get(
-            fl.kind, "facts_title")].format(
+        title_key, cols, numeric, key, cells = kinds.get(fl.kind, pairs)
+        title = t[title_key].format(
             basis=t["facts_bases"][fl.basis], scope=scope, channel=f" · {fl.channel}" if fl.channel else "", n=fl.total)
         more = fl.total - len(fl.rows)
         tail = t["facts_more"].format(n=more, query=fl.bi_filter) if more > 0 else t["facts_all"].format(query=fl.bi_filter)
-        if fl.kind == "case":
-            rows = [[(r.case_id, None), (r.thread_id, _anchor(r.thread_id) if data.transcripts and r.thread_id in data.transcripts else None),
-                     (str(r.category), None), (when(r.opened_at_local), None), (seconds(r.first_response_business_seconds), None),
-                     (seconds(r.resolution_business_seconds), None), (str(r.status), None), (flag(r.is_repeat), None),
-                     (flag(r.is_in_closed_period), None)] for r in fl.rows.itertuples(index=False)]
-            parts.append(f'<article class="facts" id="{_e(anchor)}"><h3>{_e(title)}</h3>'
-                         f'{_link_table(t["facts_case_cols"], rows, numeric={4, 5}) if rows else ""}<p class="meta">{_e(tail)}</p></article>')
-            continue
-        if fl.kind == "conversation":
-            rows = [[(r.conversation_id, None),
-                     (r.thread_id, _anchor(r.thread_id) if data.transcripts and r.thread_id in data.transcripts else None),
-                     (when(r.started_at_local), None), (when(r.resolved_at_local), None), (seconds(r.handle_seconds), None),
-                     (seconds(r.resolution_business_seconds), None), (str(r.status), None), (flag(r.is_fcr), None),
-                     (flag(r.is_abandoned), None)] for r in fl.rows.itertuples(index=False)]
-            parts.append(f'<article class="facts" id="{_e(anchor)}"><h3>{_e(title)}</h3>'
-                         f'{_link_table(t["facts_conv_cols"], rows, numeric={4, 5}) if rows else ""}<p class="meta">{_e(tail)}</p></article>')
-            continue
-        if fl.kind == "rating":
-            names = t["categories"]
-            rows = [[(r.rating_id, None), (r.thread_id, _anchor(r.thread_id) if data.transcripts and r.thread_id in data.transcripts else None),
-                     (when(r.rated_at_local), None), ("—" if pd.isna(r.stars) else str(int(r.stars)), None),
-                     (names.get(r.category, r.category) if isinstance(r.category, str) else names.get("no_complaint", "—"), None),
-                     (r.customer_key if isinstance(r.customer_key, str) else "—", None)] for r in fl.rows.itertuples(index=False)]
-            parts.append(f'<article class="facts" id="{_e(anchor)}"><h3>{_e(title)}</h3>'
-                         f'{_link_table(t["facts_rating_cols"], rows, numeric={3}) if rows else ""}<p class="meta">{_e(tail)}</p></article>')
-            continue
-        if fl.kind == "quote":
-            rows = [[(r.pair_id, None), (r.thread_id, _anchor(r.thread_id) if data.transcripts and r.thread_id in data.transcripts else None),
-                     (when(r.question_at_local), None), (when(r.quote_at_local), None), (seconds(r.business_seconds), None),
-                     (flag(r.is_in_closed_period), None)] for r in fl.rows.itertuples(index=False)]
-            parts.append(f'<article class="facts" id="{_e(anchor)}"><h3>{_e(title)}</h3>'
-                         f'{_link_table(t["facts_quote_cols"], rows, numeric={4}) if rows else ""}<p class="meta">{_e(tail)}</p></article>')
-            continue
-        rows = [[(r.pair_id, None), (r.thread_id, _anchor(r.thread_id) if data.transcripts and r.thread_id in data.transcripts else None),
-                 (when(r.question_at_local), None), (when(r.reply_at_local), None),
-                 ("—" if pd.isna(r.business_seconds) else fmt_compact(float(r.business_seconds), lang, 0), None),
-                 (flag(r.is_valid), None), (flag(r.is_counted_1wd), None), (flag(r.is_counted_24h), None),
-                 (r.customer_key if isinstance(r.customer_key, str) else "—", None)]
-                for r in fl.rows.itertuples(index=False)]
+        rows = [[(getattr(r, key), None), (r.thread_id, _anchor(r.thread_id) if data.transcripts and r.thread_id in data.transcripts else None)]
+                + [(cell, None) for cell in cells(r)] for r in fl.rows.itertuples(index=False)]
         parts.append(f'<article class="facts" id="{_e(anchor)}"><h3>{_e(title)}</h3>'
-                     f'{_link_table(t["facts_cols"], rows, numeric={4}) if rows else ""}<p class="meta">{_e(tail)}</p></article>')
+                     f'{_link_table(t[cols], rows, numeric=numeric) if rows else ""}<p class="meta">{_e(tail)}</p></article>')
     parts.append("</section>")
     return "".join(parts)
 
